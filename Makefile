@@ -1,0 +1,60 @@
+# The one entry point: `make run` and `make test` work on a fresh clone. CI runs the same targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MODEL  := models/current.tar.gz
+RASA   := $(PY) -m rasa
+TRAIN_INPUTS := config.yml domain/base.yml domain/answers.yml $(shell find data -name '*.yml' 2>/dev/null)
+
+# quiet the libraries Rasa pulls in; keep our own output readable
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: help install domain train validate run test bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv with Python 3.10 and the pinned dependencies
+
+$(STAMP): requirements.txt scripts/find-python
+	@set -e; py=$$(scripts/find-python); \
+	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
+	  echo "$(VENV) is not Python 3.10: recreating it"; rm -rf $(VENV); fi; \
+	[ -x $(PY) ] || { echo "Creating $(VENV) with $$py"; $$py -m venv $(VENV); }
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+domain: domain/answers.yml ## render the shop's answers from shop/facts.yml into domain/
+
+domain/answers.yml: shop/facts.yml bot/shop.py | $(STAMP)
+	$(PY) -m bot domain
+
+train: $(MODEL) ## train the model, only if data, domain or config changed
+
+$(MODEL): $(TRAIN_INPUTS) | $(STAMP)
+	$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name current
+	@touch $@
+
+validate: $(STAMP) domain/answers.yml ## check the training data: no warnings allowed
+	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
+
+run: $(MODEL) ## start everything and print where to talk to it (Ctrl-C stops)
+	$(PY) -m bot run
+
+test: $(MODEL) ## unit, integration and conversation tests (real Redis and SQL)
+	$(PY) -m pytest
+
+bench: $(MODEL) ## measure NLU accuracy, parse latency and round trips; prints figures
+	$(PY) -m benchmarks
+
+lint: $(STAMP) ## ruff
+	$(PY) -m ruff check bot actions tests benchmarks
+
+clean: ## remove the trained models and runtime data (not the venv)
+	rm -rf models var .pytest_cache

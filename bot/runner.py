@@ -1,0 +1,137 @@
+"""Start and stop the whole bot: embedded Redis (when no REDIS_URL), action server, Rasa.
+
+Used by `python -m bot run` and by the integration tests, so tests exercise exactly
+what a shop owner runs. Each child writes to its own log file in var/logs/.
+"""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List
+
+import requests
+
+from bot.embedded_redis import EmbeddedRedis
+from bot.settings import ROOT, Settings, child_environment
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_START_TIMEOUT = 180.0  # Rasa loads TensorFlow and the model: 20-60 s on 2 cores
+MODELS_DIR = ROOT / "models"
+
+
+class StartError(RuntimeError):
+    """A part of the stack did not come up; the message says which and where its log is."""
+
+
+@dataclass
+class Child:
+    name: str
+    args: List[str]
+    health_url: str
+    log_path: Path
+    env: dict
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        # own session: a terminal Ctrl-C reaches only the supervisor, which stops children in order
+        self.process = subprocess.Popen(
+            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()  # the child holds its own descriptor
+
+    def wait_healthy(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise StartError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if requests.get(self.health_url, timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.25)
+        raise StartError(f"{self.name} did not answer {self.health_url} in time:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return f"(no log at {self.log_path})"
+        return "\n".join(text) + f"\n(full log: {self.log_path})"
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    model: Path = MODELS_DIR
+    children: List[Child] = field(default_factory=list)
+    redis: EmbeddedRedis | None = None
+
+    @property
+    def log_dir(self) -> Path:
+        return self.settings.var_dir / "logs"
+
+    def _children(self) -> List[Child]:
+        s = self.settings
+        py = sys.executable
+        actions = Child(
+            "action server",
+            [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.actions_port)],
+            f"http://127.0.0.1:{s.actions_port}/health",
+            self.log_dir / "actions.log",
+            child_environment(s, SANIC_HOST="127.0.0.1"),  # never public: only Rasa calls it
+        )
+        rasa = Child(
+            "Rasa server",
+            [py, "-m", "rasa", "run", "--enable-api", "--auth-token", s.rasa_token,
+             "-i", s.host, "-p", str(s.rasa_port), "--model", str(self.model),
+             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            f"http://127.0.0.1:{s.rasa_port}/",
+            self.log_dir / "rasa.log",
+            child_environment(s),
+        )
+        return [actions, rasa]
+
+    def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> Stack:
+        self.settings.var_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if not self.settings.redis_url:
+                self.redis = EmbeddedRedis(self.settings.var_dir / "redis", self.settings.embedded_redis_port).start()
+            self.children = self._children()
+            for child in self.children:  # start all, then wait: they load in parallel
+                child.start()
+            deadline = time.monotonic() + timeout
+            for child in self.children:
+                child.wait_healthy(deadline)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        if self.redis:
+            self.redis.stop()
+            self.redis = None
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

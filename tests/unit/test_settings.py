@@ -1,0 +1,47 @@
+import pytest
+
+from bot.settings import LOCK_STORE_REDIS_DB, RedisTarget, Settings, SettingsError, normalise_database_url
+
+
+def test_defaults_are_embedded_and_local():
+    s = Settings.from_env({})
+    assert s.redis_url is None and s.database_url is None
+    assert s.host == "127.0.0.1"
+    assert s.sql_url.startswith("sqlite:///") and s.sql_url.endswith("/var/bot.db")
+    assert s.redis == RedisTarget("127.0.0.1", s.embedded_redis_port)
+    assert len(s.rasa_token) >= 24 and Settings.from_env({}).rasa_token != s.rasa_token
+
+
+def test_redis_url_is_parsed_for_the_lock_store():
+    s = Settings.from_env({"REDIS_URL": "redis://:s3cret@cache.internal:6380/2"})
+    assert s.redis == RedisTarget("cache.internal", 6380, 2, "s3cret")
+    env = s.rasa_environment()
+    assert env["LOCK_STORE_HOST"] == "cache.internal"
+    assert env["LOCK_STORE_PORT"] == "6380"
+    assert env["LOCK_STORE_PASSWORD"] == "s3cret"
+    assert env["LOCK_STORE_DB"] == str(LOCK_STORE_REDIS_DB)
+
+
+def test_database_url_reaches_the_tracker_store():
+    s = Settings.from_env({"DATABASE_URL": "postgres://bot:pw@db:5432/shop"})
+    assert s.rasa_environment()["TRACKER_STORE_URL"] == "postgresql://bot:pw@db:5432/shop"
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"REDIS_URL": "redis://localhost:6379/cache"}, "REDIS_URL"),
+        ({"DATABASE_URL": "just-a-name"}, "DATABASE_URL"),
+        ({"RASA_PORT": "fifty"}, "RASA_PORT"),
+        ({"ACTION_TIMEOUT": "soon"}, "ACTION_TIMEOUT"),
+    ],
+)
+def test_bad_values_fail_with_the_setting_named(env, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_postgres_scheme_is_normalised_and_others_kept():
+    assert normalise_database_url("postgres://x@h/db") == "postgresql://x@h/db"
+    assert normalise_database_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"

@@ -1,0 +1,34 @@
+import pytest
+
+from bot import shop
+
+
+def test_domain_answers_are_rendered_from_the_current_facts():
+    # domain/answers.yml is generated: a shop owner's edit to shop/facts.yml must be rendered (make domain)
+    assert shop.ANSWERS_DOMAIN_FILE.read_text(encoding="utf-8") == shop.render_answers()
+
+
+def test_every_placeholder_is_filled():
+    rendered = shop.render_answers()
+    body = rendered.split("responses:", 1)[1]
+    assert "{" not in body and "}" not in body
+
+
+def test_an_unknown_fact_is_named(tmp_path):
+    facts = tmp_path / "facts.yml"
+    facts.write_text('facts:\n  shop_name: X\nanswers:\n  utter_x: "Open {opening}, at {shop_name}"\n')
+    with pytest.raises(shop.ShopFactsError, match="opening"):
+        shop.render_answers(facts)
+
+
+def test_a_file_without_answers_is_rejected(tmp_path):
+    facts = tmp_path / "facts.yml"
+    facts.write_text("facts:\n  shop_name: X\n")
+    with pytest.raises(shop.ShopFactsError, match="answers"):
+        shop.load(facts)
+
+
+def test_write_reports_whether_anything_changed(tmp_path):
+    out = tmp_path / "answers.yml"
+    assert shop.write_answers(out=out) is True
+    assert shop.write_answers(out=out) is False
