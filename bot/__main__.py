@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -62,10 +63,22 @@ def cmd_run(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Replace this process with one server (one container per server in docker-compose.yml)."""
+    from bot.runner import ROOT, commands
+
+    _name, argv, env, _health = commands(get_settings())[args.command]
+    os.chdir(ROOT)
+    os.execvpe(argv[0], argv, env)  # noqa: S606 (argv is ours, not user input)
+    return 1  # not reached
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start Redis (embedded if no REDIS_URL), the action server and Rasa").set_defaults(func=cmd_run)
+    sub.add_parser("rasa", help="exec the Rasa server alone (for containers)").set_defaults(func=cmd_serve)
+    sub.add_parser("actions", help="exec the action server alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("domain", help="render domain/answers.yml from shop/facts.yml").set_defaults(func=cmd_domain)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

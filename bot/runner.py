@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Tuple
 
 import requests
 
@@ -26,6 +26,27 @@ MODELS_DIR = ROOT / "models"
 
 class StartError(RuntimeError):
     """A part of the stack did not come up; the message says which and where its log is."""
+
+
+def commands(settings: Settings, model: Path = MODELS_DIR) -> Dict[str, Tuple[str, List[str], dict, str]]:
+    """key -> (name, argv, environment, health URL) of each server process, for `run` and for compose."""
+    py = sys.executable
+    return {
+        "actions": (
+            "action server",
+            [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+            child_environment(settings, SANIC_HOST=settings.actions_host),  # not public: only Rasa calls it
+            f"http://127.0.0.1:{settings.actions_port}/health",
+        ),
+        "rasa": (
+            "Rasa server",
+            [py, "-m", "rasa", "run", "--enable-api", "--auth-token", settings.rasa_token,
+             "-i", settings.host, "-p", str(settings.rasa_port), "--model", str(model),
+             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            child_environment(settings),
+            f"http://127.0.0.1:{settings.rasa_port}/",
+        ),
+    }
 
 
 @dataclass
@@ -87,25 +108,10 @@ class Stack:
         return self.settings.var_dir / "logs"
 
     def _children(self) -> List[Child]:
-        s = self.settings
-        py = sys.executable
-        actions = Child(
-            "action server",
-            [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.actions_port)],
-            f"http://127.0.0.1:{s.actions_port}/health",
-            self.log_dir / "actions.log",
-            child_environment(s, SANIC_HOST="127.0.0.1"),  # never public: only Rasa calls it
-        )
-        rasa = Child(
-            "Rasa server",
-            [py, "-m", "rasa", "run", "--enable-api", "--auth-token", s.rasa_token,
-             "-i", s.host, "-p", str(s.rasa_port), "--model", str(self.model),
-             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-            f"http://127.0.0.1:{s.rasa_port}/",
-            self.log_dir / "rasa.log",
-            child_environment(s),
-        )
-        return [actions, rasa]
+        return [
+            Child(name, args, health, self.log_dir / f"{key}.log", env)
+            for key, (name, args, env, health) in commands(self.settings, self.model).items()
+        ]
 
     def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> Stack:
         self.settings.var_dir.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,8 @@ ENV_RASA_TOKEN = "RASA_TOKEN"  # noqa: S105 (a variable name, not a secret)
 ENV_VAR_DIR = "BOT_VAR_DIR"
 ENV_EMBEDDED_REDIS_PORT = "EMBEDDED_REDIS_PORT"
 ENV_ACTION_TIMEOUT = "ACTION_TIMEOUT"
+ENV_ACTIONS_HOST = "ACTIONS_HOST"
+ENV_ACTIONS_URL = "ACTIONS_URL"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -101,6 +103,9 @@ class Settings:
     var_dir: Path = DEFAULT_VAR_DIR
     embedded_redis_port: int = DEFAULT_EMBEDDED_REDIS_PORT
     action_timeout: float = DEFAULT_ACTION_TIMEOUT
+    # the action server listens on loopback only; in compose it is a private service
+    actions_host: str = DEFAULT_HOST
+    actions_url_override: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -118,6 +123,8 @@ class Settings:
             var_dir=Path(env.get(ENV_VAR_DIR) or DEFAULT_VAR_DIR),
             embedded_redis_port=_int(env, ENV_EMBEDDED_REDIS_PORT, DEFAULT_EMBEDDED_REDIS_PORT),
             action_timeout=_float(env, ENV_ACTION_TIMEOUT, DEFAULT_ACTION_TIMEOUT),
+            actions_host=env.get(ENV_ACTIONS_HOST) or DEFAULT_HOST,
+            actions_url_override=env.get(ENV_ACTIONS_URL) or None,
             **({"rasa_token": token} if token else {}),
         )
 
@@ -137,7 +144,7 @@ class Settings:
 
     @property
     def actions_url(self) -> str:
-        return f"http://127.0.0.1:{self.actions_port}/webhook"
+        return self.actions_url_override or f"http://127.0.0.1:{self.actions_port}/webhook"
 
     def rasa_environment(self) -> dict:
         """Variables that endpoints.yml expands (see that file)."""

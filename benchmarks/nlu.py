@@ -1,0 +1,172 @@
+"""Intent accuracy and macro-F1 by stratified k-fold cross-validation on data/nlu, and parse latency."""
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from benchmarks.stats import heading, summary_ms
+from bot.settings import ROOT
+
+FALLBACK = "nlu_fallback"
+
+
+def load_examples() -> List[Tuple[str, str]]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(ROOT / "data" / "nlu"))
+    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
+
+
+def folds(examples: List[Tuple[str, str]], k: int, seed: int = 7) -> List[List[Tuple[str, str]]]:
+    """Stratified: each intent's examples are dealt round-robin over the k folds."""
+    by_intent: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
+    for example in examples:
+        by_intent[example[1]].append(example)
+    rng = random.Random(seed)
+    out: List[List[Tuple[str, str]]] = [[] for _ in range(k)]
+    for intent in sorted(by_intent):
+        items = by_intent[intent]
+        rng.shuffle(items)
+        for i, example in enumerate(items):
+            out[i % k].append(example)
+    return out
+
+
+def write_nlu(path: Path, examples: List[Tuple[str, str]]) -> None:
+    import yaml
+
+    grouped: Dict[str, List[str]] = defaultdict(list)
+    for text, intent in examples:
+        grouped[intent].append(text)
+    nlu = [{"intent": i, "examples": "".join(f"- {t}\n" for t in texts)} for i, texts in grouped.items()]
+
+    class Literal(str):
+        pass
+
+    yaml.add_representer(Literal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|"))
+    for item in nlu:
+        item["examples"] = Literal(item["examples"])
+    path.write_text(yaml.dump({"version": "3.1", "nlu": nlu}, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def train_nlu(nlu_file: Path, out_dir: Path) -> Tuple[Path, float]:
+    from rasa.model_training import train_nlu
+
+    start = time.perf_counter()
+    model = train_nlu(str(ROOT / "config.yml"), str(nlu_file), str(out_dir), domain=str(ROOT / "domain"))
+    return Path(model), time.perf_counter() - start
+
+
+def predict(model: Path, texts: List[str]) -> List[dict]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+
+    async def run():
+        return [await agent.parse_message(t) for t in texts]
+
+    return asyncio.run(run())
+
+
+def raw_intent(parse: dict) -> str:
+    """DIET's own top intent, looking past the fallback classifier."""
+    for ranked in parse.get("intent_ranking", []):
+        if ranked["name"] != FALLBACK:
+            return ranked["name"]
+    return parse["intent"]["name"]
+
+
+def cross_validate(k: int) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    examples = load_examples()
+    parts = folds(examples, k)
+    truth: List[str] = []
+    raw: List[str] = []
+    served: List[str] = []
+    ranked: List[List[dict]] = []
+    train_seconds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(k):
+            train = [e for j, part in enumerate(parts) if j != i for e in part]
+            nlu_file = Path(tmp) / f"fold{i}.yml"
+            write_nlu(nlu_file, train)
+            model, seconds = train_nlu(nlu_file, Path(tmp) / f"model{i}")
+            train_seconds.append(seconds)
+            parses = predict(model, [t for t, _ in parts[i]])
+            truth += [intent for _, intent in parts[i]]
+            raw += [raw_intent(p) for p in parses]
+            ranked += [[r for r in p["intent_ranking"] if r["name"] != FALLBACK] for p in parses]
+            served += [p["intent"]["name"] for p in parses]
+            print(f"  fold {i + 1}/{k}: trained in {seconds:.0f} s, {len(parts[i])} held-out examples", flush=True)
+    confused = Counter((t, p) for t, p in zip(truth, raw, strict=True) if t != p)
+    fell_back = sum(s == FALLBACK for s in served)
+    wrong_answers = sum(s not in (FALLBACK, t) for s, t in zip(served, truth, strict=True))
+    return {
+        "examples": len(examples),
+        "intents": len(set(truth)),
+        "accuracy": accuracy_score(truth, raw),
+        "macro_f1": f1_score(truth, raw, average="macro"),
+        "confused": confused.most_common(3),
+        "fallback_rate": fell_back / len(truth),
+        "wrong_answer_rate": wrong_answers / len(truth),
+        "train_seconds": sum(train_seconds) / len(train_seconds),
+        "thresholds": threshold_table(truth, ranked),
+    }
+
+
+def threshold_table(truth: List[str], ranked: List[List[dict]], ambiguity: float = 0.1) -> List[Tuple[float, float, float]]:
+    """(threshold, rephrase rate, wrong-answer rate) as the FallbackClassifier would decide."""
+    rows = []
+    for threshold in (0.3, 0.4, 0.5, 0.6):
+        fallback = wrong = 0
+        for intent, ranking in zip(truth, ranked, strict=True):
+            top = ranking[0]
+            second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+            if top["confidence"] < threshold or top["confidence"] - second < ambiguity:
+                fallback += 1
+            elif top["name"] != intent:
+                wrong += 1
+        rows.append((threshold, fallback / len(truth), wrong / len(truth)))
+    return rows
+
+
+def parse_latency(model: Path, n: int = 1000) -> List[float]:
+    from rasa.core.agent import Agent
+
+    texts = [t for t, _ in load_examples()]
+    rng = random.Random(3)
+    sample = [rng.choice(texts) for _ in range(n)]
+    agent = Agent.load(str(model))
+
+    async def run():
+        for text in sample[:20]:  # warm-up: first calls build TF graphs
+            await agent.parse_message(text)
+        samples = []
+        for text in sample:
+            start = time.perf_counter()
+            await agent.parse_message(text)
+            samples.append(time.perf_counter() - start)
+        return samples
+
+    return asyncio.run(run())
+
+
+def report(k: int, model: Path) -> None:
+    heading(f"NLU: stratified {k}-fold cross-validation on data/nlu")
+    cv = cross_validate(k)
+    print(f"  {cv['examples']} examples, {cv['intents']} intents")
+    print(f"  intent accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}  (target macro-F1 >= 0.93)")
+    print("  most confused (true -> predicted, count): " + "; ".join(f"{t} -> {p} ({n})" for (t, p), n in cv["confused"]))
+    print(f"  with the fallback threshold: {cv['fallback_rate']:.1%} asked to rephrase, "
+          f"{cv['wrong_answer_rate']:.1%} answered wrongly")
+    print("  fallback threshold -> asked to rephrase / answered wrongly: " + "; ".join(
+        f"{t:.1f}: {f:.1%} / {w:.1%}" for t, f, w in cv["thresholds"]))
+    print(f"  NLU training time per fold: {cv['train_seconds']:.0f} s")
+    heading("NLU parse latency, in process, 1,000 messages")
+    print(f"  {summary_ms(parse_latency(model))}  (target p50 < 15 ms)")
