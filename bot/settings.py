@@ -6,6 +6,7 @@ through `Settings.rasa_environment()`, which `endpoints.yml` expands.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import secrets
@@ -27,6 +28,10 @@ ENV_EMBEDDED_REDIS_PORT = "EMBEDDED_REDIS_PORT"
 ENV_ACTION_TIMEOUT = "ACTION_TIMEOUT"
 ENV_ACTIONS_HOST = "ACTIONS_HOST"
 ENV_ACTIONS_URL = "ACTIONS_URL"
+ENV_IDENTITY_SECRET = "IDENTITY_SECRET"  # noqa: S105 (a variable name)
+ENV_ORDERS_API_URL = "ORDERS_API_URL"
+ENV_ORDERS_API_TOKEN = "ORDERS_API_TOKEN"  # noqa: S105 (a variable name)
+ENV_ORDERS_TIMEOUT = "ORDERS_TIMEOUT"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -34,7 +39,9 @@ DEFAULT_ACTIONS_PORT = 5055
 DEFAULT_EMBEDDED_REDIS_PORT = 6390
 DEFAULT_VAR_DIR = ROOT / "var"
 DEFAULT_ACTION_TIMEOUT = 10.0
+DEFAULT_ORDERS_TIMEOUT = 5.0
 LOCK_STORE_REDIS_DB = 1
+IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
 
 
 class SettingsError(ValueError):
@@ -106,6 +113,11 @@ class Settings:
     # the action server listens on loopback only; in compose it is a private service
     actions_host: str = DEFAULT_HOST
     actions_url_override: str | None = None
+    # HMAC secret shared with the shop page for signed customer identity (bot.identity)
+    identity_secret: str = ""
+    orders_api_url: str | None = None  # None: the SQL demo shop in the bot's database
+    orders_api_token: str = ""
+    orders_timeout: float = DEFAULT_ORDERS_TIMEOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -125,6 +137,10 @@ class Settings:
             action_timeout=_float(env, ENV_ACTION_TIMEOUT, DEFAULT_ACTION_TIMEOUT),
             actions_host=env.get(ENV_ACTIONS_HOST) or DEFAULT_HOST,
             actions_url_override=env.get(ENV_ACTIONS_URL) or None,
+            identity_secret=env.get(ENV_IDENTITY_SECRET) or "",
+            orders_api_url=env.get(ENV_ORDERS_API_URL) or None,
+            orders_api_token=env.get(ENV_ORDERS_API_TOKEN) or "",
+            orders_timeout=_float(env, ENV_ORDERS_TIMEOUT, DEFAULT_ORDERS_TIMEOUT),
             **({"rasa_token": token} if token else {}),
         )
 
@@ -146,6 +162,30 @@ class Settings:
     def actions_url(self) -> str:
         return self.actions_url_override or f"http://127.0.0.1:{self.actions_port}/webhook"
 
+    def with_identity_secret(self) -> Settings:
+        """A secret is needed to check signed identities: unset, one is made once and kept in var/."""
+        if self.identity_secret:
+            return self
+        path = self.var_dir / IDENTITY_SECRET_FILE
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return dataclasses.replace(self, identity_secret=path.read_text().strip())
+
+    def to_env(self) -> dict:
+        """These settings as the environment, so child processes compute exactly the same ones."""
+        pairs = {
+            ENV_HOST: self.host, ENV_RASA_PORT: self.rasa_port, ENV_ACTIONS_PORT: self.actions_port,
+            ENV_REDIS_URL: self.redis_url or "", ENV_DATABASE_URL: self.database_url or "",
+            ENV_RASA_TOKEN: self.rasa_token, ENV_VAR_DIR: str(self.var_dir),
+            ENV_EMBEDDED_REDIS_PORT: self.embedded_redis_port, ENV_ACTION_TIMEOUT: self.action_timeout,
+            ENV_ACTIONS_HOST: self.actions_host, ENV_ACTIONS_URL: self.actions_url_override or "",
+            ENV_IDENTITY_SECRET: self.identity_secret, ENV_ORDERS_API_URL: self.orders_api_url or "",
+            ENV_ORDERS_API_TOKEN: self.orders_api_token, ENV_ORDERS_TIMEOUT: self.orders_timeout,
+        }
+        return {k: str(v) for k, v in pairs.items()}
+
     def rasa_environment(self) -> dict:
         """Variables that endpoints.yml expands (see that file)."""
         redis = self.redis
@@ -161,12 +201,13 @@ class Settings:
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.from_env(os.environ)
+    return Settings.from_env(os.environ).with_identity_secret()
 
 
 def child_environment(settings: Settings, **extra: str) -> dict:
     """The environment for a child process (Rasa, action server): ours plus what endpoints.yml expands."""
     env = dict(os.environ)
+    env.update(settings.to_env())
     env.update(settings.rasa_environment())
     env.update({
         "TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow's start-up chatter hides real errors

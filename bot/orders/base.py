@@ -1,0 +1,141 @@
+"""What the bot needs from a shop's order system, independent of where the data lives."""
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import List, Optional
+
+STATUSES = ("pending", "paid", "packed", "shipped", "delivered", "cancelled", "returned")
+CANCELLABLE = ("pending", "paid", "packed")  # before shipping
+OPEN = ("pending", "paid", "packed", "shipped")
+REFUND_STATUSES = ("requested", "approved", "refunded", "rejected")
+
+
+class OrdersUnavailable(RuntimeError):
+    """The order system could not be reached or did not answer in time; safe to tell the visitor."""
+
+
+class AddressInvalid(ValueError):
+    """A shipping address the carrier could not deliver to; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    street: str
+    postcode: str
+    city: str
+    country: str
+
+    def one_line(self) -> str:
+        return f"{self.name}, {self.street}, {self.postcode} {self.city}, {self.country}"
+
+
+POSTCODE = {"DE": r"\d{5}", "AT": r"\d{4}", "CH": r"\d{4}", "NL": r"\d{4} ?[A-Z]{2}", "FR": r"\d{5}", "UK": r"[A-Z0-9 ]{5,8}"}
+
+
+def validate_address(address: Address) -> Address:
+    """Light checks a carrier would reject on: every field present, a house number, a postcode of the right shape."""
+    fields = {k: (v or "").strip() for k, v in asdict(address).items()}
+    missing = [k for k, v in fields.items() if not v]
+    if missing:
+        raise AddressInvalid(f"the {', '.join(missing)} is missing")
+    if any(len(v) > 120 for v in fields.values()):
+        raise AddressInvalid("a part of the address is too long")
+    if not re.search(r"\d", fields["street"]):
+        raise AddressInvalid("the street needs a house number")
+    country = fields["country"].upper()
+    if country not in POSTCODE:
+        raise AddressInvalid(f"we deliver to {', '.join(sorted(POSTCODE))} only")
+    if not re.fullmatch(POSTCODE[country], fields["postcode"].upper()):
+        raise AddressInvalid(f"'{fields['postcode']}' is not a valid postcode for {country}")
+    return Address(fields["name"], fields["street"], fields["postcode"].upper(), fields["city"], country)
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class Refund:
+    amount: Decimal
+    status: str
+    requested_at: dt.datetime
+    expected_at: Optional[dt.date]
+    refunded_at: Optional[dt.datetime] = None
+
+
+@dataclass(frozen=True)
+class Order:
+    number: str
+    customer_id: str
+    email: str
+    status: str
+    placed_at: dt.datetime
+    total: Decimal
+    currency: str
+    items: List[Item]
+    address: Address
+    carrier: Optional[str] = None
+    tracking_number: Optional[str] = None
+    shipped_at: Optional[dt.datetime] = None
+    delivered_at: Optional[dt.datetime] = None
+    expected_delivery: Optional[dt.date] = None
+    cancelled_at: Optional[dt.datetime] = None
+    refund: Optional[Refund] = None
+    invoice_number: Optional[str] = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    def summary(self) -> str:
+        names = ", ".join(f"{i.quantity} x {i.name}" if i.quantity > 1 else i.name for i in self.items[:3])
+        more = f" and {len(self.items) - 3} more" if len(self.items) > 3 else ""
+        return f"{names}{more}"
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """The outcome of a change request: done now, already done before (idempotent), or refused with why."""
+    outcome: str  # "done" | "already" | "refused"
+    order: Order
+    reason: str = ""
+    fee: Decimal = field(default=Decimal("0"))
+
+
+class OrdersBackend(abc.ABC):
+    """Every call may raise OrdersUnavailable; lookups return None for anything not found."""
+
+    @abc.abstractmethod
+    def order(self, number: str) -> Optional[Order]: ...
+
+    @abc.abstractmethod
+    def recent_orders(self, customer_id: str, limit: int = 5) -> List[Order]: ...
+
+    @abc.abstractmethod
+    def cancel(self, number: str, fee: Decimal) -> ChangeResult: ...
+
+    @abc.abstractmethod
+    def change_address(self, number: str, address: Address) -> ChangeResult: ...
+
+    @abc.abstractmethod
+    def request_refund(self, number: str, return_days: int) -> ChangeResult: ...
+
+    def order_for(self, number: str, customer_id: Optional[str] = None, email: Optional[str] = None) -> Optional[Order]:
+        """The order only if it belongs to this customer or this email; None otherwise, whatever the reason."""
+        found = self.order(number)
+        if found is None:
+            return None
+        if customer_id and found.customer_id == customer_id:
+            return found
+        if email and found.email.lower() == email.strip().lower():
+            return found
+        return None

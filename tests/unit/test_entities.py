@@ -1,0 +1,44 @@
+import pytest
+
+from bot.nlu.entities import find_entities
+
+
+def values(text, name):
+    return [e["value"] for e in find_entities(text) if e["entity"] == name]
+
+
+@pytest.mark.parametrize("text", [
+    "where is order 100482", "order #100482 status", "ORDER NO. 100482!!", "(100482)", "it's 100482.",
+    "#100482,please", "order nr 100482 and my email", "100482",
+])
+def test_order_numbers_whatever_the_punctuation(text):
+    assert values(text, "order_number") == ["100482"]
+
+
+@pytest.mark.parametrize("text", ["call me on 030123456789", "card 4111111111111111", "postcode 10115", "in 2026"])
+def test_other_numbers_are_not_order_numbers(text):
+    assert values(text, "order_number") == []
+
+
+@pytest.mark.parametrize("text, email", [
+    ("my email is Anna.Mueller12@Example.com", "anna.mueller12@example.com"),
+    ("ANNA@EXAMPLE.COM, order 100482", "anna@example.com"),
+    ("<anna+shop@mail.example.co.uk>", "anna+shop@mail.example.co.uk"),
+])
+def test_emails_are_found_and_lowercased(text, email):
+    assert values(text, "email") == [email]
+
+
+def test_digits_inside_an_email_are_not_an_order_number():
+    assert values("mail 123456@example.com", "order_number") == []
+
+
+@pytest.mark.parametrize("text", ["what about my last order", "my LATEST purchase", "the most recent order please"])
+def test_last_order_references(text):
+    assert values(text, "order_ref") == ["last"]
+
+
+def test_long_and_odd_input_is_safe():
+    assert find_entities("x" * 100_000) == []
+    assert find_entities("") == [] and find_entities(None) == []
+    assert values("📦 Bestellung 100482 ÄÖÜ", "order_number") == ["100482"]
