@@ -42,7 +42,7 @@ $(MODEL): $(TRAIN_INPUTS) | $(STAMP)
 	@touch $@
 
 validate: $(STAMP) domain/answers.yml ## check the training data: no warnings allowed
-	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
+	$(PY) -m bot.training.validate
 
 run: $(MODEL) ## start everything and print where to talk to it (Ctrl-C stops)
 	$(PY) -m bot run

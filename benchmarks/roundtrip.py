@@ -20,12 +20,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def round_trips(stack: Stack, text: str, n: int) -> List[float]:
+def round_trips(stack: Stack, text: str, n: int, new_conversations: bool = False) -> List[float]:
+    """n round trips in one conversation, or each as the first message of a new one (session start runs too)."""
     url = f"{stack.settings.rasa_url}/webhooks/rest/webhook"
     session = requests.Session()
     samples: List[float] = []
+    sender = f"bench-{uuid.uuid4().hex}"
     for i in range(n + 10):
-        sender = f"bench-{uuid.uuid4().hex}"  # a fresh conversation: no fallback streak builds up
+        if new_conversations:
+            sender = f"bench-{uuid.uuid4().hex}"
         sample: List[float] = []
         with timed(sample):
             response = session.post(url, json={"sender": sender, "message": text}, timeout=30)
@@ -45,3 +48,5 @@ def report(n: int = 200) -> None:
             print(f"  message that runs a custom action: {summary_ms(action)}  (target p95 < 150 ms)")
             plain = round_trips(stack, "what are your opening hours", n)
             print(f"  message answered by a response:     {summary_ms(plain)}")
+            first = round_trips(stack, "what are your opening hours", n, new_conversations=True)
+            print(f"  first message of a conversation:    {summary_ms(first)}  (adds the custom action_session_start)")

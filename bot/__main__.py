@@ -18,6 +18,17 @@ def cmd_domain(_: argparse.Namespace) -> int:
     return 0
 
 
+def demo_customer_curl(settings) -> str:
+    import json
+
+    from bot.identity import sign
+
+    customer = "C00001"
+    body = {"sender": "demo-C00001", "message": "hi",
+            "metadata": {"customer": {"id": customer, "signature": sign(customer, settings.identity_secret)}}}
+    return f"curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{json.dumps(body)}'"
+
+
 def cmd_run(_: argparse.Namespace) -> int:
     from bot.runner import Stack, StartError
 
@@ -36,6 +47,8 @@ def cmd_run(_: argparse.Namespace) -> int:
         "\nThe bot is running.\n"
         f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
         f"  Rasa HTTP API:  {settings.rasa_url}  (token in RASA_TOKEN; this run: {settings.rasa_token})\n"
+        f"  As a signed-in demo customer (identity signed with IDENTITY_SECRET, see README):\n"
+        f"                  {demo_customer_curl(stack.settings)}\n"
         f"  Trackers:       {settings.sql_url}\n"
         f"  Redis:          {redis_desc}\n"
         f"  Logs:           {stack.log_dir}/\n"
@@ -63,6 +76,14 @@ def cmd_run(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(_: argparse.Namespace) -> int:
+    from bot.runner import seed_demo_shop
+
+    settings = get_settings()
+    print(f"demo shop: {seed_demo_shop(settings.sql_url)} orders in {settings.sql_url}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with one server (one container per server in docker-compose.yml)."""
     from bot.runner import ROOT, commands
@@ -79,6 +100,7 @@ def main(argv=None) -> int:
     sub.add_parser("run", help="start Redis (embedded if no REDIS_URL), the action server and Rasa").set_defaults(func=cmd_run)
     sub.add_parser("rasa", help="exec the Rasa server alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("actions", help="exec the action server alone (for containers)").set_defaults(func=cmd_serve)
+    sub.add_parser("seed", help="create and fill the demo shop's orders (once)").set_defaults(func=cmd_seed)
     sub.add_parser("domain", help="render domain/answers.yml from shop/facts.yml").set_defaults(func=cmd_domain)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -15,6 +15,17 @@ import redis
 DEFAULT_START_TIMEOUT = 10.0
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class EmbeddedRedisError(RuntimeError):
     pass
 
@@ -67,13 +78,7 @@ class EmbeddedRedis:
         raise EmbeddedRedisError(f"embedded redis-server did not answer on port {self.port} within {timeout}s")
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM: redis flushes the AOF and exits
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)  # SIGTERM: redis flushes the AOF and exits
         self.process = None
 
     def __enter__(self) -> EmbeddedRedis:

@@ -15,7 +15,7 @@ from typing import Dict, List, Tuple
 
 import requests
 
-from bot.embedded_redis import EmbeddedRedis
+from bot.embedded_redis import EmbeddedRedis, stop_process
 from bot.settings import ROOT, Settings, child_environment
 
 logger = logging.getLogger(__name__)
@@ -87,13 +87,18 @@ class Child:
         return "\n".join(text) + f"\n(full log: {self.log_path})"
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
+
+
+def seed_demo_shop(url: str) -> int:
+    from bot.orders.seed import seed
+    from bot.orders.sql import SqlOrders
+
+    orders = SqlOrders(url)
+    try:
+        return seed(orders)
+    finally:
+        orders.close()
 
 
 @dataclass
@@ -115,9 +120,12 @@ class Stack:
 
     def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> Stack:
         self.settings.var_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = self.settings.with_identity_secret()  # children inherit the same secret
         try:
             if not self.settings.redis_url:
                 self.redis = EmbeddedRedis(self.settings.var_dir / "redis", self.settings.embedded_redis_port).start()
+            if not self.settings.orders_api_url:
+                seed_demo_shop(self.settings.sql_url)
             self.children = self._children()
             for child in self.children:  # start all, then wait: they load in parallel
                 child.start()

@@ -79,24 +79,15 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _number(env: Mapping[str, str], name: str, default, kind=int):
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
 
 
 @dataclass(frozen=True)
@@ -128,19 +119,19 @@ class Settings:
         token = env.get(ENV_RASA_TOKEN)
         return cls(
             host=env.get(ENV_HOST) or DEFAULT_HOST,
-            rasa_port=_int(env, ENV_RASA_PORT, DEFAULT_RASA_PORT),
-            actions_port=_int(env, ENV_ACTIONS_PORT, DEFAULT_ACTIONS_PORT),
+            rasa_port=_number(env, ENV_RASA_PORT, DEFAULT_RASA_PORT),
+            actions_port=_number(env, ENV_ACTIONS_PORT, DEFAULT_ACTIONS_PORT),
             redis_url=redis_url,
             database_url=normalise_database_url(database_url) if database_url else None,
             var_dir=Path(env.get(ENV_VAR_DIR) or DEFAULT_VAR_DIR),
-            embedded_redis_port=_int(env, ENV_EMBEDDED_REDIS_PORT, DEFAULT_EMBEDDED_REDIS_PORT),
-            action_timeout=_float(env, ENV_ACTION_TIMEOUT, DEFAULT_ACTION_TIMEOUT),
+            embedded_redis_port=_number(env, ENV_EMBEDDED_REDIS_PORT, DEFAULT_EMBEDDED_REDIS_PORT),
+            action_timeout=_number(env, ENV_ACTION_TIMEOUT, DEFAULT_ACTION_TIMEOUT, float),
             actions_host=env.get(ENV_ACTIONS_HOST) or DEFAULT_HOST,
             actions_url_override=env.get(ENV_ACTIONS_URL) or None,
             identity_secret=env.get(ENV_IDENTITY_SECRET) or "",
             orders_api_url=env.get(ENV_ORDERS_API_URL) or None,
             orders_api_token=env.get(ENV_ORDERS_API_TOKEN) or "",
-            orders_timeout=_float(env, ENV_ORDERS_TIMEOUT, DEFAULT_ORDERS_TIMEOUT),
+            orders_timeout=_number(env, ENV_ORDERS_TIMEOUT, DEFAULT_ORDERS_TIMEOUT, float),
             **({"rasa_token": token} if token else {}),
         )
 

@@ -1,6 +1,7 @@
 """The shop's facts (shop/facts.yml) and the domain answers rendered from them."""
 from __future__ import annotations
 
+import functools
 import string
 from pathlib import Path
 from typing import Dict, Mapping
@@ -56,3 +57,9 @@ def write_answers(path: Path = FACTS_FILE, out: Path = ANSWERS_DOMAIN_FILE) -> b
         return False
     out.write_text(text, encoding="utf-8")
     return True
+
+
+@functools.lru_cache(maxsize=1)
+def cached_facts() -> Dict[str, object]:
+    """The facts for a running process (actions read them on every turn)."""
+    return facts()

@@ -56,15 +56,22 @@ class Chat:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.sender = f"test-{uuid.uuid4().hex}"
+        self.metadata = None
 
     def say(self, text: str) -> list:
         url = f"{self.stack.settings.rasa_url}/webhooks/rest/webhook"
-        response = requests.post(url, json={"sender": self.sender, "message": text}, timeout=30)
+        body = {"sender": self.sender, "message": text}
+        if self.metadata:
+            body["metadata"] = self.metadata
+        response = requests.post(url, json=body, timeout=30)
         assert response.status_code == 200, response.text
         return response.json()
 
     def texts(self, text: str) -> list:
         return [m.get("text", "") for m in self.say(text)]
+
+    def text(self, text: str) -> str:
+        return "\n".join(self.texts(text))
 
     def tracker(self) -> dict:
         s = self.stack.settings

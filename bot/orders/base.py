@@ -139,3 +139,31 @@ class OrdersBackend(abc.ABC):
         if email and found.email.lower() == email.strip().lower():
             return found
         return None
+
+
+COUNTRY_NAMES = {"germany": "DE", "deutschland": "DE", "austria": "AT", "österreich": "AT", "switzerland": "CH",
+                 "schweiz": "CH", "netherlands": "NL", "france": "FR", "uk": "UK", "united kingdom": "UK"}
+
+
+def parse_address(text: str, name: str, default_country: str) -> Address:
+    """Read 'street and number, postcode city, country' as people type it (commas optional between postcode and city)."""
+    parts = [p.strip() for p in (text or "").replace("\n", ",").split(",") if p.strip()]
+    if not parts:
+        raise AddressInvalid("it is empty")
+    country = default_country
+    last = parts[-1].lower()
+    if len(parts) > 1 and (last in COUNTRY_NAMES or (len(last) == 2 and last.isalpha())):
+        country = COUNTRY_NAMES.get(last, last.upper())
+        parts = parts[:-1]
+    if len(parts) == 2:  # "street 5, 10115 Berlin"
+        street, rest = parts
+        shape = POSTCODE.get(country.upper(), r"[A-Za-z0-9-]{3,8}")
+        match = re.match(rf"^\s*({shape})\s+(\D.*)$", rest, re.IGNORECASE)
+        if not match:
+            raise AddressInvalid("I need a postcode and a city after the street")
+        postcode, city = match.group(1), match.group(2)
+    elif len(parts) == 3:  # "street 5, 10115, Berlin"
+        street, postcode, city = parts
+    else:
+        raise AddressInvalid("I need the street and number, postcode, city and country")
+    return validate_address(Address(name, street, postcode, city, country))

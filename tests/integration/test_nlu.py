@@ -53,7 +53,7 @@ UNSEEN = {
     "greet": ["good day to you", "hi, I hope you can help"],
     "goodbye": ["ok bye for now", "catch you later"],
     "thank": ["thanks a bunch"],
-    "out_of_scope": ["who painted the mona lisa"],
+    "out_of_scope": ["who painted the mona lisa", "how do I bake sourdough bread"],
 }
 
 

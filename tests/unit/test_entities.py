@@ -42,3 +42,25 @@ def test_long_and_odd_input_is_safe():
     assert find_entities("x" * 100_000) == []
     assert find_entities("") == [] and find_entities(None) == []
     assert values("📦 Bestellung 100482 ÄÖÜ", "order_number") == ["100482"]
+
+
+@pytest.mark.parametrize("token, masked", [
+    ("100482", "__order_number__"), ("#100482", "__order_number__"), ("anna@example.com", "__email__"),
+    ("1004821", "1004821"), ("order", "order"), ("10115", "10115"),
+])
+def test_order_numbers_and_emails_are_masked_for_the_classifier(token, masked):
+    from bot.nlu.tokenizer import mask
+
+    assert mask(token) == masked
+
+
+def test_the_tokenizer_masks_but_keeps_offsets():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.tokenizer import MaskingWhitespaceTokenizer
+
+    tokenizer = MaskingWhitespaceTokenizer(MaskingWhitespaceTokenizer.get_default_config())
+    text = "where is order #100482 anna@example.com"
+    tokens = tokenizer.tokenize(Message({"text": text}), "text")
+    assert [t.text for t in tokens] == ["where", "is", "order", "__order_number__", "__email__"]
+    assert text[tokens[3].start:tokens[3].end] == "#100482"

@@ -1,0 +1,159 @@
+"""What every order action shares: who the visitor is, which order they mean, and failing safely.
+
+An order is shown only to its owner: a customer whose signed identity checks out (bot.identity),
+or an anonymous visitor who gave the order's number and email. Unknown number, wrong email and
+someone else's order get the same answer after the same minimum time; after MAX_FAILED_LOOKUPS
+failures the conversation gets no more lookups (no enumeration).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from decimal import Decimal
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import identity, shop
+from bot.orders import Order, OrdersUnavailable
+from bot.orders.factory import backend
+from bot.orders.present import order_button
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_FAILED_LOOKUPS = 5
+FAILED_LOOKUP_FLOOR_SECONDS = 0.35  # every failed verification takes at least this long
+
+
+def entity(tracker: Tracker, name: str) -> Optional[str]:
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") == name and found.get("value"):
+            return str(found["value"])
+    return None
+
+
+def verified_customer(tracker: Tracker) -> Optional[str]:
+    """A customer id only from a correctly signed identity, in this message or at session start."""
+    secret = get_settings().identity_secret
+    for metadata in (tracker.latest_message.get("metadata"), tracker.get_slot("session_started_metadata")):
+        customer = identity.verified_customer_id(metadata, secret)
+        if customer:
+            return customer
+    return tracker.get_slot("customer_id")
+
+
+def fee() -> Decimal:
+    return Decimal(str(shop.cached_facts()["cancellation_fee"]))
+
+
+class OrderAction(Action):
+    """Finds the visitor's order, then calls `handle`. Subclasses set `intent` and implement `handle`."""
+
+    intent: str = "track_order"
+    ask_if_missing = True  # False: answer without an order rather than asking for one
+
+    def name(self) -> str:
+        return f"action_{self.intent}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
+        try:
+            return await asyncio.to_thread(self._run, dispatcher, tracker, domain)
+        except OrdersUnavailable as err:
+            logger.warning("orders backend unavailable in %s for %s: %s", self.name(), tracker.sender_id, err)
+            dispatcher.utter_message(response="utter_orders_unavailable")
+            return [SlotSet("pending_request", None)]
+
+    def _run(self, dispatcher, tracker, domain) -> List[Dict]:
+        events: List[Dict] = []
+        customer = verified_customer(tracker)
+        if customer and customer != tracker.get_slot("customer_id"):
+            events.append(SlotSet("customer_id", customer))
+        if (tracker.get_slot("failed_lookups") or 0) >= MAX_FAILED_LOOKUPS:
+            dispatcher.utter_message(response="utter_lookups_blocked")
+            return events
+        order, more = self.find_order(dispatcher, tracker, customer)
+        events += more
+        if order is None:
+            if not self.ask_if_missing and not more:
+                events += self.handle_without_order(dispatcher, tracker)
+            return events
+        events += [SlotSet("order_number", order.number), SlotSet("pending_request", None)]
+        return events + self.handle(dispatcher, tracker, order)
+
+    def find_order(self, dispatcher, tracker, customer) -> tuple:
+        number = entity(tracker, "order_number") or tracker.get_slot("order_number")
+        email = entity(tracker, "email") or tracker.get_slot("email")
+        proven = tracker.get_slot("verified_orders") or []
+        orders = backend()
+        if number and number in proven:
+            return orders.order(number), []
+        if customer:
+            return self._for_customer(dispatcher, tracker, customer, number)
+        if number and email:
+            return self._verify(dispatcher, tracker, number, email, proven)
+        if not self.ask_if_missing:
+            return None, []
+        asking = [SlotSet("pending_request", self.name())]
+        if number:
+            dispatcher.utter_message(response="utter_ask_order_email", order_number=number)
+            return None, asking + [SlotSet("order_number", number)]
+        if email:
+            dispatcher.utter_message(response="utter_ask_order_number")
+            return None, asking + [SlotSet("email", email)]
+        dispatcher.utter_message(response="utter_ask_order_details")
+        return None, asking
+
+    def _for_customer(self, dispatcher, tracker, customer, number) -> tuple:
+        orders = backend()
+        if number:
+            found = orders.order_for(number, customer_id=customer)
+            return (found, []) if found else self._failed(dispatcher, tracker, started=time.monotonic())
+        recent = orders.recent_orders(customer, 5)
+        if not recent:
+            if self.ask_if_missing:
+                dispatcher.utter_message(response="utter_no_orders")
+            return None, []
+        open_orders = [o for o in recent if o.is_open]
+        if entity(tracker, "order_ref") == "last" or len(recent) == 1:
+            return recent[0], []
+        if len(open_orders) == 1:
+            return open_orders[0], []
+        if not self.ask_if_missing:
+            return None, []
+        dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent) for o in recent[:4]])
+        return None, [SlotSet("pending_request", self.name())]
+
+    def _verify(self, dispatcher, tracker, number, email, proven) -> tuple:
+        started = time.monotonic()
+        found = backend().order_for(number, email=email)
+        if found is None:
+            return self._failed(dispatcher, tracker, started)
+        return found, [SlotSet("verified_orders", [*proven, found.number]), SlotSet("email", email)]
+
+    def _failed(self, dispatcher, tracker, started: float) -> tuple:
+        failures = (tracker.get_slot("failed_lookups") or 0) + 1
+        time.sleep(max(0.0, FAILED_LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
+        logger.info("failed order lookup %d in %s", failures, tracker.sender_id)
+        blocked = failures >= MAX_FAILED_LOOKUPS
+        dispatcher.utter_message(response="utter_lookups_blocked" if blocked else "utter_order_not_verified")
+        return None, [SlotSet("failed_lookups", failures), SlotSet("order_number", None), SlotSet("pending_request", None)]
+
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict]:
+        raise NotImplementedError
+
+    def handle_without_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
+        return []
+
+
+def registry() -> Dict[str, type]:
+    """Every concrete order action by its name, for resuming a request after the visitor gave details."""
+    found, todo = {}, list(OrderAction.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        found[cls().name()] = cls
+    return found

@@ -1,0 +1,170 @@
+"""One action per order request; the finding and checking is in actions.base.OrderAction."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+from rasa_sdk.events import SlotSet
+
+from actions.base import OrderAction, fee
+from bot import shop
+from bot.orders import CANCELLABLE
+from bot.orders.present import day, fee_line, history_lines, money, status_values
+
+
+def values(order) -> dict:
+    return status_values(order, shop.cached_facts())
+
+
+STATUS_RESPONSES = {
+    "pending": "utter_order_status_pending", "paid": "utter_order_status_paid", "packed": "utter_order_status_packed",
+    "shipped": "utter_order_status_shipped", "delivered": "utter_order_status_delivered",
+    "cancelled": "utter_order_status_cancelled", "returned": "utter_order_status_returned",
+}
+
+
+class ActionTrackOrder(OrderAction):
+    intent = "track_order"
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        dispatcher.utter_message(response=STATUS_RESPONSES[order.status], **values(order))
+        return []
+
+
+class ActionOrderHistory(OrderAction):
+    intent = "order_history"
+
+    def find_order(self, dispatcher, tracker, customer):
+        if not customer:
+            return super().find_order(dispatcher, tracker, customer)
+        from bot.orders.factory import backend
+
+        recent = backend().recent_orders(customer, 5)
+        if recent:
+            dispatcher.utter_message(response="utter_order_history", lines=history_lines(recent))
+        else:
+            dispatcher.utter_message(response="utter_no_orders")
+        return None, [SlotSet("pending_request", None)]
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        dispatcher.utter_message(response="utter_order_history", lines=history_lines([order]))
+        return []
+
+
+class ActionCancelOrder(OrderAction):
+    intent = "cancel_order"
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        if order.status == "cancelled":
+            dispatcher.utter_message(response="utter_order_already_cancelled", number=order.number)
+            return []
+        if order.status not in CANCELLABLE:
+            dispatcher.utter_message(response="utter_cannot_cancel", **values(order))
+            return []
+        dispatcher.utter_message(response="utter_confirm_cancel", fee_line=fee_line(order, fee()), **values(order))
+        return [SlotSet("pending_change", f"cancel:{order.number}"), SlotSet("confirming", True)]
+
+
+class ActionCheckCancellationFee(OrderAction):
+    intent = "check_cancellation_fee"
+    ask_if_missing = False  # a general question gets the policy, not a request for details
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        dispatcher.utter_message(response="utter_cancellation_fee_for_order", number=order.number,
+                                 fee_line=fee_line(order, fee()))
+        return []
+
+    def handle_without_order(self, dispatcher, tracker) -> List[Dict]:
+        dispatcher.utter_message(response="utter_check_cancellation_fee")
+        return []
+
+
+class ActionChangeOrder(OrderAction):
+    intent = "change_order"
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        possible = order.status in CANCELLABLE
+        dispatcher.utter_message(response="utter_change_order_possible" if possible else "utter_change_order_too_late",
+                                 **values(order))
+        return []
+
+
+class ActionChangeShippingAddress(OrderAction):
+    """Checks the order may still be redirected; the rules then run address_form (data/rules/orders.yml)."""
+    intent = "change_shipping_address"
+
+    def _run(self, dispatcher, tracker, domain):
+        events = super()._run(dispatcher, tracker, domain)
+        allowed = any(e.get("name") == "address_change_ok" and e.get("value") for e in events)
+        return events + ([] if allowed else [SlotSet("address_change_ok", False)])
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        if order.status not in CANCELLABLE:
+            dispatcher.utter_message(response="utter_cannot_change_address", **values(order))
+            return []
+        return [SlotSet("address_change_ok", True), SlotSet("new_address", None)]
+
+
+class ActionGetInvoice(OrderAction):
+    intent = "get_invoice"
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        if not order.invoice_number:
+            dispatcher.utter_message(response="utter_no_invoice_yet", number=order.number)
+            return []
+        link = f"{shop.cached_facts()['orders_url']}/{order.number}/invoice.pdf"
+        dispatcher.utter_message(response="utter_invoice", invoice=order.invoice_number, link=link, **values(order))
+        return []
+
+
+class ActionCheckInvoice(ActionGetInvoice):
+    intent = "check_invoice"
+
+
+class ActionGetRefund(OrderAction):
+    intent = "get_refund"
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        if order.refund:
+            return ActionTrackRefund.tell(dispatcher, order)
+        reason = refund_refusal(order)
+        if reason:
+            dispatcher.utter_message(response="utter_cannot_refund", number=order.number, reason=reason)
+            return []
+        dispatcher.utter_message(response="utter_confirm_refund", **values(order))
+        return [SlotSet("pending_change", f"refund:{order.number}"), SlotSet("confirming", True)]
+
+
+def refund_refusal(order) -> str:
+    import datetime as dt
+
+    days = int(shop.cached_facts()["return_days"])
+    if order.status in CANCELLABLE:
+        return "it hasn't shipped yet; you can cancel it instead, and the payment is returned"
+    if order.status == "shipped":
+        return "it is still on its way; once it's delivered you can return it"
+    if order.status == "cancelled":
+        return "it was cancelled, so nothing was charged or the payment was already returned"
+    if order.delivered_at and (dt.datetime.now() - order.delivered_at).days > days:
+        return f"it was delivered more than {days} days ago"
+    return ""
+
+
+class ActionTrackRefund(OrderAction):
+    intent = "track_refund"
+
+    @staticmethod
+    def tell(dispatcher, order) -> List[Dict]:
+        refund = order.refund
+        when = (f"paid back on {day(refund.refunded_at)}" if refund.refunded_at
+                else f"expected by {day(refund.expected_at)}")
+        dispatcher.utter_message(response="utter_refund_status", number=order.number, refund_status=refund.status,
+                                 amount=money(refund.amount, order.currency), refund_when=when)
+        return []
+
+    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        if order.refund:
+            return self.tell(dispatcher, order)
+        refusal = refund_refusal(order)
+        hint = f"{refusal[0].upper()}{refusal[1:]}." if refusal else "If you'd like to return it, just say so."
+        dispatcher.utter_message(response="utter_no_refund", number=order.number, hint=hint)
+        return []

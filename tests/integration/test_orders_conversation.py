@@ -1,0 +1,151 @@
+"""Order conversations through the running stack: signed-in customers, anonymous visitors, wrong owners."""
+import datetime as dt
+import random
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from bot.identity import sign
+from bot.orders.sql import OrderRow, RefundRow, SqlOrders
+
+NOT_VERIFIED = "I couldn't find an order with that number and email address"
+
+
+@pytest.fixture(scope="module")
+def shop(stack):
+    orders = SqlOrders(stack.settings.sql_url)
+    yield orders
+    orders.close()
+
+
+def arrange(shop, status, **changes):
+    """Put a random seeded order into the state a test needs (earlier runs may have changed it)."""
+    now = dt.datetime.now().replace(microsecond=0)
+    number = str(random.randint(100001, 101000))
+    values = dict(status=status, cancelled_at=None, cancellation_fee=None, placed_at=now - dt.timedelta(days=3),
+                  invoice_number=None if status == "pending" else f"INV-2026-{number}",
+                  carrier=None, tracking_number=None, shipped_at=None, delivered_at=None, expected_delivery=None)
+    if status in ("shipped", "delivered"):
+        values.update(carrier="DHL", tracking_number=f"00340434{number}", shipped_at=now - dt.timedelta(days=1),
+                      expected_delivery=(now + dt.timedelta(days=1)).date())
+    if status == "delivered":
+        values.update(delivered_at=now - dt.timedelta(days=1))
+    values.update(changes)
+    with shop.session.begin() as s:
+        s.execute(sa.delete(RefundRow).where(RefundRow.order_number == number))
+        s.execute(sa.update(OrderRow).where(OrderRow.number == number).values(**values))
+    return shop.order(number)
+
+
+def signed_in(chat, order, secret):
+    chat.metadata = {"customer": {"id": order.customer_id, "signature": sign(order.customer_id, secret), "name": "Anna"}}
+
+
+def test_a_signed_in_customer_is_greeted_with_the_order_in_flight(chat, shop, stack):
+    order = arrange(shop, "shipped", placed_at=dt.datetime.now() - dt.timedelta(minutes=5))
+    signed_in(chat, order, stack.settings.identity_secret)
+    greeting = chat.say("hi")
+    assert f"Your order #{order.number}" in greeting[0]["text"] and "shipped yesterday with DHL" in greeting[0]["text"]
+    assert greeting[0]["buttons"][0]["payload"] == f'/track_order{{"order_number": "{order.number}"}}'
+    answer = chat.text("where is my order?")
+    assert order.tracking_number in answer and "DHL" in answer
+
+
+def test_a_forged_signature_is_anonymous(chat, shop):
+    order = arrange(shop, "shipped")
+    chat.metadata = {"customer": {"id": order.customer_id, "signature": "0" * 64}}
+    answer = chat.text(f"can you track order {order.number} for me")
+    assert "email address you used" in answer and order.tracking_number not in answer
+
+
+def test_an_anonymous_visitor_verifies_with_number_and_email(chat, shop):
+    order = arrange(shop, "shipped")
+    assert "order number" in chat.text("where is my package")
+    assert "email address you used" in chat.text(f"it's {order.number}")
+    answer = chat.text(order.email.upper())
+    assert order.tracking_number in answer
+    assert order.tracking_number in chat.text("track my order please")  # the order in context, no new questions
+
+
+def test_wrong_email_unknown_order_and_someone_elses_order_look_the_same(chat, shop):
+    mine, theirs = arrange(shop, "shipped"), arrange(shop, "delivered")
+    answers, times = [], []
+    for number, email in [(mine.number, "not.me@example.com"), ("999999", mine.email), (theirs.number, mine.email)]:
+        start = time.monotonic()
+        answers.append(chat.text(f"track order {number} {email}"))
+        times.append(time.monotonic() - start)
+    assert answers == [answers[0]] * 3 and NOT_VERIFIED in answers[0]
+    assert max(times) - min(times) < 0.3  # no timing tell (each failure takes the same minimum time)
+
+
+def test_five_failures_block_lookups_for_the_conversation(chat, shop):
+    order = arrange(shop, "shipped")
+    for attempt in range(4):
+        assert NOT_VERIFIED in chat.text(f"track order {order.number} guess{attempt}@example.com")
+    assert "can't look up more orders" in chat.text(f"track order {order.number} guess5@example.com")
+    # even the right email is refused now
+    assert order.tracking_number not in chat.text(f"track order {order.number} {order.email}")
+
+
+def test_cancel_before_shipping_states_the_fee_and_asks_first(chat, shop, stack):
+    order = arrange(shop, "packed")
+    signed_in(chat, order, stack.settings.identity_secret)
+    question = chat.say(f"please cancel order {order.number}")
+    assert "Shall I cancel" in question[-1]["text"] and "4.90 EUR" in question[-1]["text"]
+    assert shop.order(order.number).status == "packed"  # nothing happens before the yes
+    assert "is cancelled" in chat.text("/affirm")
+    assert shop.order(order.number).status == "cancelled"
+    assert "already cancelled" in chat.text(f"cancel order {order.number}")
+
+
+def test_saying_no_keeps_the_order(chat, shop, stack):
+    order = arrange(shop, "paid")
+    signed_in(chat, order, stack.settings.identity_secret)
+    assert "free" in chat.text(f"cancel my order {order.number}")
+    assert "left order" in chat.text("no")
+    assert shop.order(order.number).status == "paid"
+
+
+def test_a_shipped_order_cannot_be_cancelled(chat, shop, stack):
+    order = arrange(shop, "shipped")
+    signed_in(chat, order, stack.settings.identity_secret)
+    assert "can't be cancelled" in chat.text(f"cancel order {order.number}")
+    assert shop.order(order.number).status == "shipped"
+
+
+def test_address_change_through_a_validating_form(chat, shop, stack):
+    order = arrange(shop, "paid")
+    signed_in(chat, order, stack.settings.identity_secret)
+    assert "new delivery address" in chat.text(f"i need to change the delivery address of order {order.number}")
+    assert "house number" in chat.text("Lindenallee, 10115 Berlin, DE")
+    assert "Shall I change" in chat.text("Lindenallee 5, 10115 Berlin, DE")
+    assert "Done" in chat.text("/affirm")
+    assert shop.order(order.number).address.street == "Lindenallee 5"
+
+
+def test_refund_for_a_delivered_order(chat, shop, stack):
+    order = arrange(shop, "delivered")
+    signed_in(chat, order, stack.settings.identity_secret)
+    assert "Shall I start the return" in chat.text(f"I want a refund for order {order.number}")
+    assert "return for order" in chat.text("/affirm")
+    assert "requested" in chat.text("where is my refund")
+    assert shop.order(order.number).refund.status == "requested"
+
+
+def test_invoice_summary_and_link(chat, shop, stack):
+    order = arrange(shop, "delivered")
+    signed_in(chat, order, stack.settings.identity_secret)
+    answer = chat.text(f"send me the invoice for order {order.number}")
+    assert order.invoice_number in answer and f"/{order.number}/invoice.pdf" in answer
+
+
+def test_cancellation_fee_question_without_an_order_gets_the_policy(chat):
+    answer = chat.text("is there a cancellation fee")
+    assert "free before the order is packed" in answer
+
+
+@pytest.mark.parametrize("text", ["'; DROP TABLE shop_orders; -- 100001", "order " + "1" * 5000, "📦 100001 ÄÖÜ"])
+def test_bad_order_input_is_answered_and_harmless(chat, shop, text):
+    assert chat.texts(f"track {text}")
+    assert shop.order("100001") is not None

@@ -1,0 +1,60 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from bot.orders import Address, AddressInvalid, Item, Order
+from bot.orders.base import parse_address
+from bot.orders.present import fee_line, history_lines, money, order_button, status_phrase, status_values
+
+
+def order(status="shipped", **kw):
+    base = dict(number="100482", customer_id="C00001", email="a@example.com", status=status,
+                placed_at=dt.datetime(2026, 11, 20, 10), total=Decimal("59.90"), currency="EUR",
+                items=[Item("NW-1", "Grey hoodie", 1, Decimal("55.00"))],
+                address=Address("Anna", "Hauptstraße 1", "10115", "Berlin", "DE"), carrier="DHL",
+                tracking_number="00340434", shipped_at=dt.datetime(2026, 11, 25, 9),
+                expected_delivery=dt.date(2026, 11, 27))
+    base.update(kw)
+    return Order(**base)
+
+
+def test_money_and_fee_lines():
+    assert money(Decimal("4.9")) == "4.90 EUR"
+    assert "free" in fee_line(order("paid"), Decimal("4.90"))
+    assert "4.90 EUR" in fee_line(order("packed"), Decimal("4.90"))
+    assert "can't be cancelled" in fee_line(order("shipped"), Decimal("4.90"))
+
+
+def test_status_phrase_says_yesterday():
+    assert status_phrase(order(), dt.date(2026, 11, 26)).startswith("shipped yesterday with DHL")
+
+
+def test_status_values_fill_every_placeholder_of_the_responses():
+    values = status_values(order(), {"return_days": 30, "refund_days": "5 days", "free_cancel_window": "x", "returns_url": "u"})
+    assert values["tracking"] == "00340434" and values["expected"] == "Friday, 27 November"
+
+
+def test_history_and_buttons():
+    assert history_lines([order()]).startswith("- #100482, Friday, 20 November: Grey hoodie, 59.90 EUR, shipped")
+    assert order_button(order(), "track_order")["payload"] == '/track_order{"order_number": "100482"}'
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Lindenallee 5, 10115 Berlin, DE", ("Lindenallee 5", "10115", "Berlin", "DE")),
+    ("Lindenallee 5, 10115, Berlin", ("Lindenallee 5", "10115", "Berlin", "DE")),
+    ("Bahnhofstrasse 12\n8001 Zürich\nSwitzerland", ("Bahnhofstrasse 12", "8001", "Zürich", "CH")),
+    ("Keizersgracht 10, 1015 CJ Amsterdam, nl", ("Keizersgracht 10", "1015 CJ", "Amsterdam", "NL")),
+])
+def test_addresses_as_people_type_them(text, expected):
+    a = parse_address(text, "Anna", "DE")
+    assert (a.street, a.postcode, a.city, a.country) == expected
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "empty"), ("Lindenallee, 10115 Berlin", "house number"), ("Lindenallee 5, 1011 Berlin", "postcode"),
+    ("just some words", "street"), ("Main St 5, 10115 Berlin, US", "deliver to"),
+])
+def test_bad_addresses_say_what_to_fix(text, reason):
+    with pytest.raises(AddressInvalid, match=reason):
+        parse_address(text, "Anna", "DE")
