@@ -112,7 +112,10 @@ class OrderAction(Action):
         if number:
             found = orders.order_for(number, customer_id=customer)
             return (found, []) if found else self._failed(dispatcher, tracker, started=time.monotonic())
-        recent = orders.recent_orders(customer, 5)
+        placed_on = entity(tracker, "date")
+        recent = orders.recent_orders(customer, 20 if placed_on else 5)
+        if placed_on:  # "the order I placed on Monday": that day's orders, if any
+            recent = [o for o in recent if o.placed_at.date().isoformat() == placed_on] or recent[:5]
         if not recent:
             if self.ask_if_missing:
                 dispatcher.utter_message(response="utter_no_orders")

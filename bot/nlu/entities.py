@@ -1,12 +1,13 @@
-"""Order numbers, email addresses and "my last order" found by rules, whatever the casing or punctuation.
+"""Order numbers, email addresses, dates and "my last order" found by rules, whatever the casing or punctuation.
 
 Rules beat a learned extractor here: the formats are exact, a miss would block a lookup,
 and a rule needs no training examples. `find_entities` is pure and tested on its own.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,8 +27,67 @@ LAST_ORDER = re.compile(
 )
 MAX_SCAN = 2000  # characters; longer messages are scanned only at the start
 
+MONTHS = {m: i + 1 for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"])}
+MONTHS.update({m[:3]: i for m, i in list(MONTHS.items())})
+MONTHS["sept"] = 9
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+         r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+DATE_PATTERNS = [
+    ("iso", re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")),
+    ("dmy", re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](\d{4}|\d{2})(?![\d.]*\d)")),  # 20.11.2026, 20/11/26
+    ("dmy", re.compile(r"\b(\d{1,2})/(\d{1,2})()(?![\d/])")),  # 20/11
+    ("dmy", re.compile(r"\b(\d{1,2})\.(\d{1,2})\.()(?!\d)")),  # 20.11. (a bare 3.1 is a version, not a date)
+    ("day_month", re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+{MONTH}\b", re.IGNORECASE)),
+    ("month_day", re.compile(rf"\b{MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.IGNORECASE)),
+    ("relative", re.compile(r"\b(today|yesterday|day before yesterday)\b", re.IGNORECASE)),
+    ("weekday", re.compile(r"\b(?:on\s+|last\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.IGNORECASE)),
+]
 
-def find_entities(text: str) -> List[Dict[str, Any]]:
+
+def _past(day: dt.date, today: dt.date) -> dt.date:
+    """A date without a year means the latest such day that is not in the future."""
+    return day if day <= today else day.replace(year=day.year - 1)
+
+
+def _resolve(kind: str, m: re.Match, today: dt.date) -> Optional[dt.date]:
+    try:
+        if kind == "iso":
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if kind == "dmy":
+            year = m.group(3)
+            year = int(year) + (2000 if year and len(year) == 2 else 0) if year else today.year
+            day = dt.date(year, int(m.group(2)), int(m.group(1)))
+            return day if m.group(3) else _past(day, today)
+        if kind == "day_month":
+            return _past(dt.date(today.year, MONTHS[m.group(2).lower()], int(m.group(1))), today)
+        if kind == "month_day":
+            return _past(dt.date(today.year, MONTHS[m.group(1).lower()], int(m.group(2))), today)
+        if kind == "relative":
+            return today - dt.timedelta(days={"today": 0, "yesterday": 1}.get(m.group(1).lower(), 2))
+        if kind == "weekday":
+            back = (today.weekday() - WEEKDAYS.index(m.group(1).lower())) % 7 or 7
+            return today - dt.timedelta(days=back)
+    except (ValueError, KeyError):
+        return None  # 31.02. and the like: not a date
+    return None
+
+
+def find_dates(text: str, today: dt.date) -> List[Dict[str, Any]]:
+    found, taken = [], []
+    for kind, pattern in DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            day = _resolve(kind, m, today)
+            if day:
+                taken.append((m.start(), m.end()))
+                found.append(_entity("date", day.isoformat(), m.start(), m.end()))
+    return found
+
+
+def find_entities(text: str, today: Optional[dt.date] = None) -> List[Dict[str, Any]]:
     text = (text or "")[:MAX_SCAN]
     found: List[Dict[str, Any]] = []
     emails = []
@@ -40,6 +100,9 @@ def find_entities(text: str) -> List[Dict[str, Any]]:
         found.append(_entity("order_number", m.group(1), m.start(1), m.end(1)))
     for m in LAST_ORDER.finditer(text):
         found.append(_entity("order_ref", "last", m.start(), m.end()))
+    order_spans = [(e["start"], e["end"]) for e in found if e["entity"] in ("order_number", "email")]
+    found += [d for d in find_dates(text, today or dt.date.today())
+              if not any(s < d["end"] and d["start"] < e for s, e in order_spans)]
     return found
 
 

@@ -149,3 +149,15 @@ def test_cancellation_fee_question_without_an_order_gets_the_policy(chat):
 def test_bad_order_input_is_answered_and_harmless(chat, shop, text):
     assert chat.texts(f"track {text}")
     assert shop.order("100001") is not None
+
+
+def test_the_order_placed_on_a_given_day(chat, shop, stack):
+    yesterday = dt.datetime.now().replace(hour=9, minute=30, second=0, microsecond=0) - dt.timedelta(days=1)
+    order = arrange(shop, "shipped", placed_at=yesterday)
+    with shop.session.begin() as s:  # the customer's other orders were placed on other days
+        s.execute(sa.update(OrderRow).where(OrderRow.customer_id == order.customer_id, OrderRow.number != order.number,
+                                            sa.func.date(OrderRow.placed_at) == yesterday.date())
+                  .values(placed_at=yesterday - dt.timedelta(days=30)).execution_options(synchronize_session=False))
+    signed_in(chat, order, stack.settings.identity_secret)
+    chat.say("hello")
+    assert order.tracking_number in chat.text("where is the order I placed yesterday")

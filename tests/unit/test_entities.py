@@ -64,3 +64,26 @@ def test_the_tokenizer_masks_but_keeps_offsets():
     tokens = tokenizer.tokenize(Message({"text": text}), "text")
     assert [t.text for t in tokens] == ["where", "is", "order", "__order_number__", "__email__"]
     assert text[tokens[3].start:tokens[3].end] == "#100482"
+
+
+TODAY = __import__("datetime").date(2026, 11, 26)  # a Thursday
+
+
+@pytest.mark.parametrize("text, day", [
+    ("I ordered on 2026-11-20", "2026-11-20"), ("ordered 20.11.2026", "2026-11-20"), ("on 20/11", "2026-11-20"),
+    ("bestellt am 20.11.", "2026-11-20"),
+    ("the one from 3 March", "2026-03-03"), ("my order from march 3rd", "2026-03-03"), ("3rd of March", "2026-03-03"),
+    ("ordered on 1 december", "2025-12-01"),  # no year, in the future: last year's
+    ("I ordered yesterday", "2026-11-25"), ("on monday", "2026-11-23"), ("last Thursday", "2026-11-19"),
+])
+def test_dates_as_people_write_them(text, day):
+    from bot.nlu.entities import find_entities
+
+    assert [e["value"] for e in find_entities(text, TODAY) if e["entity"] == "date"] == [day]
+
+
+@pytest.mark.parametrize("text", ["order 100482", "31.02.2026", "call 030 1234", "version 3.1", "anna.3@example.com"])
+def test_not_dates(text):
+    from bot.nlu.entities import find_entities
+
+    assert [e for e in find_entities(text, TODAY) if e["entity"] == "date"] == []
