@@ -32,6 +32,10 @@ ENV_IDENTITY_SECRET = "IDENTITY_SECRET"  # noqa: S105 (a variable name)
 ENV_ORDERS_API_URL = "ORDERS_API_URL"
 ENV_ORDERS_API_TOKEN = "ORDERS_API_TOKEN"  # noqa: S105 (a variable name)
 ENV_ORDERS_TIMEOUT = "ORDERS_TIMEOUT"
+ENV_WIDGET_ORIGINS = "WIDGET_ORIGINS"  # comma-separated; unset: the bot's own address (the demo page)
+ENV_WIDGET_MAX_MESSAGE_BYTES = "WIDGET_MAX_MESSAGE_BYTES"
+ENV_WIDGET_RATE = "WIDGET_RATE"  # messages per 10 seconds per session
+ENV_WIDGET_MAX_CONNECTIONS_PER_IP = "WIDGET_MAX_CONNECTIONS_PER_IP"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -109,6 +113,10 @@ class Settings:
     orders_api_url: str | None = None  # None: the SQL demo shop in the bot's database
     orders_api_token: str = ""
     orders_timeout: float = DEFAULT_ORDERS_TIMEOUT
+    widget_origins: tuple = ()  # empty: rasa_url and its localhost twin
+    widget_max_message_bytes: int = 4096
+    widget_rate: int = 20
+    widget_max_connections_per_ip: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -132,6 +140,10 @@ class Settings:
             orders_api_url=env.get(ENV_ORDERS_API_URL) or None,
             orders_api_token=env.get(ENV_ORDERS_API_TOKEN) or "",
             orders_timeout=_number(env, ENV_ORDERS_TIMEOUT, DEFAULT_ORDERS_TIMEOUT, float),
+            widget_origins=tuple(o.strip().rstrip("/") for o in (env.get(ENV_WIDGET_ORIGINS) or "").split(",") if o.strip()),
+            widget_max_message_bytes=_number(env, ENV_WIDGET_MAX_MESSAGE_BYTES, 4096),
+            widget_rate=_number(env, ENV_WIDGET_RATE, 20),
+            widget_max_connections_per_ip=_number(env, ENV_WIDGET_MAX_CONNECTIONS_PER_IP, 20),
             **({"rasa_token": token} if token else {}),
         )
 
@@ -152,6 +164,12 @@ class Settings:
     @property
     def actions_url(self) -> str:
         return self.actions_url_override or f"http://127.0.0.1:{self.actions_port}/webhook"
+
+    @property
+    def allowed_origins(self) -> list:
+        if self.widget_origins:
+            return list(self.widget_origins)
+        return [self.rasa_url, f"http://localhost:{self.rasa_port}", f"http://127.0.0.1:{self.rasa_port}"]
 
     def with_identity_secret(self) -> Settings:
         """A secret is needed to check signed identities: unset, one is made once and kept in var/."""
@@ -174,6 +192,8 @@ class Settings:
             ENV_ACTIONS_HOST: self.actions_host, ENV_ACTIONS_URL: self.actions_url_override or "",
             ENV_IDENTITY_SECRET: self.identity_secret, ENV_ORDERS_API_URL: self.orders_api_url or "",
             ENV_ORDERS_API_TOKEN: self.orders_api_token, ENV_ORDERS_TIMEOUT: self.orders_timeout,
+            ENV_WIDGET_ORIGINS: ",".join(self.widget_origins), ENV_WIDGET_MAX_MESSAGE_BYTES: self.widget_max_message_bytes,
+            ENV_WIDGET_RATE: self.widget_rate, ENV_WIDGET_MAX_CONNECTIONS_PER_IP: self.widget_max_connections_per_ip,
         }
         return {k: str(v) for k, v in pairs.items()}
 

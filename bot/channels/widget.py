@@ -1,0 +1,222 @@
+"""The chat widget's socket.io channel: Rasa's socket.io protocol, made safe for a public website.
+
+Compatible with Rasa's protocol (`session_request` -> `session_confirm`, `user_uttered`,
+`bot_uttered`), so existing Rasa socket.io clients work; on top of it:
+- only allowed origins may connect (WIDGET_ORIGINS);
+- session ids are random and come with a session token (HMAC of the id): resuming a session,
+  and so reading its history, needs the token, not just the id. Messages always go to the
+  session this connection was given, whatever `session_id` the message names;
+- limits on message size, message rate per session and connections per address, each
+  answered with a `notice` event, never a silent drop;
+- rooms through Redis (python-socketio's AsyncRedisManager), so another process (the agent
+  console) or another Rasa replica can reach the visitor.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+import redis.asyncio as aioredis
+import socketio
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+
+from bot.identity import verified_customer_id
+from bot.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+RATE_WINDOW_SECONDS = 10
+MAX_METADATA_BYTES = 2048
+CONNECTION_COUNT_TTL = 3600  # a crashed process cannot leave an address blocked for longer
+NOTICES = {
+    "too_long": "That message is too long for me. Could you shorten it (at most {limit} characters)?",
+    "rate_limited": "You're sending messages faster than I can read them. Please wait a few seconds.",
+    "malformed": "I couldn't read that message. Please try again.",
+    "no_session": "Your chat session has not started yet. Please reload the page.",
+    "error": "Sorry, something went wrong on our side. Please try again in a moment.",
+}
+
+
+def session_token(session_id: str, secret: str) -> str:
+    return hmac.new(f"widget-session:{secret}".encode(), session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def valid_session(session_id: Any, token: Any, secret: str) -> bool:
+    if not isinstance(session_id, str) or not isinstance(token, str) or not 8 <= len(session_id) <= 64:
+        return False
+    return hmac.compare_digest(session_token(session_id, secret), token)
+
+
+def message_metadata(data: Dict[str, Any], secret: str) -> Dict[str, Any]:
+    """What the page sent along (Rasa clients use `customData` or `metadata`), bounded, with the identity checked."""
+    raw = data.get("metadata") or data.get("customData") or {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw[:MAX_METADATA_BYTES])
+        except ValueError:
+            raw = {}
+    if not isinstance(raw, dict) or len(json.dumps(raw, default=str)) > MAX_METADATA_BYTES:
+        raw = {}
+    customer = raw.get("customer") if isinstance(raw.get("customer"), dict) else None
+    verified = verified_customer_id(raw, secret) is not None
+    return {"channel": "widget", "customer": customer if verified else None, "customer_verified": verified}
+
+
+def history_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The visible transcript: visitor and bot/agent messages, in order."""
+    out = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "user" and event.get("text"):
+            out.append({"sender": "visitor", "text": event["text"], "timestamp": event.get("timestamp")})
+        elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
+            agent = (event.get("metadata") or {}).get("agent")
+            out.append({"sender": "agent" if agent else "bot", "agent": agent, "text": event.get("text") or "",
+                        "buttons": (event.get("data") or {}).get("buttons") or [], "timestamp": event.get("timestamp")})
+    return out
+
+
+class Limits:
+    """Counters in Redis, so every replica enforces the same limits. Fails open (and logs) if Redis is down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.redis = aioredis.Redis.from_url(settings.redis.url(db=0), socket_timeout=2)
+
+    async def allow_message(self, session_id: str) -> bool:
+        key = f"widget:rate:{session_id}"
+        try:
+            count = await self.redis.incr(key)
+            if count == 1:
+                await self.redis.expire(key, RATE_WINDOW_SECONDS)
+            return count <= self.settings.widget_rate
+        except aioredis.RedisError as err:
+            logger.warning("rate limit not checked, Redis unavailable: %s", err)
+            return True
+
+    async def open_connection(self, address: str) -> bool:
+        key = f"widget:connections:{address}"
+        try:
+            count = await self.redis.incr(key)
+            await self.redis.expire(key, CONNECTION_COUNT_TTL)
+            if count > self.settings.widget_max_connections_per_ip:
+                await self.redis.decr(key)
+                return False
+            return True
+        except aioredis.RedisError as err:
+            logger.warning("connection limit not checked, Redis unavailable: %s", err)
+            return True
+
+    async def close_connection(self, address: str) -> None:
+        try:
+            await self.redis.decr(f"widget:connections:{address}")
+        except aioredis.RedisError:
+            pass
+
+
+class WidgetInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "widget"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        return cls(**(credentials or {}))
+
+    def __init__(self, socketio_path: str = "/socket.io", user_message_evt: str = "user_uttered",
+                 bot_message_evt: str = "bot_uttered") -> None:
+        self.socketio_path = socketio_path
+        self.user_message_evt = user_message_evt
+        self.bot_message_evt = bot_message_evt
+        self.sio: Optional[socketio.AsyncServer] = None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        settings = get_settings()
+        secret = settings.identity_secret
+        manager = socketio.AsyncRedisManager(settings.redis.url(db=0), channel="shopbot-widget")
+        sio = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=settings.allowed_origins,
+                                   client_manager=manager, max_http_buffer_size=64 * 1024)
+        self.sio = sio
+        limits = Limits(settings)
+        blueprint = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok"})
+
+        async def notice(sid: str, code: str) -> None:
+            text = NOTICES[code].format(limit=settings.widget_max_message_bytes)
+            await sio.emit("notice", {"code": code, "text": text}, to=sid)
+
+        @sio.on("connect")
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> None:
+            request = environ.get("sanic.request")
+            address = (request.ip if request is not None else None) or environ.get("REMOTE_ADDR") or "unknown"
+            if not await limits.open_connection(address):
+                logger.info("refused a widget connection from %s: too many", address)
+                raise socketio.exceptions.ConnectionRefusedError(
+                    {"code": "too_many_connections", "text": "Too many chat windows are open from your network."})
+            await sio.save_session(sid, {"address": address})
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str) -> None:
+            session = await sio.get_session(sid)
+            await limits.close_connection(session.get("address", "unknown"))
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Optional[Dict] = None) -> None:
+            data = data if isinstance(data, dict) else {}
+            resumed = valid_session(data.get("session_id"), data.get("session_token"), secret)
+            session_id = data["session_id"] if resumed else secrets.token_urlsafe(18)
+            session = await sio.get_session(sid)
+            await sio.save_session(sid, {**session, "session_id": session_id})
+            await sio.enter_room(sid, session_id)
+            await sio.emit("session_confirm", session_id, to=sid)
+            await sio.emit("session_token", {"session_id": session_id, "session_token": session_token(session_id, secret)},
+                           to=sid)
+            if resumed:
+                await sio.emit("history", {"messages": await self.history(session_id)}, to=sid)
+
+        @sio.on(self.user_message_evt)
+        async def handle_message(sid: str, data: Any) -> None:
+            session_id = (await sio.get_session(sid)).get("session_id")
+            if not session_id:
+                return await notice(sid, "no_session")
+            text = data.get("message") if isinstance(data, dict) else None
+            if not isinstance(text, str):
+                return await notice(sid, "malformed")
+            if len(text.encode("utf-8")) > settings.widget_max_message_bytes:
+                return await notice(sid, "too_long")
+            if not await limits.allow_message(session_id):
+                return await notice(sid, "rate_limited")
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            message = UserMessage(text, output, session_id, input_channel=self.name(),
+                                  metadata=message_metadata(data, secret))
+            await sio.emit("typing", {"on": True, "who": "bot"}, room=session_id)
+            try:
+                await on_new_message(message)
+            except Exception:  # the visitor hears about it; the log has the details
+                logger.exception("widget message for %s failed", session_id)
+                await notice(sid, "error")
+            finally:
+                await sio.emit("typing", {"on": False, "who": "bot"}, room=session_id)
+
+        return blueprint
+
+    async def history(self, session_id: str) -> List[Dict[str, Any]]:
+        try:
+            tracker = await Sanic.get_app("rasa_server").ctx.agent.tracker_store.retrieve(session_id)
+        except Exception as err:  # no history is better than no session
+            logger.warning("no history for %s: %s", session_id, err)
+            return []
+        return history_from_events([e.as_dict() for e in tracker.events]) if tracker else []

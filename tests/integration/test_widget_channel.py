@@ -1,0 +1,180 @@
+"""The widget's socket.io channel with a real socket.io client against the running stack."""
+import asyncio
+import contextlib
+
+import pytest
+import socketio
+
+TIMEOUT = 20
+
+
+class Visitor:
+    """A socket.io client that records every event it receives."""
+
+    def __init__(self, stack, origin=None):
+        self.url = stack.settings.rasa_url
+        self.origin = origin or stack.settings.allowed_origins[0]
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events = []
+        self.sio.on("*", self._record)
+
+    async def _record(self, event, data=None):
+        self.events.append((event, data))
+
+    async def connect(self):
+        await self.sio.connect(self.url, headers={"Origin": self.origin}, socketio_path="/socket.io", wait_timeout=TIMEOUT,
+                               transports=["websocket"])
+        return self
+
+    async def start(self, **session):
+        await self.sio.emit("session_request", session)
+        token = await self.wait_for("session_token")
+        return token["session_id"], token["session_token"]
+
+    async def wait_for(self, event, after=0, timeout=TIMEOUT):
+        for _ in range(int(timeout / 0.05)):
+            for name, data in self.events[after:]:
+                if name == event:
+                    return data
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {event!r} within {timeout}s; got {[e for e, _ in self.events]}")
+
+    async def say(self, text, **extra):
+        """Send a message; return what came back once the bot stopped typing, or the notice refusing it."""
+        mark = len(self.events)
+        await self.sio.emit("user_uttered", {"message": text, **extra})
+        for _ in range(int(TIMEOUT / 0.05)):
+            got = self.events[mark:]
+            if any(n == "notice" for n, _ in got) or any(n == "typing" and d == {"on": False, "who": "bot"} for n, d in got):
+                return [d for n, d in got if n in ("bot_uttered", "notice")]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no answer to {text!r}; got {[e for e, _ in self.events[mark:]]}")
+
+    async def close(self):
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_protocol_session_and_a_bot_answer(stack):
+    async def scenario():
+        visitor = await Visitor(stack).connect()
+        session_id, token = await visitor.start()
+        assert len(session_id) >= 20 and len(token) == 64
+        assert await visitor.wait_for("session_confirm") == session_id  # Rasa's own event, Rasa's payload
+        answers = await visitor.say("what are your opening hours")
+        assert "Torstrasse" in answers[0]["text"]
+        offer = await visitor.say("blorp fizzle") + await visitor.say("qwxz plonk")
+        assert [q["title"] for q in offer[-1]["quick_replies"]] == ["Yes, a person please", "No, I'll try again"]
+        await visitor.close()
+    run(scenario())
+
+
+def test_resume_replays_history_once_and_needs_the_token(stack):
+    async def scenario():
+        first = await Visitor(stack).connect()
+        session_id, token = await first.start()
+        await first.say("do you sell gift cards")
+        await first.close()
+
+        again = await Visitor(stack).connect()  # a reload: same id and token from the browser
+        assert (await again.start(session_id=session_id, session_token=token))[0] == session_id
+        history = (await again.wait_for("history"))["messages"]
+        assert [m["sender"] for m in history] == ["visitor", "bot"] and history[0]["text"] == "do you sell gift cards"
+        assert [n for n, _ in again.events].count("history") == 1
+        await again.close()
+
+        thief = await Visitor(stack).connect()  # knows the id, not the token
+        stolen_id, _ = await thief.start(session_id=session_id, session_token="0" * 64)
+        assert stolen_id != session_id and "history" not in [n for n, _ in thief.events]
+        await thief.close()
+    run(scenario())
+
+
+def test_a_message_cannot_be_sent_into_someone_elses_session(stack):
+    async def scenario():
+        owner = await Visitor(stack).connect()
+        owner_id, _ = await owner.start()
+        intruder = await Visitor(stack).connect()
+        await intruder.start()
+        mark = len(owner.events)
+        await intruder.say("hello", session_id=owner_id)  # names the owner's session
+        await asyncio.sleep(1)
+        assert [n for n, _ in owner.events[mark:]] == []  # the owner saw nothing of it
+        await owner.close(), await intruder.close()
+    run(scenario())
+
+
+def test_a_foreign_origin_cannot_connect(stack):
+    async def scenario():
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await Visitor(stack, origin="https://evil.example").connect()
+    run(scenario())
+
+
+def test_size_and_rate_limits_are_told_not_dropped(stack):
+    async def scenario():
+        visitor = await Visitor(stack).connect()
+        try:
+            await limits(visitor, stack)
+        finally:
+            await visitor.close()
+    run(scenario())
+
+
+async def limits(visitor, stack):
+    await visitor.start()
+    too_long = await visitor.say("x" * (stack.settings.widget_max_message_bytes + 1))
+    assert too_long[0]["code"] == "too_long" and "shorten" in too_long[0]["text"]
+    mark = len(visitor.events)
+    for i in range(stack.settings.widget_rate + 2):
+        await visitor.sio.emit("user_uttered", {"message": f"hi {i}"})
+    notice = await visitor.wait_for("notice", after=mark)
+    assert notice["code"] == "rate_limited"
+    malformed = await visitor.say(None)
+    assert malformed and malformed[0]["code"] in ("malformed", "rate_limited")
+
+
+def test_connections_per_address_are_limited(stack):
+    import redis
+
+    already = int(redis.Redis.from_url(stack.settings.redis.url(db=0)).get("widget:connections:127.0.0.1") or 0)
+
+    async def scenario():
+        visitors = []
+        try:
+            for _ in range(stack.settings.widget_max_connections_per_ip - already):
+                visitors.append(await Visitor(stack).connect())
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                await Visitor(stack).connect()
+        finally:
+            for v in visitors:
+                await v.close()
+        await asyncio.sleep(0.5)
+        late = await Visitor(stack).connect()  # closing frees the places again
+        await late.close()
+    run(scenario())
+
+
+def test_signed_identity_reaches_the_bot_and_a_forged_one_does_not(stack, database_url):
+    from bot.identity import sign
+    from bot.orders.sql import SqlOrders
+
+    shop = SqlOrders(database_url)
+    order = shop.order("100300")
+    shop.close()
+
+    async def scenario():
+        visitor = await Visitor(stack).connect()
+        await visitor.start()
+        forged = {"customer": {"id": order.customer_id, "signature": "f" * 64}}
+        answer = await visitor.say("show me my orders", metadata=forged)
+        assert "order number" in " ".join(a.get("text", "") for a in answer)  # treated as anonymous
+        signed = {"customer": {"id": order.customer_id, "signature": sign(order.customer_id, stack.settings.identity_secret)}}
+        answer = await visitor.say("show me my orders", metadata=signed)
+        assert "Your most recent orders" in " ".join(a.get("text", "") for a in answer)
+        await visitor.close()
+    run(scenario())

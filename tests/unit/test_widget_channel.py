@@ -1,0 +1,39 @@
+from bot.channels.widget import history_from_events, message_metadata, session_token, valid_session
+from bot.identity import sign
+
+SECRET = "s3cret"
+
+
+def test_a_session_resumes_only_with_its_own_token():
+    token = session_token("abcdefgh12345678", SECRET)
+    assert valid_session("abcdefgh12345678", token, SECRET)
+    assert not valid_session("abcdefgh12345679", token, SECRET)  # someone else's id
+    assert not valid_session("abcdefgh12345678", token, "other-secret")
+    assert not valid_session("abcdefgh12345678", None, SECRET)
+    assert not valid_session("short", session_token("short", SECRET), SECRET)
+    assert session_token("abcdefgh12345678", SECRET) != sign("abcdefgh12345678", SECRET)  # not an identity signature
+
+
+def test_metadata_is_bounded_and_identity_checked():
+    signed = {"customer": {"id": "C1", "signature": sign("C1", SECRET)}}
+    assert message_metadata({"metadata": signed}, SECRET)["customer_verified"] is True
+    assert message_metadata({"customData": signed}, SECRET)["customer"] == signed["customer"]
+    forged = {"customer": {"id": "C1", "signature": "0" * 64}}
+    assert message_metadata({"metadata": forged}, SECRET) == {"channel": "widget", "customer": None, "customer_verified": False}
+    assert message_metadata({"metadata": {"x": "y" * 5000}}, SECRET)["customer_verified"] is False
+    assert message_metadata({"metadata": "not json"}, SECRET)["customer"] is None
+
+
+def test_history_keeps_the_visible_transcript_in_order():
+    events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "user", "text": "hi", "timestamp": 1},
+        {"event": "bot", "text": "Hello!", "data": {"buttons": [{"title": "A", "payload": "/a"}]}, "timestamp": 2},
+        {"event": "slot", "name": "x", "value": 1},
+        {"event": "bot", "text": "I'm Sam from the team", "metadata": {"agent": "Sam"}, "timestamp": 3},
+    ]
+    assert history_from_events(events) == [
+        {"sender": "visitor", "text": "hi", "timestamp": 1},
+        {"sender": "bot", "agent": None, "text": "Hello!", "buttons": [{"title": "A", "payload": "/a"}], "timestamp": 2},
+        {"sender": "agent", "agent": "Sam", "text": "I'm Sam from the team", "buttons": [], "timestamp": 3},
+    ]
