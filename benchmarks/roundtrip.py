@@ -9,6 +9,7 @@ from typing import List
 
 import requests
 
+from benchmarks import widget
 from benchmarks.stats import heading, summary_ms, timed
 from bot.runner import Stack
 from bot.settings import Settings
@@ -43,8 +44,9 @@ def round_trips(stack: Stack, text: str, n: int, new_conversations: bool = False
 
 def report(n: int = 200) -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        # limits far above the load, so the figures measure the channels, not the protections
         settings = Settings(rasa_port=_free_port(), actions_port=_free_port(), embedded_redis_port=_free_port(),
-                            var_dir=Path(tmp))
+                            var_dir=Path(tmp), widget_rate=100_000, widget_max_connections_per_ip=1_000)
         with Stack(settings) as stack:
             heading(f"REST round trip through Rasa, {n} messages each, sequential, {TURNS_PER_CONVERSATION} per conversation")
             action = round_trips(stack, "zzkq vrrp blam", n)  # low confidence -> custom action_check_repeated_miss
@@ -53,3 +55,4 @@ def report(n: int = 200) -> None:
             print(f"  message answered by a response:     {summary_ms(plain)}")
             first = round_trips(stack, "what are your opening hours", n, new_conversations=True)
             print(f"  first message of a conversation:    {summary_ms(first)}  (adds the custom action_session_start)")
+            widget.report(stack)
