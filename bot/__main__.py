@@ -45,6 +45,7 @@ def cmd_run(_: argparse.Namespace) -> int:
     )
     print(
         "\nThe bot is running.\n"
+        f"  Demo shop with the chat widget: {settings.rasa_url}/webhooks/widget/demo\n"
         f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
         f"  Rasa HTTP API:  {settings.rasa_url}  (token in RASA_TOKEN; this run: {settings.rasa_token})\n"
         f"  As a signed-in demo customer (identity signed with IDENTITY_SECRET, see README):\n"

@@ -45,7 +45,7 @@ def stack(tmp_path_factory, redis_url, database_url):
     settings = Settings(
         rasa_port=free_port(), actions_port=free_port(), redis_url=redis_url,
         database_url=database_url, var_dir=Path(tmp_path_factory.mktemp("var")),
-        widget_rate=5, widget_max_connections_per_ip=12,  # low, so the widget tests can reach them
+        widget_rate=10, widget_max_connections_per_ip=12,  # low, so the widget tests can reach them
     )
     with Stack(settings) as running:
         yield running

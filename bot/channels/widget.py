@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import logging
 import secrets
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import redis.asyncio as aioredis
@@ -27,11 +29,14 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
-from bot.identity import verified_customer_id
+from bot.identity import sign, verified_customer_id
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
+STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
+TEMPLATES = Path(__file__).resolve().parent.parent / "console" / "templates"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RATE_WINDOW_SECONDS = 10
 MAX_METADATA_BYTES = 2048
 CONNECTION_COUNT_TTL = 3600  # a crashed process cannot leave an address blocked for longer
@@ -66,7 +71,26 @@ def message_metadata(data: Dict[str, Any], secret: str) -> Dict[str, Any]:
         raw = {}
     customer = raw.get("customer") if isinstance(raw.get("customer"), dict) else None
     verified = verified_customer_id(raw, secret) is not None
-    return {"channel": "widget", "customer": customer if verified else None, "customer_verified": verified}
+    meta = {"channel": "widget", "customer": customer if verified else None, "customer_verified": verified}
+    shown = raw.get("display_text")
+    if isinstance(shown, str) and 0 < len(shown) <= 200:  # the title of a clicked quick reply
+        meta["display_text"] = shown
+    return meta
+
+
+def demo_page(settings: Settings, customer_id: Optional[str] = None) -> str:
+    """The demo shop page. Signing any customer from the query string is a demo convenience, so it is
+    done only while the bot listens on loopback; elsewhere the page is anonymous."""
+    config: Dict[str, Any] = {"title": "Northwind Goods help", "subtitle": "Nora, our assistant, answers right away"}
+    login = '<a href="?customer=C00001">Log in as demo customer C00001</a>'
+    if customer_id and settings.host in LOOPBACK and len(customer_id) <= 32:
+        config["customer"] = {"id": customer_id, "signature": sign(customer_id, settings.identity_secret), "name": "Demo"}
+        login = f'Logged in as {html.escape(customer_id)} &middot; <a href="?">log out</a>'
+    # JSON inside <script>: "<" escaped so no value can close the tag
+    config_js = json.dumps(config).replace("<", "\\u003c")
+    page = (TEMPLATES / "demo.html").read_text(encoding="utf-8")
+    return (page.replace("__CONFIG__", config_js).replace("__LOGIN__", login)
+            .replace("__WIDGET_URL__", f"{settings.rasa_url}/webhooks/widget/widget.js"))
 
 
 def history_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -75,7 +99,10 @@ def history_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for event in events:
         kind = event.get("event")
         if kind == "user" and event.get("text"):
-            out.append({"sender": "visitor", "text": event["text"], "timestamp": event.get("timestamp")})
+            shown = (event.get("metadata") or {}).get("display_text")
+            if event["text"].startswith("/") and not shown:
+                continue  # a payload the visitor never saw as text (the widget's opening /greet)
+            out.append({"sender": "visitor", "text": shown or event["text"], "timestamp": event.get("timestamp")})
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             agent = (event.get("metadata") or {}).get("agent")
             out.append({"sender": "agent" if agent else "bot", "agent": agent, "text": event.get("text") or "",
@@ -153,6 +180,19 @@ class WidgetInput(InputChannel):
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request):
             return response.json({"status": "ok"})
+
+        @blueprint.route("/widget.js", methods=["GET"])
+        async def widget_js(_: Request):
+            return await response.file(STATIC / "widget.js", headers={"Cache-Control": "public, max-age=300"})
+
+        @blueprint.route("/socket.io.min.js", methods=["GET"])
+        async def socketio_js(_: Request):
+            return await response.file(STATIC / "vendor" / "socket.io.min.js",
+                                       headers={"Cache-Control": "public, max-age=86400"})
+
+        @blueprint.route("/demo", methods=["GET"])
+        async def demo(request: Request):
+            return response.html(demo_page(settings, request.args.get("customer")))
 
         async def notice(sid: str, code: str) -> None:
             text = NOTICES[code].format(limit=settings.widget_max_message_bytes)

@@ -32,3 +32,10 @@ def test_write_reports_whether_anything_changed(tmp_path):
     out = tmp_path / "answers.yml"
     assert shop.write_answers(out=out) is True
     assert shop.write_answers(out=out) is False
+
+
+def test_money_reads_as_written():
+    # YAML turns 4.90 into 4.9: every amount in the facts must keep its two decimals
+    for name, value in shop.facts().items():
+        if name.endswith(("_cost", "_fee")):
+            assert isinstance(value, str) and value.count(".") == 1 and len(value.split(".")[1]) == 2, (name, value)

@@ -22,18 +22,23 @@ def test_metadata_is_bounded_and_identity_checked():
     assert message_metadata({"metadata": forged}, SECRET) == {"channel": "widget", "customer": None, "customer_verified": False}
     assert message_metadata({"metadata": {"x": "y" * 5000}}, SECRET)["customer_verified"] is False
     assert message_metadata({"metadata": "not json"}, SECRET)["customer"] is None
+    assert message_metadata({"metadata": {"display_text": "Yes"}}, SECRET)["display_text"] == "Yes"
+    assert "display_text" not in message_metadata({"metadata": {"display_text": "x" * 500}}, SECRET)
 
 
 def test_history_keeps_the_visible_transcript_in_order():
     events = [
         {"event": "action", "name": "action_session_start"},
+        {"event": "user", "text": "/greet", "timestamp": 0},
         {"event": "user", "text": "hi", "timestamp": 1},
+        {"event": "user", "text": "/affirm", "metadata": {"display_text": "Yes, a person please"}, "timestamp": 1.5},
         {"event": "bot", "text": "Hello!", "data": {"buttons": [{"title": "A", "payload": "/a"}]}, "timestamp": 2},
         {"event": "slot", "name": "x", "value": 1},
         {"event": "bot", "text": "I'm Sam from the team", "metadata": {"agent": "Sam"}, "timestamp": 3},
     ]
     assert history_from_events(events) == [
         {"sender": "visitor", "text": "hi", "timestamp": 1},
+        {"sender": "visitor", "text": "Yes, a person please", "timestamp": 1.5},
         {"sender": "bot", "agent": None, "text": "Hello!", "buttons": [{"title": "A", "payload": "/a"}], "timestamp": 2},
         {"sender": "agent", "agent": "Sam", "text": "I'm Sam from the team", "buttons": [], "timestamp": 3},
     ]

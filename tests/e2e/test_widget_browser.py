@@ -1,0 +1,120 @@
+"""The widget in headless Chromium on the demo shop page, against the running stack.
+
+Screenshots go to test-artifacts/ for a person to look at."""
+import asyncio
+
+import pytest
+
+from bot.settings import ROOT
+from tests.e2e.browser import CHROMIUM, Browser
+
+pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
+SHOTS = ROOT / "test-artifacts"
+BUBBLES = "document.querySelectorAll('.sc-log .sc-msg')"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = Browser()
+    yield b
+    b.close()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def send(page, text):
+    before = await page.js("document.querySelectorAll('.sc-bot').length")
+    await page.js(f"var i=document.querySelector('.sc-input'); i.value={text!r};"
+                  " document.querySelector('.sc-form').requestSubmit()")
+    await page.wait_for(f"document.querySelectorAll('.sc-bot').length > {before}")
+    await asyncio.sleep(0.3)  # the rest of a multi-part answer
+
+
+def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser):
+    demo = f"{stack.settings.rasa_url}/webhooks/widget/demo"
+
+    async def scenario():
+        page = await browser.page()
+        try:
+            await page.goto(demo)
+            await page.wait_for("document.querySelector('.sc-launch')")
+            await page.js("document.querySelector('.sc-launch').click()")
+            await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")  # the greeting
+            assert "Nora" in await page.js("document.querySelector('.sc-bot').textContent")
+
+            await send(page, "how much is shipping")
+            assert "4.90 EUR" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+
+            payload = "<img src=x onerror=\"document.body.dataset.pwned=1\"><b>bold</b>"
+            await send(page, payload)
+            assert await page.js("[...document.querySelectorAll('.sc-visitor')].pop().firstChild.textContent") == payload
+            assert await page.js("document.querySelectorAll('.sc-log img, .sc-log b').length") == 0
+            assert await page.js("document.body.dataset.pwned") is None
+
+            await send(page, "qwxz plonk zzz")
+            await send(page, "vrrp blam snark")
+            assert await page.js("document.querySelectorAll('.sc-reply').length") == 2  # quick replies
+            await page.screenshot(SHOTS / "widget-quick-replies.png")
+            await page.js("document.querySelector('.sc-reply').click()")  # "Yes, a person please"
+            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('help@northwind.example')")
+            assert await page.js("[...document.querySelectorAll('.sc-visitor')].pop().firstChild.textContent") == \
+                "Yes, a person please"
+
+            shown = await page.js(f"[...{BUBBLES}].map(b => b.firstChild.textContent)")
+            await page.goto(demo)  # reload: the same conversation, once
+            await page.wait_for(f"{BUBBLES}.length >= {len(shown)}")
+            await asyncio.sleep(1.0)
+            again = await page.js(f"[...{BUBBLES}].map(b => b.firstChild.textContent)")
+            assert again == shown
+            assert await page.js("!document.querySelector('.sc-panel').hidden")  # still open after the reload
+            await page.screenshot(SHOTS / "widget-after-reload.png")
+
+            await page.viewport(390, 844, mobile=True)  # a phone
+            await asyncio.sleep(0.3)
+            width = await page.js("document.querySelector('.sc-panel').getBoundingClientRect().width")
+            assert width == 390
+            assert await page.js("getComputedStyle(document.querySelector('.sc-launch')).display") == "none"
+            await page.screenshot(SHOTS / "widget-phone.png")
+        finally:
+            await page.close()
+    run(scenario())
+
+
+def test_a_signed_in_demo_customer_is_recognised(stack, browser):
+    async def scenario():
+        page = await browser.page()
+        try:
+            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo?customer=C00001")
+            await page.js("localStorage.clear()")
+            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo?customer=C00001")
+            await page.js("document.querySelector('.sc-launch').click()")
+            await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")  # greeted first
+            await asyncio.sleep(0.5)
+            await send(page, "show me my orders")
+            assert "Your most recent orders" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+        finally:
+            await page.close()
+    run(scenario())
+
+
+def test_the_launcher_counts_unread_messages_and_works_from_the_keyboard(stack, browser):
+    async def scenario():
+        page = await browser.page()
+        try:
+            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo")
+            await page.js("localStorage.clear(); sessionStorage.clear()")
+            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo")
+            await page.wait_for("document.querySelector('.sc-badge') && !document.querySelector('.sc-badge').hidden")
+            assert await page.js("document.querySelector('.sc-badge').textContent") == "1"  # the greeting, unread
+            await page.js("document.querySelector('.sc-launch').focus()")
+            await page.send("Input.dispatchKeyEvent", type="keyDown", key="Enter", code="Enter", windowsVirtualKeyCode=13,
+                            text="\r")
+            await page.send("Input.dispatchKeyEvent", type="keyUp", key="Enter", code="Enter", windowsVirtualKeyCode=13)
+            await page.wait_for("!document.querySelector('.sc-panel').hidden")
+            assert await page.js("document.activeElement.className") == "sc-input"
+            assert await page.js("document.querySelector('.sc-badge').hidden")
+        finally:
+            await page.close()
+    run(scenario())
