@@ -118,3 +118,30 @@ def test_the_launcher_counts_unread_messages_and_works_from_the_keyboard(stack, 
         finally:
             await page.close()
     run(scenario())
+
+
+def test_an_agent_message_shows_the_agents_name_as_text(stack, browser):
+    import socketio
+
+    async def scenario():
+        page = await browser.page()
+        try:
+            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo")
+            await page.js("document.querySelector('.sc-launch').click()")
+            await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")
+            key = "Object.keys(localStorage).find(k => k.startsWith('shopchat:'))"
+            store = await page.js(f"JSON.parse(localStorage.getItem({key}))")
+            console = socketio.AsyncRedisManager(stack.settings.redis.url(db=0), channel="shopbot-widget", write_only=True)
+            text = "Hi, I'm Sam <script>document.body.dataset.pwned=1</script> see https://shop.northwind.example/returns."
+            await console.emit("bot_uttered", {"text": text, "agent": "Sam"}, room=store["session_id"])
+            await page.wait_for("document.querySelector('.sc-agent')")
+            assert await page.js("document.querySelector('.sc-agent .sc-who').textContent") == "Sam"
+            assert "<script>" in await page.js("document.querySelector('.sc-agent').textContent")
+            assert await page.js("document.querySelector('.sc-agent a').getAttribute('href')") == \
+                "https://shop.northwind.example/returns"
+            assert await page.js("document.querySelectorAll('.sc-log script').length") == 0
+            assert await page.js("document.body.dataset.pwned") is None
+            await page.screenshot(SHOTS / "widget-agent-message.png")
+        finally:
+            await page.close()
+    run(scenario())

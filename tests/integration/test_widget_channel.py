@@ -185,3 +185,25 @@ def test_signed_identity_reaches_the_bot_and_a_forged_one_does_not(stack, databa
         assert "Your most recent orders" in " ".join(a.get("text", "") for a in answer)
         await visitor.close()
     run(scenario())
+
+
+def test_another_process_reaches_the_visitor_through_redis(stack):
+    """What the agent console (or a second Rasa replica) does: publish to the visitor's room via Redis."""
+    async def scenario():
+        visitor = await Visitor(stack).connect()
+        try:
+            session_id, _ = await visitor.start()
+            outsider = socketio.AsyncRedisManager(stack.settings.redis.url(db=0), channel="shopbot-widget", write_only=True)
+            mark = len(visitor.events)
+            await outsider.emit("bot_uttered", {"text": "Hi, I'm Sam from the team.", "agent": "Sam"}, room=session_id)
+            assert await visitor.wait_for("bot_uttered", after=mark) == {"text": "Hi, I'm Sam from the team.", "agent": "Sam"}
+            other = await Visitor(stack).connect()  # and nobody else
+            await other.start()
+            mark = len(other.events)
+            await outsider.emit("bot_uttered", {"text": "only for the first visitor"}, room=session_id)
+            await asyncio.sleep(1)
+            assert [n for n, _ in other.events[mark:]] == []
+            await other.close()
+        finally:
+            await visitor.close()
+    run(scenario())
