@@ -145,3 +145,28 @@ def test_an_agent_message_shows_the_agents_name_as_text(stack, browser):
         finally:
             await page.close()
     run(scenario())
+
+
+def test_a_dropped_connection_is_announced_and_recovers(stack, browser):
+    async def scenario():
+        page = await browser.page()
+        try:
+            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo")
+            await page.js("document.querySelector('.sc-launch').click()")
+            await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")
+            await page.send("Network.enable")
+            await page.send("Network.emulateNetworkConditions", offline=True, latency=0,
+                            downloadThroughput=-1, uploadThroughput=-1)
+            await page.wait_for("!document.querySelector('.sc-status').hidden")
+            assert "Connection lost" in await page.js("document.querySelector('.sc-status').textContent")
+            assert await page.js("document.querySelector('.sc-send').disabled")
+            await page.screenshot(SHOTS / "widget-offline.png")
+            await page.send("Network.emulateNetworkConditions", offline=False, latency=0,
+                            downloadThroughput=-1, uploadThroughput=-1)
+            await page.wait_for("document.querySelector('.sc-status').textContent.includes('Reconnected')", timeout=30)
+            assert not await page.js("document.querySelector('.sc-send').disabled")
+            await send(page, "what are your opening hours")  # and the conversation goes on
+            assert "Torstrasse" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+        finally:
+            await page.close()
+    run(scenario())

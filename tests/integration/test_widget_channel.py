@@ -207,3 +207,46 @@ def test_another_process_reaches_the_visitor_through_redis(stack):
         finally:
             await visitor.close()
     run(scenario())
+
+
+@pytest.fixture(scope="module")
+def second_replica(stack):
+    """Another Rasa process with the same model, database and Redis, as a second replica would be."""
+    import dataclasses
+    import time
+
+    from bot.runner import Child, commands
+    from tests.conftest import free_port
+
+    # replicas behind one URL share the public origins they accept
+    settings = dataclasses.replace(stack.settings, rasa_port=free_port(), widget_origins=tuple(stack.settings.allowed_origins))
+    name, args, env, health = commands(settings, stack.model)["rasa"]
+    replica = Child(f"{name} (replica)", args, health, stack.log_dir / "rasa-replica.log", env)
+    replica.start()
+    try:
+        replica.wait_healthy(time.monotonic() + 180)
+        yield settings
+    finally:
+        replica.stop()
+
+
+def test_two_replicas_serve_one_session(stack, second_replica):
+    async def scenario():
+        tab_a = await Visitor(stack).connect()
+        try:
+            session_id, token = await tab_a.start()
+            tab_b = Visitor(stack)
+            tab_b.url = second_replica.rasa_url  # the same session, through the other replica
+            await tab_b.connect()
+            try:
+                assert (await tab_b.start(session_id=session_id, session_token=token))[0] == session_id
+                mark = len(tab_a.events)
+                answer = await tab_b.say("do you have gift cards")
+                assert "gift" in answer[0]["text"].lower()
+                seen_on_a = await tab_a.wait_for("bot_uttered", after=mark)  # delivered through Redis
+                assert seen_on_a == answer[0]
+            finally:
+                await tab_b.close()
+        finally:
+            await tab_a.close()
+    run(scenario())
