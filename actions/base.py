@@ -85,7 +85,9 @@ class OrderAction(Action):
         return events + self.handle(dispatcher, tracker, order)
 
     def find_order(self, dispatcher, tracker, customer) -> tuple:
-        number = entity(tracker, "order_number") or tracker.get_slot("order_number")
+        number = entity(tracker, "order_number")
+        if not number and not (entity(tracker, "date") or entity(tracker, "order_ref")):
+            number = tracker.get_slot("order_number")  # "it", "my order": the one in context
         email = entity(tracker, "email") or tracker.get_slot("email")
         proven = tracker.get_slot("verified_orders") or []
         orders = backend()

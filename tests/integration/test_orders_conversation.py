@@ -158,6 +158,10 @@ def test_the_order_placed_on_a_given_day(chat, shop, stack):
         s.execute(sa.update(OrderRow).where(OrderRow.customer_id == order.customer_id, OrderRow.number != order.number,
                                             sa.func.date(OrderRow.placed_at) == yesterday.date())
                   .values(placed_at=yesterday - dt.timedelta(days=30)).execution_options(synchronize_session=False))
+    newer = arrange(shop, "paid", placed_at=dt.datetime.now() - dt.timedelta(minutes=30))  # greeted with this one
+    with shop.session.begin() as s:
+        s.execute(sa.update(OrderRow).where(OrderRow.number == newer.number)
+                  .values(customer_id=order.customer_id, email=order.email))
     signed_in(chat, order, stack.settings.identity_secret)
-    chat.say("hello")
-    assert order.tracking_number in chat.text("where is the order I placed yesterday")
+    assert f"#{newer.number}" in chat.text("hello")  # now the newer order is the one in context
+    assert order.tracking_number in chat.text("where is the order I placed yesterday")  # the date wins
