@@ -2,6 +2,7 @@
 
 Screenshots go to test-artifacts/ for a person to look at."""
 import asyncio
+import json
 
 import pytest
 
@@ -24,6 +25,20 @@ def run(coro):
     return asyncio.run(coro)
 
 
+async def open_chat(page, stack, query="", fresh=True):
+    """The demo shop page as a new visitor (no stored session), with the chat opened and the greeting shown."""
+    url = f"{stack.settings.rasa_url}/webhooks/widget/demo{query}"
+    await page.goto(url)
+    if fresh:
+        await page.js("localStorage.clear(); sessionStorage.clear()")
+        await page.goto(url)
+    await page.wait_for("document.querySelector('.sc-launch')")
+    await page.js("document.querySelector('.sc-launch').click()")
+    await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")
+    await asyncio.sleep(0.3)  # a signed-in customer's greeting comes in two parts
+    return url
+
+
 async def send(page, text):
     before = await page.js("document.querySelectorAll('.sc-bot').length")
     await page.js(f"var i=document.querySelector('.sc-input'); i.value={text!r};"
@@ -33,15 +48,10 @@ async def send(page, text):
 
 
 def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser):
-    demo = f"{stack.settings.rasa_url}/webhooks/widget/demo"
-
     async def scenario():
         page = await browser.page()
         try:
-            await page.goto(demo)
-            await page.wait_for("document.querySelector('.sc-launch')")
-            await page.js("document.querySelector('.sc-launch').click()")
-            await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")  # the greeting
+            demo = await open_chat(page, stack)
             assert "Nora" in await page.js("document.querySelector('.sc-bot').textContent")
 
             await send(page, "how much is shipping")
@@ -64,17 +74,19 @@ def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser):
 
             shown = await page.js(f"[...{BUBBLES}].map(b => b.firstChild.textContent)")
             await page.goto(demo)  # reload: the same conversation, once
-            await page.wait_for(f"{BUBBLES}.length >= {len(shown)}")
-            await asyncio.sleep(1.0)
-            again = await page.js(f"[...{BUBBLES}].map(b => b.firstChild.textContent)")
-            assert again == shown
+            transcript = f"JSON.stringify([...{BUBBLES}].map(b => b.firstChild.textContent))"
+            try:
+                expected = json.dumps(json.dumps(shown, separators=(",", ":"), ensure_ascii=False))  # as JSON.stringify writes it
+                await page.wait_for(f"{transcript} === {expected}")  # the same, each message once
+            except AssertionError:
+                raise AssertionError(f"before: {shown}\nafter reload: {await page.js(transcript)}") from None
+            await asyncio.sleep(1.0)  # and nothing arrives twice afterwards
+            assert await page.js(f"[...{BUBBLES}].map(b => b.firstChild.textContent)") == shown
             assert await page.js("!document.querySelector('.sc-panel').hidden")  # still open after the reload
             await page.screenshot(SHOTS / "widget-after-reload.png")
 
             await page.viewport(390, 844, mobile=True)  # a phone
-            await asyncio.sleep(0.3)
-            width = await page.js("document.querySelector('.sc-panel').getBoundingClientRect().width")
-            assert width == 390
+            await page.wait_for("document.querySelector('.sc-panel').getBoundingClientRect().width === 390")
             assert await page.js("getComputedStyle(document.querySelector('.sc-launch')).display") == "none"
             await page.screenshot(SHOTS / "widget-phone.png")
         finally:
@@ -86,12 +98,7 @@ def test_a_signed_in_demo_customer_is_recognised(stack, browser):
     async def scenario():
         page = await browser.page()
         try:
-            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo?customer=C00001")
-            await page.js("localStorage.clear()")
-            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo?customer=C00001")
-            await page.js("document.querySelector('.sc-launch').click()")
-            await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")  # greeted first
-            await asyncio.sleep(0.5)
+            await open_chat(page, stack, "?customer=C00001")
             await send(page, "show me my orders")
             assert "Your most recent orders" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
         finally:
@@ -126,9 +133,7 @@ def test_an_agent_message_shows_the_agents_name_as_text(stack, browser):
     async def scenario():
         page = await browser.page()
         try:
-            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo")
-            await page.js("document.querySelector('.sc-launch').click()")
-            await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")
+            await open_chat(page, stack)
             key = "Object.keys(localStorage).find(k => k.startsWith('shopchat:'))"
             store = await page.js(f"JSON.parse(localStorage.getItem({key}))")
             console = socketio.AsyncRedisManager(stack.settings.redis.url(db=0), channel="shopbot-widget", write_only=True)
@@ -151,9 +156,7 @@ def test_a_dropped_connection_is_announced_and_recovers(stack, browser):
     async def scenario():
         page = await browser.page()
         try:
-            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo")
-            await page.js("document.querySelector('.sc-launch').click()")
-            await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")
+            await open_chat(page, stack)
             await page.send("Network.enable")
             await page.send("Network.emulateNetworkConditions", offline=True, latency=0,
                             downloadThroughput=-1, uploadThroughput=-1)
