@@ -1,6 +1,7 @@
 """One action per order request; the finding and checking is in actions.base.OrderAction."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Dict, List
 
 from rasa_sdk.events import SlotSet
@@ -8,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from actions.base import OrderAction, fee
 from bot import shop
 from bot.orders import CANCELLABLE
+from bot.orders.factory import backend
 from bot.orders.present import day, fee_line, history_lines, money, status_values
 
 
@@ -36,8 +38,6 @@ class ActionOrderHistory(OrderAction):
     def find_order(self, dispatcher, tracker, customer):
         if not customer:
             return super().find_order(dispatcher, tracker, customer)
-        from bot.orders.factory import backend
-
         recent = backend().recent_orders(customer, 5)
         if recent:
             dispatcher.utter_message(response="utter_order_history", lines=history_lines(recent))
@@ -135,8 +135,6 @@ class ActionGetRefund(OrderAction):
 
 
 def refund_refusal(order) -> str:
-    import datetime as dt
-
     days = int(shop.cached_facts()["return_days"])
     if order.status in CANCELLABLE:
         return "it hasn't shipped yet; you can cancel it instead, and the payment is returned"

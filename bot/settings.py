@@ -25,7 +25,6 @@ ENV_DATABASE_URL = "DATABASE_URL"
 ENV_RASA_TOKEN = "RASA_TOKEN"  # noqa: S105 (a variable name, not a secret)
 ENV_VAR_DIR = "BOT_VAR_DIR"
 ENV_EMBEDDED_REDIS_PORT = "EMBEDDED_REDIS_PORT"
-ENV_ACTION_TIMEOUT = "ACTION_TIMEOUT"
 ENV_ACTIONS_HOST = "ACTIONS_HOST"
 ENV_ACTIONS_URL = "ACTIONS_URL"
 ENV_IDENTITY_SECRET = "IDENTITY_SECRET"  # noqa: S105 (a variable name)
@@ -42,7 +41,6 @@ DEFAULT_RASA_PORT = 5005
 DEFAULT_ACTIONS_PORT = 5055
 DEFAULT_EMBEDDED_REDIS_PORT = 6390
 DEFAULT_VAR_DIR = ROOT / "var"
-DEFAULT_ACTION_TIMEOUT = 10.0
 DEFAULT_ORDERS_TIMEOUT = 5.0
 LOCK_STORE_REDIS_DB = 1
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
@@ -104,7 +102,6 @@ class Settings:
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     var_dir: Path = DEFAULT_VAR_DIR
     embedded_redis_port: int = DEFAULT_EMBEDDED_REDIS_PORT
-    action_timeout: float = DEFAULT_ACTION_TIMEOUT
     # the action server listens on loopback only; in compose it is a private service
     actions_host: str = DEFAULT_HOST
     actions_url_override: str | None = None
@@ -133,7 +130,6 @@ class Settings:
             database_url=normalise_database_url(database_url) if database_url else None,
             var_dir=Path(env.get(ENV_VAR_DIR) or DEFAULT_VAR_DIR),
             embedded_redis_port=_number(env, ENV_EMBEDDED_REDIS_PORT, DEFAULT_EMBEDDED_REDIS_PORT),
-            action_timeout=_number(env, ENV_ACTION_TIMEOUT, DEFAULT_ACTION_TIMEOUT, float),
             actions_host=env.get(ENV_ACTIONS_HOST) or DEFAULT_HOST,
             actions_url_override=env.get(ENV_ACTIONS_URL) or None,
             identity_secret=env.get(ENV_IDENTITY_SECRET) or "",
@@ -188,7 +184,7 @@ class Settings:
             ENV_HOST: self.host, ENV_RASA_PORT: self.rasa_port, ENV_ACTIONS_PORT: self.actions_port,
             ENV_REDIS_URL: self.redis_url or "", ENV_DATABASE_URL: self.database_url or "",
             ENV_RASA_TOKEN: self.rasa_token, ENV_VAR_DIR: str(self.var_dir),
-            ENV_EMBEDDED_REDIS_PORT: self.embedded_redis_port, ENV_ACTION_TIMEOUT: self.action_timeout,
+            ENV_EMBEDDED_REDIS_PORT: self.embedded_redis_port,
             ENV_ACTIONS_HOST: self.actions_host, ENV_ACTIONS_URL: self.actions_url_override or "",
             ENV_IDENTITY_SECRET: self.identity_secret, ENV_ORDERS_API_URL: self.orders_api_url or "",
             ENV_ORDERS_API_TOKEN: self.orders_api_token, ENV_ORDERS_TIMEOUT: self.orders_timeout,

@@ -8,10 +8,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import List, Optional
 
-STATUSES = ("pending", "paid", "packed", "shipped", "delivered", "cancelled", "returned")
 CANCELLABLE = ("pending", "paid", "packed")  # before shipping
 OPEN = ("pending", "paid", "packed", "shipped")
-REFUND_STATUSES = ("requested", "approved", "refunded", "rejected")
 
 
 class OrdersUnavailable(RuntimeError):

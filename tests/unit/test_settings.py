@@ -34,7 +34,7 @@ def test_database_url_reaches_the_tracker_store():
         ({"REDIS_URL": "redis://localhost:6379/cache"}, "REDIS_URL"),
         ({"DATABASE_URL": "just-a-name"}, "DATABASE_URL"),
         ({"RASA_PORT": "fifty"}, "RASA_PORT"),
-        ({"ACTION_TIMEOUT": "soon"}, "ACTION_TIMEOUT"),
+        ({"ORDERS_TIMEOUT": "soon"}, "ORDERS_TIMEOUT"),
     ],
 )
 def test_bad_values_fail_with_the_setting_named(env, named):
