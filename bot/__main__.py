@@ -65,10 +65,12 @@ def cmd_run(_: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         while not stopping:
-            for child in stack.children:
-                if child.process.poll() is not None:
-                    print(f"\n{child.name} stopped unexpectedly:\n{child.log_tail()}", file=sys.stderr)
-                    return 1
+            try:
+                for name in stack.revive():
+                    print(f"{name} stopped unexpectedly and was restarted (log: {stack.log_dir}/)", file=sys.stderr)
+            except StartError as err:
+                print(f"\nGiving up: {err}", file=sys.stderr)
+                return 1
             time.sleep(0.5)
     finally:
         print("\nStopping...", flush=True)

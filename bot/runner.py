@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import requests
 
@@ -20,7 +20,9 @@ from bot.settings import ROOT, Settings, child_environment
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_START_TIMEOUT = 180.0  # Rasa loads TensorFlow and the model: 20-60 s on 2 cores
+DEFAULT_START_TIMEOUT = 180.0
+MAX_CRASHES = 5  # restarts of one process within CRASH_WINDOW_SECONDS before giving up
+CRASH_WINDOW_SECONDS = 300  # Rasa loads TensorFlow and the model: 20-60 s on 2 cores
 MODELS_DIR = ROOT / "models"
 
 
@@ -107,6 +109,7 @@ class Stack:
     model: Path = MODELS_DIR
     children: List[Child] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
+    crashes: Dict[str, List[float]] = field(default_factory=dict)  # restart times per child, for revive()
 
     @property
     def log_dir(self) -> Path:
@@ -136,6 +139,22 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def revive(self, now: Optional[float] = None) -> List[str]:
+        """Restart any child that died; returns their names. Too many crashes in a row is a StartError."""
+        now = time.monotonic() if now is None else now
+        revived = []
+        for child in self.children:
+            if child.process.poll() is None:
+                continue
+            recent = [t for t in self.crashes.get(child.name, []) if now - t < CRASH_WINDOW_SECONDS]
+            if len(recent) >= MAX_CRASHES:
+                raise StartError(f"{child.name} crashed {len(recent)} times in {CRASH_WINDOW_SECONDS} s:\n{child.log_tail()}")
+            logger.warning("%s exited with %s; restarting it", child.name, child.process.returncode)
+            self.crashes[child.name] = recent + [now]
+            child.start()
+            revived.append(child.name)
+        return revived
 
     def stop(self) -> None:
         for child in reversed(self.children):

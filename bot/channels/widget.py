@@ -46,7 +46,25 @@ NOTICES = {
     "malformed": "I couldn't read that message. Please try again.",
     "no_session": "Your chat session has not started yet. Please reload the page.",
     "error": "Sorry, something went wrong on our side. Please try again in a moment.",
+    "no_answer": "Sorry, I couldn't answer that just now. Please try again in a moment, or ask for a person.",
 }
+
+
+class CountingOutput(SocketIOOutput):
+    """Rasa's socket.io output, counting what it sends: a turn that sent nothing means something failed
+    (Rasa logs a failed custom action and carries on silently), and the visitor should hear about it."""
+
+    def __init__(self, sio, bot_message_evt) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.sent = 0
+
+    async def _send_message(self, socket_id, response) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
+
+    async def send_custom_json(self, recipient_id, json_message, **kwargs) -> None:
+        self.sent += 1
+        await super().send_custom_json(recipient_id, json_message, **kwargs)
 
 
 def session_token(session_id: str, secret: str) -> str:
@@ -239,12 +257,15 @@ class WidgetInput(InputChannel):
                 return await notice(sid, "too_long")
             if not await limits.allow_message(session_id):
                 return await notice(sid, "rate_limited")
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = CountingOutput(sio, self.bot_message_evt)
             message = UserMessage(text, output, session_id, input_channel=self.name(),
                                   metadata=message_metadata(data, secret))
             await sio.emit("typing", {"on": True, "who": "bot"}, room=session_id)
             try:
                 await on_new_message(message)
+                if output.sent == 0:  # (once agents can take over, a paused bot's silence is expected)
+                    logger.warning("no answer to a widget message in %s", session_id)
+                    await notice(sid, "no_answer")
             except Exception:  # the visitor hears about it; the log has the details
                 logger.exception("widget message for %s failed", session_id)
                 await notice(sid, "error")

@@ -101,3 +101,18 @@ def test_conversation_tests_pass_without_prediction_errors(tmp_path):
 def child_environment_for_tests():
     from bot.settings import Settings
     return child_environment(Settings())
+
+
+def test_a_crashed_action_server_is_restarted_and_the_bot_goes_on(stack, chat):
+    import time
+
+    import requests
+
+    actions = stack.children[0]
+    assert actions.name == "action server"
+    actions.process.kill()
+    actions.process.wait()
+    assert stack.revive() == ["action server"]
+    actions.wait_healthy(time.monotonic() + 60)
+    assert requests.get(actions.health_url, timeout=5).ok
+    assert "say it in other words" in chat.texts("zzkq vrrp blam")[0]  # a custom action runs again

@@ -250,3 +250,24 @@ def test_two_replicas_serve_one_session(stack, second_replica):
         finally:
             await tab_a.close()
     run(scenario())
+
+
+def test_no_answer_is_told_not_silent(stack):
+    """With the action server gone, Rasa answers an order question with nothing; the visitor is told."""
+    import time
+
+    actions = stack.children[0]
+
+    async def scenario():
+        visitor = await Visitor(stack).connect()
+        try:
+            await visitor.start()
+            actions.process.kill()
+            actions.process.wait()
+            answer = await visitor.say("where is my order")
+            assert answer and answer[0]["code"] == "no_answer" and "try again" in answer[0]["text"]
+        finally:
+            await visitor.close()
+            stack.revive()
+            actions.wait_healthy(time.monotonic() + 60)
+    run(scenario())
