@@ -46,6 +46,21 @@ def verified_customer(tracker: Tracker) -> Optional[str]:
     return tracker.get_slot("customer_id")
 
 
+def owned_order(tracker: Tracker, number: str, customer: Optional[str]) -> Optional[Order]:
+    """The order if this visitor may see it: proven with its email in this conversation, or the signed-in
+    customer's own. Used when an order is looked up and again when a change to it is made."""
+    if number in (tracker.get_slot("verified_orders") or []):
+        return backend().order(number)
+    return backend().order_for(number, customer_id=customer) if customer else None
+
+
+def with_address_decision(events: List[Dict]) -> List[Dict]:
+    """The rules branch on address_change_ok after these actions: unless an allowed address change set it, it is false."""
+    if any(e.get("name") == "address_change_ok" for e in events):
+        return events
+    return events + [SlotSet("address_change_ok", False)]
+
+
 def fee() -> Decimal:
     return Decimal(str(shop.cached_facts()["cancellation_fee"]))
 
@@ -90,11 +105,14 @@ class OrderAction(Action):
             number = tracker.get_slot("order_number")  # "it", "my order": the one in context
         email = entity(tracker, "email") or tracker.get_slot("email")
         proven = tracker.get_slot("verified_orders") or []
-        orders = backend()
-        if number and number in proven:
-            return orders.order(number), []
+        if number:
+            owned = owned_order(tracker, number, customer)
+            if owned:
+                return owned, []
+            if customer:  # a signed-in customer naming an order that is not theirs
+                return self._failed(dispatcher, tracker, started=time.monotonic())
         if customer:
-            return self._for_customer(dispatcher, tracker, customer, number)
+            return self._for_customer(dispatcher, tracker, customer)
         if number and email:
             return self._verify(dispatcher, tracker, number, email, proven)
         if not self.ask_if_missing:
@@ -109,11 +127,9 @@ class OrderAction(Action):
         dispatcher.utter_message(response="utter_ask_order_details")
         return None, asking
 
-    def _for_customer(self, dispatcher, tracker, customer, number) -> tuple:
+    def _for_customer(self, dispatcher, tracker, customer) -> tuple:
+        """No order number named: the customer's order by date, "my last order", or the only open one."""
         orders = backend()
-        if number:
-            found = orders.order_for(number, customer_id=customer)
-            return (found, []) if found else self._failed(dispatcher, tracker, started=time.monotonic())
         placed_on = entity(tracker, "date")
         recent = orders.recent_orders(customer, 20 if placed_on else 5)
         if placed_on:  # "the order I placed on Monday": that day's orders, if any

@@ -10,7 +10,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import fee, registry, verified_customer
+from actions.base import fee, owned_order, registry, verified_customer, with_address_decision
 from bot import shop
 from bot.orders import Address, AddressInvalid, OrdersUnavailable
 from bot.orders.base import parse_address
@@ -30,19 +30,7 @@ class ActionContinueOrderRequest(Action):
     async def run(self, dispatcher, tracker, domain) -> List[Dict]:
         pending = tracker.get_slot("pending_request") or "action_track_order"
         action = registry().get(pending) or registry()["action_track_order"]
-        events = await action().run(dispatcher, tracker, domain)
-        # the rules branch on this after every continuation: only an allowed address change sets it true
-        if not any(e.get("name") == "address_change_ok" for e in events):
-            events.append(SlotSet("address_change_ok", False))
-        return events
-
-
-def still_owned(tracker: Tracker, number: str):
-    """Re-check ownership when the change is made, not only when it was offered."""
-    customer = verified_customer(tracker)
-    if number in (tracker.get_slot("verified_orders") or []):
-        return backend().order(number)
-    return backend().order_for(number, customer_id=customer) if customer else None
+        return with_address_decision(await action().run(dispatcher, tracker, domain))
 
 
 class ActionApplyPendingChange(Action):
@@ -59,7 +47,7 @@ class ActionApplyPendingChange(Action):
 
     def _apply(self, dispatcher, tracker) -> List[Dict]:
         kind, _, number = (tracker.get_slot("pending_change") or "").partition(":")
-        order = still_owned(tracker, number) if number else None
+        order = owned_order(tracker, number, verified_customer(tracker)) if number else None
         if order is None:
             dispatcher.utter_message(response="utter_nothing_to_confirm")
             return CLEAR
@@ -112,7 +100,7 @@ class ValidateAddressForm(FormValidationAction):
                                    domain: Dict) -> Dict[str, Any]:
         number = tracker.get_slot("order_number")
         try:
-            order = await asyncio.to_thread(still_owned, tracker, number)
+            order = await asyncio.to_thread(owned_order, tracker, number, verified_customer(tracker))
         except OrdersUnavailable:
             dispatcher.utter_message(response="utter_orders_unavailable")
             return {"new_address": None, "requested_slot": None}

@@ -6,7 +6,7 @@ from typing import Dict, List
 
 from rasa_sdk.events import SlotSet
 
-from actions.base import OrderAction, fee
+from actions.base import OrderAction, fee, with_address_decision
 from bot import shop
 from bot.orders import CANCELLABLE
 from bot.orders.factory import backend
@@ -92,10 +92,9 @@ class ActionChangeShippingAddress(OrderAction):
     """Checks the order may still be redirected; the rules then run address_form (data/rules/orders.yml)."""
     intent = "change_shipping_address"
 
-    def _run(self, dispatcher, tracker, domain):
-        events = super()._run(dispatcher, tracker, domain)
-        allowed = any(e.get("name") == "address_change_ok" and e.get("value") for e in events)
-        return events + ([] if allowed else [SlotSet("address_change_ok", False)])
+    async def run(self, dispatcher, tracker, domain):
+        # at run level, so the order-system-down answer also tells the rules "no address form"
+        return with_address_decision(await super().run(dispatcher, tracker, domain))
 
     def handle(self, dispatcher, tracker, order) -> List[Dict]:
         if order.status not in CANCELLABLE:
