@@ -94,6 +94,10 @@ class Order:
     def is_open(self) -> bool:
         return self.status in OPEN
 
+    def cancellation_fee(self, fee: Decimal) -> Decimal:
+        """What cancelling costs now: free until packed, the shop's fee once packed (shop/facts.yml)."""
+        return fee if self.status == "packed" else Decimal("0")
+
     def summary(self) -> str:
         names = ", ".join(f"{i.quantity} x {i.name}" if i.quantity > 1 else i.name for i in self.items[:3])
         more = f" and {len(self.items) - 3} more" if len(self.items) > 3 else ""

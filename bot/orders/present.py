@@ -21,13 +21,8 @@ def day(value: Optional[dt.date]) -> str:
     return f"{value.strftime('%A')}, {value.day} {value.strftime('%B')}"
 
 
-def fee_for(order: Order, fee: Decimal) -> Decimal:
-    """Free until packed; the packed fee once it is packed (shop/facts.yml)."""
-    return fee if order.status == "packed" else Decimal("0")
-
-
 def fee_line(order: Order, fee: Decimal) -> str:
-    charged = fee_for(order, fee)
+    charged = order.cancellation_fee(fee)
     if order.status not in ("pending", "paid", "packed"):
         return f"It has {STATUS_WORDS.get(order.status, order.status)}, so it can't be cancelled; returns are free."
     if charged:

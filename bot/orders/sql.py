@@ -165,7 +165,7 @@ class SqlOrders(OrdersBackend):
             before = self.order(number)
             if before is None:
                 raise KeyError(number)
-            charged = fee if before.status == "packed" else Decimal("0")
+            charged = before.cancellation_fee(fee)
             done = self._conditional_update(
                 number, [before.status] if before.status in CANCELLABLE else [],
                 {"status": "cancelled", "cancelled_at": _now(), "cancellation_fee": charged},
