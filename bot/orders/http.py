@@ -7,7 +7,7 @@ the way becomes OrdersUnavailable, which the bot explains to the visitor.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -50,38 +50,30 @@ class HttpOrders(OrdersBackend):
             return f"Timeout: no answer within {self.timeout[1]:g} s"
         return type(err).__name__
 
-    def _json(self, response: requests.Response):
+    def _decode(self, response: requests.Response, parse: Callable[[Any], Any]):
+        """The answer's JSON read by `parse`; malformed JSON or a shape outside the contract is OrdersUnavailable."""
         try:
-            return response.json()
+            data = response.json()
         except ValueError as err:
             raise OrdersUnavailable(f"order API answered with malformed JSON: {err}") from err
+        try:
+            return parse(data)
+        except (KeyError, TypeError, ValueError) as err:
+            raise OrdersUnavailable(f"order API answered outside the contract: {err}") from err
 
     def _change(self, path: str, body: dict) -> ChangeResult:
         response = self._call("POST", path, json=body)
         if response is None:
             raise KeyError(path)
-        try:
-            return change_from_json(self._json(response))
-        except (KeyError, TypeError, ValueError) as err:
-            raise OrdersUnavailable(f"order API answered outside the contract: {err}") from err
+        return self._decode(response, change_from_json)
 
     def order(self, number: str) -> Optional[Order]:
         response = self._call("GET", f"/orders/{requests.utils.quote(str(number), safe='')}")
-        if response is None:
-            return None
-        try:
-            return order_from_json(self._json(response))
-        except (KeyError, TypeError, ValueError) as err:
-            raise OrdersUnavailable(f"order API answered outside the contract: {err}") from err
+        return None if response is None else self._decode(response, order_from_json)
 
     def recent_orders(self, customer_id: str, limit: int = 5) -> List[Order]:
         response = self._call("GET", f"/customers/{requests.utils.quote(customer_id, safe='')}/orders", params={"limit": limit})
-        if response is None:
-            return []
-        try:
-            return [order_from_json(o) for o in self._json(response)]
-        except (KeyError, TypeError, ValueError) as err:
-            raise OrdersUnavailable(f"order API answered outside the contract: {err}") from err
+        return [] if response is None else self._decode(response, lambda data: [order_from_json(o) for o in data])
 
     def cancel(self, number: str, fee: Decimal) -> ChangeResult:
         return self._change(f"/orders/{number}/cancel", {"fee": str(fee)})
