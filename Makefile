@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MODEL  := models/current.tar.gz
 RASA   := $(PY) -m rasa
-TRAIN_INPUTS := config.yml domain/base.yml domain/answers.yml $(shell find data -name '*.yml' 2>/dev/null)
+TRAIN_INPUTS := config.yml $(sort $(wildcard domain/*.yml) domain/answers.yml) $(shell find data -name '*.yml' 2>/dev/null)
 
 # quiet the libraries Rasa pulls in; keep our own output readable
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1

@@ -29,12 +29,20 @@ def demo_customer_curl(settings) -> str:
     return f"curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{json.dumps(body)}'"
 
 
+def admin_hint(where) -> str:
+    if where == "CONSOLE_ADMIN_PASSWORD":
+        return "password from CONSOLE_ADMIN_PASSWORD"
+    if where:
+        return f"password in {where}"
+    return "password as set by an admin"
+
+
 def cmd_run(_: argparse.Namespace) -> int:
     from bot.runner import Stack, StartError
 
     settings = get_settings()
     stack = Stack(settings)
-    print("Starting Redis, the action server and Rasa (Rasa takes 20-60 s to load)...", flush=True)
+    print("Starting Redis, the action server, Rasa and the agent console (Rasa takes 20-60 s to load)...", flush=True)
     try:
         stack.start()
     except StartError as err:
@@ -46,6 +54,7 @@ def cmd_run(_: argparse.Namespace) -> int:
     print(
         "\nThe bot is running.\n"
         f"  Demo shop with the chat widget: {settings.rasa_url}/webhooks/widget/demo\n"
+        f"  Agent console:  {settings.console_url}/  (user {stack.admin[0]}; {admin_hint(stack.admin[1])})\n"
         f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
         f"  Rasa HTTP API:  {settings.rasa_url}  (token in RASA_TOKEN; this run: {settings.rasa_token})\n"
         f"  As a signed-in demo customer (identity signed with IDENTITY_SECRET, see README):\n"
@@ -103,6 +112,7 @@ def main(argv=None) -> int:
     sub.add_parser("run", help="start Redis (embedded if no REDIS_URL), the action server and Rasa").set_defaults(func=cmd_run)
     sub.add_parser("rasa", help="exec the Rasa server alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("actions", help="exec the action server alone (for containers)").set_defaults(func=cmd_serve)
+    sub.add_parser("console", help="exec the agent console alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("seed", help="create and fill the demo shop's orders (once)").set_defaults(func=cmd_seed)
     sub.add_parser("domain", help="render domain/answers.yml from shop/facts.yml").set_defaults(func=cmd_domain)
     args = parser.parse_args(argv)

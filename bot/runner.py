@@ -1,4 +1,4 @@
-"""Start and stop the whole bot: embedded Redis (when no REDIS_URL), action server, Rasa.
+"""Start and stop the whole bot: embedded Redis (when no REDIS_URL), action server, Rasa, agent console.
 
 Used by `python -m bot run` and by the integration tests, so tests exercise exactly
 what a shop owner runs. Each child writes to its own log file in var/logs/.
@@ -48,6 +48,12 @@ def commands(settings: Settings, model: Path = MODELS_DIR) -> Dict[str, Tuple[st
             child_environment(settings),
             f"http://127.0.0.1:{settings.rasa_port}/",
         ),
+        "console": (
+            "agent console",
+            [py, "-m", "bot.console"],
+            child_environment(settings),
+            f"http://127.0.0.1:{settings.console_port}/health",
+        ),
     }
 
 
@@ -92,6 +98,16 @@ class Child:
         stop_process(self.process, timeout)
 
 
+def ensure_console_admin(settings: Settings) -> tuple:
+    from bot.console.users import Users, ensure_admin
+
+    users = Users(settings.sql_url)
+    try:
+        return ensure_admin(users, settings.var_dir, settings.console_admin_password)
+    finally:
+        users.close()
+
+
 def seed_demo_shop(url: str) -> int:
     from bot.orders.seed import seed
     from bot.orders.sql import SqlOrders
@@ -110,6 +126,7 @@ class Stack:
     children: List[Child] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
     crashes: Dict[str, List[float]] = field(default_factory=dict)  # restart times per child, for revive()
+    admin: tuple = ("admin", None)  # the console's first admin and where its password is
 
     @property
     def log_dir(self) -> Path:
@@ -129,6 +146,7 @@ class Stack:
                 self.redis = EmbeddedRedis(self.settings.var_dir / "redis", self.settings.embedded_redis_port).start()
             if not self.settings.orders_api_url:
                 seed_demo_shop(self.settings.sql_url)
+            self.admin = ensure_console_admin(self.settings)
             self.children = self._children()
             for child in self.children:  # start all, then wait: they load in parallel
                 child.start()

@@ -35,6 +35,13 @@ ENV_WIDGET_ORIGINS = "WIDGET_ORIGINS"  # comma-separated; unset: the bot's own a
 ENV_WIDGET_MAX_MESSAGE_BYTES = "WIDGET_MAX_MESSAGE_BYTES"
 ENV_WIDGET_RATE = "WIDGET_RATE"  # messages per 10 seconds per session
 ENV_WIDGET_MAX_CONNECTIONS_PER_IP = "WIDGET_MAX_CONNECTIONS_PER_IP"
+ENV_CONSOLE_PORT = "CONSOLE_PORT"
+ENV_CONSOLE_ADMIN_PASSWORD = "CONSOLE_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
+ENV_CONSOLE_SECURE_COOKIES = "CONSOLE_SECURE_COOKIES"  # 1 behind HTTPS (cookies are also Secure on https requests)
+ENV_HANDOFF_HOURS = "HANDOFF_HOURS"  # "mon-fri 09:00-18:00; sat 10:00-14:00"; empty: always
+ENV_HANDOFF_TIMEZONE = "HANDOFF_TIMEZONE"
+ENV_HANDOFF_MAX_WAIT = "HANDOFF_MAX_WAIT"  # seconds in the queue before the visitor is offered a ticket
+ENV_HANDOFF_AUTO_ASSIGN = "HANDOFF_AUTO_ASSIGN"  # 1: give waiting chats to the least-loaded available agent
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -42,6 +49,8 @@ DEFAULT_ACTIONS_PORT = 5055
 DEFAULT_EMBEDDED_REDIS_PORT = 6390
 DEFAULT_VAR_DIR = ROOT / "var"
 DEFAULT_ORDERS_TIMEOUT = 5.0
+DEFAULT_CONSOLE_PORT = 5006
+DEFAULT_HANDOFF_MAX_WAIT = 600
 LOCK_STORE_REDIS_DB = 1
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
 
@@ -92,6 +101,15 @@ def _number(env: Mapping[str, str], name: str, default, kind=int):
         raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = DEFAULT_HOST
@@ -114,6 +132,13 @@ class Settings:
     widget_max_message_bytes: int = 4096
     widget_rate: int = 20
     widget_max_connections_per_ip: int = 20
+    console_port: int = DEFAULT_CONSOLE_PORT
+    console_admin_password: str = ""  # empty: a random one, made once and kept in var/
+    console_secure_cookies: bool = False
+    handoff_hours: str = ""
+    handoff_timezone: str = "UTC"
+    handoff_max_wait: int = DEFAULT_HANDOFF_MAX_WAIT
+    handoff_auto_assign: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -140,6 +165,13 @@ class Settings:
             widget_max_message_bytes=_number(env, ENV_WIDGET_MAX_MESSAGE_BYTES, 4096),
             widget_rate=_number(env, ENV_WIDGET_RATE, 20),
             widget_max_connections_per_ip=_number(env, ENV_WIDGET_MAX_CONNECTIONS_PER_IP, 20),
+            console_port=_number(env, ENV_CONSOLE_PORT, DEFAULT_CONSOLE_PORT),
+            console_admin_password=env.get(ENV_CONSOLE_ADMIN_PASSWORD) or "",
+            console_secure_cookies=_flag(env, ENV_CONSOLE_SECURE_COOKIES),
+            handoff_hours=env.get(ENV_HANDOFF_HOURS) or "",
+            handoff_timezone=env.get(ENV_HANDOFF_TIMEZONE) or "UTC",
+            handoff_max_wait=_number(env, ENV_HANDOFF_MAX_WAIT, DEFAULT_HANDOFF_MAX_WAIT),
+            handoff_auto_assign=_flag(env, ENV_HANDOFF_AUTO_ASSIGN),
             **({"rasa_token": token} if token else {}),
         )
 
@@ -156,6 +188,10 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.host}:{self.console_port}"
 
     @property
     def actions_url(self) -> str:
@@ -190,6 +226,10 @@ class Settings:
             ENV_ORDERS_API_TOKEN: self.orders_api_token, ENV_ORDERS_TIMEOUT: self.orders_timeout,
             ENV_WIDGET_ORIGINS: ",".join(self.widget_origins), ENV_WIDGET_MAX_MESSAGE_BYTES: self.widget_max_message_bytes,
             ENV_WIDGET_RATE: self.widget_rate, ENV_WIDGET_MAX_CONNECTIONS_PER_IP: self.widget_max_connections_per_ip,
+            ENV_CONSOLE_PORT: self.console_port, ENV_CONSOLE_ADMIN_PASSWORD: self.console_admin_password,
+            ENV_CONSOLE_SECURE_COOKIES: int(self.console_secure_cookies), ENV_HANDOFF_HOURS: self.handoff_hours,
+            ENV_HANDOFF_TIMEZONE: self.handoff_timezone, ENV_HANDOFF_MAX_WAIT: self.handoff_max_wait,
+            ENV_HANDOFF_AUTO_ASSIGN: int(self.handoff_auto_assign),
         }
         return {k: str(v) for k, v in pairs.items()}
 

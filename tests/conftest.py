@@ -17,6 +17,9 @@ from bot.runner import Stack
 from bot.settings import Settings, targets_for_tests
 
 
+ADMIN_PASSWORD = "admin-password-for-tests"  # noqa: S105 (a test fixture)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -43,7 +46,8 @@ def database_url(tmp_path_factory):
 def stack(tmp_path_factory, redis_url, database_url):
     """The real thing: action server and Rasa with the trained model, on free ports."""
     settings = Settings(
-        rasa_port=free_port(), actions_port=free_port(), redis_url=redis_url,
+        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), redis_url=redis_url,
+        console_admin_password=ADMIN_PASSWORD, handoff_max_wait=3600,
         database_url=database_url, var_dir=Path(tmp_path_factory.mktemp("var")),
         widget_rate=10, widget_max_connections_per_ip=12,  # low, so the widget tests can reach them
     )
@@ -92,3 +96,35 @@ def parse(stack: Stack, text: str) -> dict:
     response = requests.post(f"{s.rasa_url}/model/parse", params={"token": s.rasa_token}, json={"text": text}, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+class Console:
+    """An agent (or admin) using the console's JSON API, with its session cookie and CSRF token."""
+
+    def __init__(self, stack: Stack, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
+        self.base = stack.settings.console_url
+        self.http = requests.Session()
+        self.username = username
+        response = self.http.post(f"{self.base}/api/login", json={"username": username, "password": password}, timeout=30)
+        assert response.status_code == 200, response.text
+        self.csrf = response.json()["csrf"]
+
+    def call(self, method: str, path: str, body=None, expect: int = 200):
+        response = self.http.request(method, f"{self.base}{path}", json=body, headers={"X-CSRF-Token": self.csrf}, timeout=30)
+        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def available(self, status: str = "available"):
+        return self.call("POST", "/api/presence", {"status": status})
+
+
+def make_agent(stack: Stack, username: str, **extra) -> Console:
+    """A new agent account (made by the admin) signed in and available."""
+    admin = Console(stack)
+    password = f"{username}-password-123"
+    created = admin.http.post(f"{admin.base}/api/users", headers={"X-CSRF-Token": admin.csrf}, timeout=30,
+                              json={"username": username, "password": password, "name": username.title(), **extra})
+    assert created.status_code in (201, 400), created.text  # 400: made by an earlier test
+    agent = Console(stack, username, password)
+    agent.available()
+    return agent

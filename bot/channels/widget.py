@@ -29,8 +29,11 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
+from bot.channels import WIDGET_SOCKET_CHANNEL
+from bot.handoff.queue import WAITING_STATES, HandoffQueue
 from bot.identity import sign, verified_customer_id
 from bot.settings import Settings, get_settings
+from bot.transcript import history_from_events
 
 logger = logging.getLogger(__name__)
 
@@ -111,23 +114,6 @@ def demo_page(settings: Settings, customer_id: Optional[str] = None) -> str:
             .replace("__WIDGET_URL__", f"{settings.rasa_url}/webhooks/widget/widget.js"))
 
 
-def history_from_events(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The visible transcript: visitor and bot/agent messages, in order."""
-    out = []
-    for event in events:
-        kind = event.get("event")
-        if kind == "user" and event.get("text"):
-            shown = (event.get("metadata") or {}).get("display_text")
-            if event["text"].startswith("/") and not shown:
-                continue  # a payload the visitor never saw as text (the widget's opening /greet)
-            out.append({"sender": "visitor", "text": shown or event["text"], "timestamp": event.get("timestamp")})
-        elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
-            agent = (event.get("metadata") or {}).get("agent")
-            out.append({"sender": "agent" if agent else "bot", "agent": agent, "text": event.get("text") or "",
-                        "buttons": (event.get("data") or {}).get("buttons") or [], "timestamp": event.get("timestamp")})
-    return out
-
-
 class Limits:
     """Counters in Redis, so every replica enforces the same limits. Fails open (and logs) if Redis is down."""
 
@@ -166,6 +152,15 @@ class Limits:
             pass
 
 
+async def handoff_state(queue: HandoffQueue, session_id: str) -> str:
+    """'waiting'/'active' while a person is involved; '' otherwise, or when Redis cannot say (the bot answers)."""
+    try:
+        return await queue.status(session_id)
+    except aioredis.RedisError as err:
+        logger.warning("handoff state of %s unknown, Redis unavailable: %s", session_id, err)
+        return ""
+
+
 class WidgetInput(InputChannel):
     @classmethod
     def name(cls) -> str:
@@ -188,11 +183,12 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = get_settings()
         secret = settings.identity_secret
-        manager = socketio.AsyncRedisManager(settings.redis.url(db=0), channel="shopbot-widget")
+        manager = socketio.AsyncRedisManager(settings.redis.url(db=0), channel=WIDGET_SOCKET_CHANNEL)
         sio = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=settings.allowed_origins,
                                    client_manager=manager, max_http_buffer_size=64 * 1024)
         self.sio = sio
         limits = Limits(settings)
+        queue = HandoffQueue.from_url(settings.redis.url(db=0))
         blueprint = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
 
         @blueprint.route("/", methods=["GET"])
@@ -258,12 +254,14 @@ class WidgetInput(InputChannel):
             if not await limits.allow_message(session_id):
                 return await notice(sid, "rate_limited")
             output = CountingOutput(sio, self.bot_message_evt)
-            message = UserMessage(text, output, session_id, input_channel=self.name(),
-                                  metadata=message_metadata(data, secret))
+            meta = message_metadata(data, secret)
+            message = UserMessage(text, output, session_id, input_channel=self.name(), metadata=meta)
+            if await handoff_state(queue, session_id) in WAITING_STATES:
+                return await self.to_agent(queue, message, meta.get("display_text") or text, notice, sid, on_new_message)
             await sio.emit("typing", {"on": True, "who": "bot"}, room=session_id)
             try:
                 await on_new_message(message)
-                if output.sent == 0:  # (once agents can take over, a paused bot's silence is expected)
+                if output.sent == 0 and await handoff_state(queue, session_id) not in WAITING_STATES:
                     logger.warning("no answer to a widget message in %s", session_id)
                     await notice(sid, "no_answer")
             except Exception:  # the visitor hears about it; the log has the details
@@ -273,6 +271,20 @@ class WidgetInput(InputChannel):
                 await sio.emit("typing", {"on": False, "who": "bot"}, room=session_id)
 
         return blueprint
+
+    @staticmethod
+    async def to_agent(queue: HandoffQueue, message: UserMessage, shown: str, notice, sid: str, on_new_message) -> None:
+        """While a person has (or is about to have) the conversation the bot is paused: the message goes to
+        the agents live first, then into the transcript (Rasa records it without answering)."""
+        try:
+            await queue.publish("message", message.sender_id, sender="visitor", text=shown[:4000])
+        except aioredis.RedisError as err:  # still recorded below; the agent sees it on reload
+            logger.warning("visitor message in %s not relayed live: %s", message.sender_id, err)
+        try:
+            await on_new_message(message)
+        except Exception:
+            logger.exception("widget message for %s not recorded", message.sender_id)
+            await notice(sid, "error")
 
     async def history(self, session_id: str) -> List[Dict[str, Any]]:
         try:

@@ -1,5 +1,6 @@
-from bot.channels.widget import history_from_events, message_metadata, session_token, valid_session
+from bot.channels.widget import message_metadata, session_token, valid_session
 from bot.identity import sign
+from bot.transcript import history_from_events
 
 SECRET = "s3cret"
 

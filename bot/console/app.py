@@ -1,0 +1,103 @@
+"""The agent console: a Sanic app factory. Listeners fill app.ctx (Redis queue, SQL stores, Rasa
+client, visitor link) at start and close them at stop; one blueprint per area; JSON errors."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from sanic import Sanic, response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+
+from bot.console.blueprints import auth, conversations, queue, tickets
+from bot.console.live import VisitorLink, Watcher
+from bot.console.sessions import Sessions, error, requires
+from bot.console.users import Users
+from bot.handoff.queue import HandoffQueue
+from bot.handoff.rasa_api import RasaApi
+from bot.handoff.records import HandoffRecords
+from bot.orders.factory import make_backend
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+APP_NAME = "shopbot_console"
+SECURITY_HEADERS = {
+    # no inline script, nothing from elsewhere: user text can never run as code here
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def page(name: str) -> response.HTTPResponse:
+    return response.html((HERE / "templates" / name).read_text(encoding="utf-8"))
+
+
+def create_app(settings: Settings) -> Sanic:
+    app = Sanic(APP_NAME)
+    app.config.REQUEST_MAX_SIZE = 256 * 1024
+    app.config.RESPONSE_TIMEOUT = 3600  # the event stream stays open; pings keep it alive
+    app.ctx.settings = settings
+    for blueprint in (auth.bp, queue.bp, conversations.bp, tickets.bp):
+        app.blueprint(blueprint)
+    app.static("/static", str(HERE / "static"), name="static")
+
+    @app.before_server_start
+    async def open_services(app: Sanic, _loop) -> None:
+        redis_url = settings.redis.url(db=0)
+        app.ctx.queue = HandoffQueue.from_url(redis_url)
+        app.ctx.sessions = Sessions(app.ctx.queue.redis)
+        app.ctx.users = Users(settings.sql_url)
+        app.ctx.records = HandoffRecords(settings.sql_url)
+        app.ctx.orders = make_backend(settings)
+        app.ctx.rasa = RasaApi(f"http://127.0.0.1:{settings.rasa_port}", settings.rasa_token)
+        app.ctx.link = VisitorLink(redis_url)
+        watcher = Watcher(app.ctx.queue, app.ctx.link, app.ctx.rasa, settings.handoff_max_wait, settings.handoff_auto_assign)
+        app.ctx.watcher = asyncio.get_event_loop().create_task(watcher.run())
+
+    @app.after_server_stop
+    async def close_services(app: Sanic, _loop) -> None:
+        app.ctx.watcher.cancel()
+        await app.ctx.rasa.close()
+        await app.ctx.queue.close()
+        app.ctx.users.close()
+        app.ctx.records.close()
+
+    @app.middleware("response")
+    async def security_headers(_request: Request, resp) -> None:
+        if resp is not None:
+            for key, value in SECURITY_HEADERS.items():
+                resp.headers.setdefault(key, value)
+
+    @app.exception(SanicException)
+    async def sanic_error(request: Request, exc: SanicException):
+        return error(getattr(exc, "status_code", 500) or 500, str(exc) or exc.__class__.__name__)
+
+    @app.exception(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        logger.exception("console error on %s %s", request.method, request.path)
+        return error(500, "something went wrong on our side; the log has the details")
+
+    @app.get("/health")
+    async def health(_: Request):
+        return response.json({"status": "ok"})
+
+    @app.get("/login")
+    async def login_page(_: Request):
+        return page("login.html")
+
+    @app.get("/")
+    @requires(page=True)
+    async def console_page(_: Request):
+        return page("console.html")
+
+    return app
+
+
+def serve(settings: Settings) -> None:
+    app = create_app(settings)
+    app.run(host=settings.host, port=settings.console_port, access_log=False, workers=1, motd=False)

@@ -1,0 +1,80 @@
+"""Sign in and out, who am I, and (admins) the users."""
+from __future__ import annotations
+
+import asyncio
+
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.console.sessions import COOKIE, clear_session_cookie, error, json_body, requires, set_session_cookie
+from bot.console.users import UserError
+
+bp = Blueprint("auth")
+
+
+@bp.post("/api/login")
+async def login(request: Request):
+    ctx = request.app.ctx
+    if request.content_type.split(";")[0].strip() != "application/json":
+        return error(415, "send JSON")  # also keeps plain cross-site forms out
+    data = json_body(request)
+    username = str(data.get("username") or "").strip().lower()[:64]
+    if not await ctx.sessions.login_allowed(username):
+        return error(429, "too many failed sign-ins; wait 15 minutes")
+    user = await asyncio.to_thread(ctx.users.authenticate, username, str(data.get("password") or ""))
+    if user is None:
+        await ctx.sessions.login_failed(username)
+        return error(401, "wrong username or password")
+    session = await ctx.sessions.create(user.id)
+    resp = response.json({"user": user.public(), "csrf": session["csrf"]})
+    set_session_cookie(resp, session["token"], ctx.settings.console_secure_cookies or request.scheme == "https")
+    return resp
+
+
+@bp.post("/api/logout")
+@requires()
+async def logout(request: Request):
+    await request.app.ctx.sessions.end(request.cookies.get(COOKIE))
+    if request.ctx.user.can("agent"):
+        await request.app.ctx.queue.offline(request.ctx.user.username)
+    resp = response.json({"ok": True})
+    clear_session_cookie(resp)
+    return resp
+
+
+@bp.get("/api/me")
+@requires()
+async def me(request: Request):
+    return response.json({"user": request.ctx.user.public(), "csrf": request.ctx.session["csrf"]})
+
+
+@bp.get("/api/users")
+@requires("admin")
+async def list_users(request: Request):
+    return response.json({"users": [u.public() for u in request.app.ctx.users.all()]})
+
+
+@bp.post("/api/users")
+@requires("admin")
+async def create_user(request: Request):
+    data = json_body(request)
+    try:
+        user = await asyncio.to_thread(
+            request.app.ctx.users.create, data.get("username"), data.get("password"), data.get("role") or "agent",
+            data.get("name") or "", data.get("teams") or [], data.get("max_chats") or 3)
+    except UserError as err:
+        return error(400, str(err))
+    return response.json({"user": user.public()}, status=201)
+
+
+@bp.patch("/api/users/<user_id:int>")
+@requires("admin")
+async def update_user(request: Request, user_id: int):
+    data = json_body(request)
+    if user_id == request.ctx.user.id and (data.get("role", "admin") != "admin" or data.get("active") is False):
+        return error(400, "you cannot demote or deactivate yourself")
+    try:
+        user = await asyncio.to_thread(request.app.ctx.users.update, user_id, **data)
+    except UserError as err:
+        return error(400, str(err))
+    return response.json({"user": user.public()})

@@ -1,0 +1,166 @@
+"""One conversation: transcript and context for the agent, live replies, notes, transfer, hand back."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List
+
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.console.sessions import error, json_body, requires
+from bot.handoff.rasa_api import RasaUnavailable
+from bot.handoff.records import RecordsUnavailable
+from bot.handoff.routing import TEAMS
+from bot.orders import OrdersUnavailable
+from bot.transcript import history_from_events
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("conversations")
+MAX_REPLY = 2000
+
+
+def order_rows(orders) -> List[Dict[str, Any]]:
+    return [{"number": o.number, "status": o.status, "placed_at": o.placed_at.isoformat(), "total": str(o.total),
+             "currency": o.currency, "items": o.summary(), "tracking_number": o.tracking_number} for o in orders]
+
+
+async def owned(request: Request, cid: str):
+    """The handoff if the signed-in agent holds this conversation, else an error response."""
+    handoff = await request.app.ctx.queue.get(cid)
+    if handoff is None or handoff.status != "active" or handoff.agent_id != request.ctx.user.username:
+        return None, error(409, "this conversation is not yours right now; claim it first")
+    return handoff, None
+
+
+@bp.get("/api/conversations/<cid:str>")
+@requires("agent")
+async def conversation(request: Request, cid: str):
+    ctx = request.app.ctx
+    handoff = await ctx.queue.get(cid)
+    try:
+        tracker = await ctx.rasa.tracker(cid)
+    except RasaUnavailable as err:
+        return error(502, str(err))
+    events = tracker.get("events") or []
+    if not events and handoff is None:
+        return error(404, "no such conversation")
+    customer_id = (handoff.customer_id if handoff else "") or (tracker.get("slots") or {}).get("customer_id") or ""
+    orders, orders_error = [], None
+    if customer_id:
+        try:
+            orders = order_rows(await asyncio.to_thread(ctx.orders.recent_orders, customer_id, 5))
+        except OrdersUnavailable as err:
+            orders_error = str(err)
+    try:
+        notes = await asyncio.to_thread(ctx.records.notes, cid)
+        rating = await asyncio.to_thread(ctx.records.rating, cid)
+    except RecordsUnavailable as err:
+        notes, rating = [], None
+        logger.warning("notes of %s unavailable: %s", cid, err)
+    if rating:
+        rating = {**rating, "created_at": rating["created_at"].isoformat()}
+    return response.json({
+        "conversation_id": cid, "handoff": handoff.as_dict() if handoff else None,
+        "transcript": history_from_events(events, detail=True), "paused": bool(tracker.get("paused")),
+        "customer": {"id": customer_id or None, "verified": bool(handoff and handoff.customer_verified) or bool(customer_id)},
+        "orders": orders, "orders_error": orders_error, "notes": notes, "rating": rating,
+        "mine": bool(handoff and handoff.status == "active" and handoff.agent_id == request.ctx.user.username),
+    })
+
+
+@bp.post("/api/conversations/<cid:str>/messages")
+@requires("agent")
+async def reply(request: Request, cid: str):
+    text = str(json_body(request).get("text") or "").strip()
+    if not text or len(text) > MAX_REPLY:
+        return error(400, f"write a message of 1-{MAX_REPLY} characters")
+    handoff, refused = await owned(request, cid)
+    if refused:
+        return refused
+    ctx, user = request.app.ctx, request.ctx.user
+    agent = {"id": user.username, "name": user.name}
+    # the visitor first (that is the latency that matters), then the transcript
+    await ctx.link.agent_said(cid, text, user.name)
+    try:
+        await ctx.rasa.agent_said(cid, text, agent)
+    except RasaUnavailable as err:
+        logger.error("agent reply in %s reached the visitor but not the transcript: %s", cid, err)
+        return error(502, f"sent, but not saved in the transcript: {err}")
+    await ctx.queue.mark_first_response(cid)
+    await ctx.queue.publish("message", cid, sender="agent", agent=agent, text=text)
+    return response.json({"ok": True})
+
+
+@bp.post("/api/conversations/<cid:str>/typing")
+@requires("agent")
+async def typing(request: Request, cid: str):
+    handoff, refused = await owned(request, cid)
+    if refused:
+        return refused
+    await request.app.ctx.link.typing(cid, bool(json_body(request).get("on")), request.ctx.user.name)
+    return response.json({"ok": True})
+
+
+@bp.post("/api/conversations/<cid:str>/notes")
+@requires("agent")
+async def add_note(request: Request, cid: str):
+    text = str(json_body(request).get("text") or "").strip()
+    if not text:
+        return error(400, "write the note first")
+    try:
+        note = await asyncio.to_thread(request.app.ctx.records.add_note, cid, request.ctx.user.username, text)
+    except RecordsUnavailable as err:
+        return error(503, str(err))
+    return response.json({"note": note}, status=201)
+
+
+@bp.post("/api/conversations/<cid:str>/transfer")
+@requires("agent")
+async def transfer(request: Request, cid: str):
+    ctx, me = request.app.ctx, request.ctx.user.username
+    data = json_body(request)
+    if data.get("team"):
+        if data["team"] not in TEAMS:
+            return error(400, f"team must be one of {', '.join(TEAMS)}")
+        result = await ctx.queue.transfer_to_team(cid, me, data["team"])
+        if result == "requeued":
+            await ctx.link.status(cid, "transferred", team=data["team"])
+    elif data.get("agent"):
+        target = await ctx.queue.agent(str(data["agent"]))
+        if target is None or target.status != "available":
+            return error(409, "that agent is not available")
+        result = await ctx.queue.transfer_to_agent(cid, me, target)
+        if result == "transferred":
+            await ctx.link.status(cid, "active", agent=target.name)
+    else:
+        return error(400, "say which agent or team")
+    if result in ("requeued", "transferred"):
+        return response.json({"result": result})
+    return error(409, {"not_yours": "this conversation is not yours right now",
+                       "full": "that agent has no free seat"}[result], result=result)
+
+
+@bp.post("/api/conversations/<cid:str>/handback")
+@requires("agent")
+async def hand_back(request: Request, cid: str):
+    """Give the conversation back to the bot, which resumes and asks the visitor for a rating."""
+    summary = str(json_body(request).get("summary") or "").strip()[:2000]
+    handoff, refused = await owned(request, cid)
+    if refused:
+        return refused
+    ctx, user = request.app.ctx, request.ctx.user
+    if not await ctx.queue.hand_back(cid, user.username, summary):
+        return error(409, "this conversation is not yours right now")
+    if summary:
+        try:
+            await asyncio.to_thread(ctx.records.add_note, cid, user.username, f"Hand-back summary: {summary}")
+        except RecordsUnavailable as err:
+            logger.warning("hand-back summary of %s not stored as a note: %s", cid, err)
+    await ctx.link.status(cid, "bot")
+    try:
+        await ctx.rasa.resume_and_continue(cid, "handoff_finished")
+    except RasaUnavailable as err:  # the queue has let go; say so, so the agent can tell the visitor
+        logger.error("bot did not resume %s: %s", cid, err)
+        return error(502, f"handed back, but the bot did not answer: {err}")
+    return response.json({"result": "handed_back"})

@@ -1,0 +1,122 @@
+"""The queue: what waits, who is online, claiming, presence, and the live event stream (SSE)."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.console.live import claim_and_tell
+from bot.console.sessions import error, json_body, requires
+from bot.console.users import User
+from bot.handoff.queue import EVENTS, Agent, estimate_wait, presence_key
+
+bp = Blueprint("queue")
+HEARTBEAT_SECONDS = 10.0
+STATUSES = ("available", "away")
+
+
+def agent_for(user: User) -> Agent:
+    return Agent(user.username, user.name, user.teams, user.max_chats)
+
+
+def wanted_key(agent_id: str) -> str:
+    return f"console:wanted_status:{agent_id}"
+
+
+@bp.get("/api/queue")
+@requires("agent")
+async def queue_view(request: Request):
+    queue = request.app.ctx.queue
+    now = time.time()
+    waiting, agents, handling = await queue.waiting(), await queue.agents(), await queue.handling_seconds()
+    rows = []
+    for rank, h in enumerate(waiting):
+        rows.append({**h.as_dict(), "position": rank + 1, "waiting_seconds": round(now - h.enqueued_at, 1),
+                     "priority": round(h.enqueued_at - queue.score(h), 1), "eta_seconds": estimate_wait(rank, agents, handling)})
+    mine = [h.as_dict() for h in await queue.chats(request.ctx.user.username)]
+    return response.json({"waiting": rows, "mine": mine, "agents": [a.__dict__ for a in agents],
+                          "handling_seconds": round(handling, 1), "now": now})
+
+
+@bp.post("/api/presence")
+@requires("agent")
+async def presence(request: Request):
+    status = json_body(request).get("status")
+    if status not in STATUSES:
+        return error(400, f"status must be one of {', '.join(STATUSES)}")
+    queue, agent = request.app.ctx.queue, agent_for(request.ctx.user)
+    await queue.register_agent(agent)
+    await queue.redis.set(wanted_key(agent.id), status)
+    await queue.heartbeat(agent.id, status)
+    await queue.publish("presence", "", agent_id=agent.id, status=status)
+    return response.json({"status": status})
+
+
+@bp.post("/api/conversations/<cid:str>/claim")
+@requires("agent")
+async def claim(request: Request, cid: str):
+    ctx, agent = request.app.ctx, agent_for(request.ctx.user)
+    await ctx.queue.register_agent(agent)
+    result = await claim_and_tell(ctx.queue, ctx.link, cid, agent)
+    if result != "claimed":
+        messages = {"taken": "another agent has already taken this conversation",
+                    "full": f"you already have {agent.max_chats} conversations open",
+                    "gone": "this conversation is no longer waiting"}
+        return error(409, messages[result], result=result)
+    return response.json({"result": result, "conversation": (await ctx.queue.get(cid)).as_dict()})
+
+
+@bp.post("/api/queue/next")
+@requires("agent")
+async def claim_next(request: Request):
+    ctx, agent = request.app.ctx, agent_for(request.ctx.user)
+    await ctx.queue.register_agent(agent)
+    if len(await ctx.queue.chats(agent.id)) >= agent.max_chats:
+        return error(409, f"you already have {agent.max_chats} conversations open", result="full")
+    handoff = await ctx.queue.claim_next(agent)
+    if handoff is None:
+        return error(404, "nobody is waiting for your teams", result="empty")
+    await ctx.link.status(handoff.conversation_id, "active", agent=agent.name)
+    return response.json({"result": "claimed", "conversation": handoff.as_dict()})
+
+
+@bp.get("/api/events")
+@requires("agent")
+async def events(request: Request):
+    """Server-sent events: every queue change and live message. While the stream is open the agent is
+    online (heartbeat); when the tab closes the stream ends and, if it was their last, they go offline."""
+    ctx, agent = request.app.ctx, agent_for(request.ctx.user)
+    redis = ctx.queue.redis
+    await ctx.queue.register_agent(agent)
+    streams = f"console:streams:{agent.id}"
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(EVENTS)
+    resp = await request.respond(content_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    await redis.incr(streams)
+    await redis.expire(streams, 24 * 3600)
+    try:
+        await resp.send("retry: 3000\n\n")
+        beat = 0.0
+        while True:
+            if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                status = await redis.get(wanted_key(agent.id)) or "available"
+                was = await redis.get(presence_key(agent.id))
+                await ctx.queue.heartbeat(agent.id, status)
+                if was != status:
+                    await ctx.queue.publish("presence", "", agent_id=agent.id, status=status)
+                beat = time.monotonic()
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS / 2)
+            await resp.send(f"data: {message['data']}\n\n" if message else ": ping\n\n")
+    except asyncio.CancelledError:
+        pass  # the agent's tab went away
+    finally:
+        await pubsub.unsubscribe(EVENTS)
+        await pubsub.close()
+        if await redis.decr(streams) <= 0:
+            await redis.delete(streams)
+            await ctx.queue.offline(agent.id)
+    return None
+

@@ -1,0 +1,122 @@
+"""The console's live side: messages to a visitor's widget (socket.io rooms through Redis), and the
+watcher that keeps waiting visitors told their place, expires long waits and auto-assigns."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+import redis.asyncio as aioredis
+import socketio
+
+from bot.channels import WIDGET_SOCKET_CHANNEL
+from bot.handoff.queue import Agent, Handoff, HandoffQueue, estimate_wait
+from bot.handoff.rasa_api import RasaApi, RasaUnavailable
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 2.0
+LEADER_KEY = "handoff:watcher"
+
+
+class VisitorLink:
+    """Emit to the visitor's socket.io room from outside the Rasa process."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.manager = socketio.AsyncRedisManager(redis_url, channel=WIDGET_SOCKET_CHANNEL, write_only=True)
+
+    async def emit(self, cid: str, event: str, data: Dict[str, Any]) -> None:
+        await self.manager.emit(event, data, namespace="/", room=cid)
+
+    async def agent_said(self, cid: str, text: str, name: str) -> None:
+        await self.emit(cid, "bot_uttered", {"text": text, "agent": name})
+
+    async def typing(self, cid: str, on: bool, name: str) -> None:
+        await self.emit(cid, "typing", {"on": bool(on), "who": "agent", "name": name})
+
+    async def status(self, cid: str, state: str, **data: Any) -> None:
+        await self.emit(cid, "handoff", {"state": state, **data})
+
+
+class Watcher:
+    """One per console process; only the one holding the leader key acts, so several consoles agree."""
+
+    def __init__(self, queue: HandoffQueue, link: VisitorLink, rasa: RasaApi, max_wait: float, auto_assign: bool) -> None:
+        self.queue, self.link, self.rasa = queue, link, rasa
+        self.max_wait, self.auto_assign = max_wait, auto_assign
+        self.me = f"{os.getpid()}-{id(self)}"
+        self.told: Dict[str, Tuple[int, int]] = {}  # cid -> (position, eta minutes) last sent
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if await self.lead():
+                    await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis or Rasa hiccup: log, try again next tick
+                logger.exception("handoff watcher tick failed")
+            await asyncio.sleep(TICK_SECONDS)
+
+    async def lead(self) -> bool:
+        redis: aioredis.Redis = self.queue.redis
+        ttl = int(TICK_SECONDS * 3)
+        if await redis.set(LEADER_KEY, self.me, nx=True, ex=ttl):
+            return True
+        if await redis.get(LEADER_KEY) == self.me:
+            await redis.expire(LEADER_KEY, ttl)
+            return True
+        return False
+
+    async def tick(self, now: Optional[float] = None) -> None:
+        now = now or time.time()
+        waiting = await self.queue.waiting()
+        for handoff in [h for h in waiting if now - h.enqueued_at > self.max_wait]:
+            await self.expire(handoff)
+        waiting = [h for h in waiting if now - h.enqueued_at <= self.max_wait]
+        agents = await self.queue.agents()
+        if self.auto_assign:
+            waiting = await self.assign(waiting, agents)
+            agents = await self.queue.agents()
+        handling = await self.queue.handling_seconds()
+        for rank, handoff in enumerate(waiting):
+            eta = estimate_wait(rank, agents, handling)
+            told = (rank + 1, round((eta or 0) / 60))
+            if self.told.get(handoff.conversation_id) != told:
+                self.told[handoff.conversation_id] = told
+                await self.link.status(handoff.conversation_id, "waiting", position=rank + 1, eta_seconds=eta)
+        current = {h.conversation_id for h in waiting}
+        self.told = {k: v for k, v in self.told.items() if k in current}
+
+    async def expire(self, handoff: Handoff) -> None:
+        if not await self.queue.leave(handoff.conversation_id, "expired"):
+            return
+        logger.info("handoff of %s expired after %.0f s", handoff.conversation_id, time.time() - handoff.enqueued_at)
+        await self.link.status(handoff.conversation_id, "expired")
+        try:
+            await self.rasa.resume_and_continue(handoff.conversation_id, "handoff_expired")
+        except RasaUnavailable as err:
+            logger.error("visitor %s not told the wait expired: %s", handoff.conversation_id, err)
+
+    async def assign(self, waiting: List[Handoff], agents: List[Agent]) -> List[Handoff]:
+        """Give waiting conversations, best first, to the least-loaded available agent serving their team."""
+        left = []
+        for handoff in waiting:
+            candidates = sorted((a for a in agents if a.free > 0 and a.serves(handoff.team)), key=lambda a: (a.chats, a.id))
+            if candidates and await claim_and_tell(self.queue, self.link, handoff.conversation_id, candidates[0]) == "claimed":
+                candidates[0].chats += 1
+                continue
+            left.append(handoff)
+        return left
+
+
+async def claim_and_tell(queue: HandoffQueue, link: VisitorLink, cid: str, agent: Agent) -> str:
+    result = await queue.claim(cid, agent)
+    if result == "claimed":
+        try:
+            await link.status(cid, "active", agent=agent.name)
+        except Exception as err:  # the claim stands; the visitor sees the agent's first message
+            logger.warning("visitor %s not told who joined: %s", cid, err)
+    return result

@@ -1,0 +1,112 @@
+"""Console login sessions in Redis (any console process can serve any agent), and the guard on routes.
+
+The cookie holds a random token (HttpOnly, SameSite=Strict, Secure on HTTPS); Redis keeps only its
+hash. Every state-changing request must also carry the session's CSRF token in X-CSRF-Token.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any, Dict, Optional
+
+import redis.asyncio as aioredis
+from sanic import response
+from sanic.request import Request
+
+COOKIE = "console_session"
+SESSION_TTL = 12 * 3600
+LOGIN_FAILURES_ALLOWED = 10
+LOGIN_FAILURE_WINDOW = 900
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _key(token: str) -> str:
+    return "console:session:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+class Sessions:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    async def create(self, user_id: int) -> Dict[str, str]:
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        await self.redis.set(_key(token), json.dumps({"user_id": user_id, "csrf": csrf}), ex=SESSION_TTL)
+        return {"token": token, "csrf": csrf}
+
+    async def get(self, token: Optional[str]) -> Optional[Dict[str, Any]]:
+        if not token or len(token) > 100:
+            return None
+        raw = await self.redis.get(_key(token))
+        if raw is None:
+            return None
+        await self.redis.expire(_key(token), SESSION_TTL)  # sliding: an agent on shift stays signed in
+        return json.loads(raw)
+
+    async def end(self, token: Optional[str]) -> None:
+        if token:
+            await self.redis.delete(_key(token))
+
+    async def login_allowed(self, username: str) -> bool:
+        count = await self.redis.get(f"console:login_failures:{username[:64]}")
+        return int(count or 0) < LOGIN_FAILURES_ALLOWED
+
+    async def login_failed(self, username: str) -> None:
+        key = f"console:login_failures:{username[:64]}"
+        await self.redis.incr(key)
+        await self.redis.expire(key, LOGIN_FAILURE_WINDOW)
+
+
+def error(status: int, message: str, **extra: Any) -> response.HTTPResponse:
+    return response.json({"error": message, **extra}, status=status)
+
+
+def requires(*roles: str, page: bool = False):
+    """Route guard: a signed-in, active user with one of `roles` (admins pass every guard); for unsafe
+    methods, the CSRF token too. Pages redirect to /login; API routes answer 401/403 in JSON."""
+    def decorate(handler):
+        @functools.wraps(handler)
+        async def guarded(request: Request, *args, **kwargs):
+            ctx = request.app.ctx
+            session = await ctx.sessions.get(request.cookies.get(COOKIE))
+            user = ctx.users.get(session["user_id"]) if session else None
+            if user is None or not user.active:
+                return response.redirect("/login") if page else error(401, "sign in first")
+            if not user.can(*roles):
+                return error(403, f"this needs the role {' or '.join(roles)}")
+            if request.method not in SAFE_METHODS:
+                sent = request.headers.get("x-csrf-token", "")
+                if not hmac.compare_digest(sent.encode(), session["csrf"].encode()):
+                    return error(403, "missing or wrong CSRF token; reload the page")
+            request.ctx.user, request.ctx.session = user, session
+            return await handler(request, *args, **kwargs)
+        return guarded
+    return decorate
+
+
+def set_session_cookie(resp: response.HTTPResponse, token: str, secure: bool) -> None:
+    resp.cookies[COOKIE] = token
+    cookie = resp.cookies[COOKIE]
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["path"] = "/"
+    cookie["max-age"] = SESSION_TTL
+    if secure:
+        cookie["secure"] = True
+
+
+def clear_session_cookie(resp: response.HTTPResponse) -> None:
+    resp.cookies[COOKIE] = ""
+    resp.cookies[COOKIE]["max-age"] = 0
+    resp.cookies[COOKIE]["path"] = "/"
+
+
+def json_body(request: Request) -> Dict[str, Any]:
+    """The request's JSON object, or {} when it is missing or malformed (routes then say what is missing)."""
+    try:
+        data = request.json
+    except Exception:  # Sanic raises on malformed JSON
+        data = None
+    return data if isinstance(data, dict) else {}

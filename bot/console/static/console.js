@@ -1,0 +1,340 @@
+"use strict";
+// The agent console. Every piece of user text goes in with textContent: never as HTML.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const state = {me: null, csrf: "", view: "queue", cid: null, queue: null, conv: null, typingTimer: null, typingOn: false};
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined) continue;
+      node.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
+    }
+    return node;
+  }
+
+  async function api(method, path, body) {
+    const headers = {"X-CSRF-Token": state.csrf};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const resp = await fetch(path, {method, headers, credentials: "same-origin",
+                                    body: body === undefined ? undefined : JSON.stringify(body)});
+    if (resp.status === 401) { window.location.href = "/login"; throw new Error("signed out"); }
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) throw new Error(data.error || `${resp.status}`);
+    return data;
+  }
+
+  function flash(text, isError) {
+    const box = $("flash");
+    box.textContent = text;
+    box.className = "flash" + (isError ? " error" : "");
+    box.hidden = false;
+    clearTimeout(flash.timer);
+    flash.timer = setTimeout(() => { box.hidden = true; }, 5000);
+  }
+
+  const duration = (s) => s < 60 ? `${Math.round(s)} s` : s < 3600 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${(s / 3600).toFixed(1)} h`;
+  const clock = (ts) => ts ? new Date(ts * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) : "";
+  const frustrationBar = (score) => el("span", {class: "meter", title: `frustration ${Number(score || 0).toFixed(2)}`},
+    el("span", {class: "meter-fill " + (score >= 0.5 ? "hot" : ""), "data-w": Math.round((score || 0) * 100)}));
+  function sizeMeters(root) { root.querySelectorAll(".meter-fill").forEach((m) => { m.style.width = m.dataset.w + "%"; }); }
+
+  // --- routing -------------------------------------------------------------------------
+  function route() {
+    const hash = window.location.hash || "#/queue";
+    const conv = hash.match(/^#\/c\/(.+)$/);
+    state.view = conv ? "conversation" : hash.slice(2) || "queue";
+    state.cid = conv ? decodeURIComponent(conv[1]) : null;
+    for (const name of ["queue", "conversation", "tickets", "admin"]) $(`view-${name}`).hidden = name !== state.view;
+    if (state.view === "queue") loadQueue();
+    if (state.view === "conversation") loadConversation();
+    if (state.view === "tickets") loadTickets();
+    if (state.view === "admin") loadAdmin();
+  }
+
+  // --- queue ---------------------------------------------------------------------------
+  async function loadQueue() {
+    try { state.queue = await api("GET", "/api/queue"); } catch (err) { return flash(`Queue not loaded: ${err.message}`, true); }
+    renderQueue();
+  }
+
+  function renderQueue() {
+    const q = state.queue;
+    if (!q) return;
+    $("queue-count").textContent = q.waiting.length;
+    document.title = (q.waiting.length ? `(${q.waiting.length}) ` : "") + "Support console";
+    const rows = q.waiting.map((h) => el("tr", {class: h.frustration >= 0.5 ? "hot" : ""},
+      el("td", {}, h.position),
+      el("td", {}, duration(h.waiting_seconds), h.priority > 0 ? el("small", {class: "muted"}, ` (+${Math.round(h.priority / 60)} min priority)`) : null),
+      el("td", {}, h.reason.replace("_", " ")),
+      el("td", {}, h.intent || "-", el("small", {class: "muted"}, ` · ${h.team}`)),
+      el("td", {}, frustrationBar(h.frustration), (h.signals || []).slice(0, 3).map((s) => el("small", {class: "signal"}, s.name))),
+      el("td", {}, h.customer_id ? `${h.customer_id}${h.customer_verified ? " ✓" : ""}` : "guest"),
+      el("td", {}, el("button", {onclick: () => claim(h.conversation_id)}, "Claim"),
+         el("a", {href: `#/c/${encodeURIComponent(h.conversation_id)}`, class: "small-link"}, "read"))));
+    $("waiting").replaceChildren(...rows);
+    sizeMeters($("waiting"));
+    $("waiting-empty").hidden = q.waiting.length > 0;
+    $("mine").replaceChildren(...q.mine.map((h) => el("li", {},
+      el("a", {href: `#/c/${encodeURIComponent(h.conversation_id)}`}, h.customer_id || h.conversation_id.slice(0, 10)),
+      el("small", {class: "muted"}, ` ${h.intent || ""} · since ${clock(h.claimed_at)}`))));
+    if (!q.mine.length) $("mine").replaceChildren(el("li", {class: "muted"}, "None yet."));
+    $("agents").replaceChildren(...q.agents.map((a) => el("li", {},
+      el("span", {class: `dot ${a.status}`}), ` ${a.name} `, el("small", {class: "muted"}, `${a.chats}/${a.max_chats}${a.teams.length ? " · " + a.teams.join(", ") : ""}`))));
+    $("handling").textContent = duration(q.handling_seconds);
+  }
+
+  async function claim(cid) {
+    try {
+      await api("POST", `/api/conversations/${encodeURIComponent(cid)}/claim`);
+      window.location.hash = `#/c/${encodeURIComponent(cid)}`;
+    } catch (err) { flash(err.message, true); loadQueue(); }
+  }
+
+  $("claim-next").addEventListener("click", async () => {
+    try {
+      const data = await api("POST", "/api/queue/next");
+      window.location.hash = `#/c/${encodeURIComponent(data.conversation.conversation_id)}`;
+    } catch (err) { flash(err.message, true); }
+  });
+
+  // --- conversation --------------------------------------------------------------------
+  async function loadConversation() {
+    const cid = state.cid;
+    try { state.conv = await api("GET", `/api/conversations/${encodeURIComponent(cid)}`); }
+    catch (err) { return flash(`Conversation not loaded: ${err.message}`, true); }
+    if (cid !== state.cid) return;
+    renderConversation();
+    if (!$("canned").dataset.loaded) loadCanned();
+  }
+
+  function turn(t) {
+    const who = t.sender === "agent" ? (t.agent && t.agent.name) || "Agent" : t.sender === "bot" ? "Bot" : t.sender === "system" ? "" : "Visitor";
+    const meta = [];
+    if (t.intent) meta.push(`${t.intent} ${t.confidence !== null && t.confidence !== undefined ? Number(t.confidence).toFixed(2) : ""}`);
+    if (t.frustration) meta.push(`frustration ${Number(t.frustration).toFixed(2)}`);
+    return el("li", {class: `turn ${t.sender}`},
+      el("div", {class: "who"}, who, el("small", {class: "muted"}, ` ${clock(t.timestamp)}`)),
+      el("div", {class: "text"}, t.text),
+      (t.buttons || []).length ? el("div", {class: "buttons"}, t.buttons.map((b) => el("span", {class: "chip"}, b.title))) : null,
+      meta.length ? el("div", {class: "meta"}, meta.join(" · ")) : null);
+  }
+
+  function renderConversation() {
+    const c = state.conv, h = c.handoff;
+    $("conv-title").textContent = c.customer.id ? `Customer ${c.customer.id}` : "Guest visitor";
+    $("conv-state").textContent = h ? (h.status === "active" ? `with ${h.agent_name}` : h.status) : "bot only";
+    $("transcript").replaceChildren(...c.transcript.map(turn));
+    $("transcript").scrollTop = $("transcript").scrollHeight;
+    $("reply-form").hidden = !c.mine;
+    $("owner-tools").hidden = !c.mine;
+    $("not-mine").hidden = c.mine || !h || h.status !== "waiting";
+    $("customer").replaceChildren(c.customer.id
+      ? el("p", {}, c.customer.id, " ", el("span", {class: c.customer.verified ? "pill ok" : "pill"}, c.customer.verified ? "verified (signed in)" : "not verified"))
+      : el("p", {class: "muted"}, "Not signed in: verify before sharing order details."));
+    $("orders").replaceChildren(...(c.orders.length ? c.orders.map((o) => el("li", {},
+      el("strong", {}, `#${o.number}`), ` ${o.status} · ${o.total} ${o.currency}`, el("br"),
+      el("small", {class: "muted"}, `${o.placed_at.slice(0, 10)} · ${o.items}${o.tracking_number ? " · " + o.tracking_number : ""}`)))
+      : [el("li", {class: "muted"}, c.orders_error ? `Orders unavailable: ${c.orders_error}` : "No orders to show.")]));
+    $("signals").replaceChildren(h ? el("div", {},
+      el("p", {}, `Reason: ${h.reason.replace("_", " ")} · topic: ${h.intent || "-"} · team ${h.team}`),
+      el("p", {}, "Frustration ", frustrationBar(h.frustration), ` ${Number(h.frustration).toFixed(2)}`),
+      el("ul", {class: "plain"}, (h.signals || []).map((s) => el("li", {}, `${s.name}: `, el("q", {}, s.evidence || ""))))) : el("p", {class: "muted"}, "Not handed over."));
+    sizeMeters($("signals"));
+    $("notes").replaceChildren(...c.notes.map((n) => el("li", {}, el("small", {class: "muted"}, `${n.author} · ${n.created_at.slice(0, 16).replace("T", " ")}`), el("br"), n.text)));
+    const targets = [el("option", {value: ""}, "to…")];
+    for (const team of ["orders", "payments", "general"]) targets.push(el("option", {value: `team:${team}`}, `team ${team}`));
+    for (const a of (state.queue ? state.queue.agents : [])) {
+      if (a.id !== state.me.username && a.status === "available") targets.push(el("option", {value: `agent:${a.id}`}, a.name));
+    }
+    $("transfer-to").replaceChildren(...targets);
+  }
+
+  async function loadCanned() {
+    try {
+      const data = await api("GET", "/api/canned");
+      $("canned").replaceChildren(el("option", {value: ""}, "Canned answers…"), ...data.canned.map((c) => el("option", {value: c.text}, c.title)));
+      $("canned").dataset.loaded = "1";
+    } catch (err) { flash(`Canned answers not loaded: ${err.message}`, true); }
+  }
+
+  $("canned").addEventListener("change", () => {
+    if (!$("canned").value) return;
+    const box = $("reply");
+    box.value = box.value ? `${box.value} ${$("canned").value}` : $("canned").value;
+    $("canned").value = "";
+    box.focus();
+  });
+
+  async function setTyping(on) {
+    if (state.typingOn === on || !state.cid) return;
+    state.typingOn = on;
+    try { await api("POST", `/api/conversations/${encodeURIComponent(state.cid)}/typing`, {on}); } catch (err) { /* not worth a message */ }
+  }
+
+  $("reply").addEventListener("input", () => {
+    setTyping(true);
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(() => setTyping(false), 3000);
+  });
+  $("reply").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("reply-form").requestSubmit(); }
+  });
+  $("reply-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("reply").value.trim();
+    if (!text) return;
+    $("send").disabled = true;
+    try {
+      await api("POST", `/api/conversations/${encodeURIComponent(state.cid)}/messages`, {text});
+      $("reply").value = "";
+      clearTimeout(state.typingTimer);
+      state.typingOn = false;
+    } catch (err) { flash(`Not sent: ${err.message}`, true); }
+    $("send").disabled = false;
+  });
+  $("claim-this").addEventListener("click", () => claim(state.cid).then(loadConversation));
+  $("note-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("note").value.trim();
+    if (!text) return;
+    try { await api("POST", `/api/conversations/${encodeURIComponent(state.cid)}/notes`, {text}); $("note").value = ""; loadConversation(); }
+    catch (err) { flash(err.message, true); }
+  });
+  $("transfer-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const [kind, target] = $("transfer-to").value.split(":");
+    if (!target) return;
+    try {
+      await api("POST", `/api/conversations/${encodeURIComponent(state.cid)}/transfer`, {[kind]: target});
+      flash("Transferred.");
+      window.location.hash = "#/queue";
+    } catch (err) { flash(err.message, true); }
+  });
+  $("handback-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", `/api/conversations/${encodeURIComponent(state.cid)}/handback`, {summary: $("summary").value});
+      $("summary").value = "";
+      flash("Handed back to the bot; it asks the visitor for a rating.");
+      loadConversation();
+    } catch (err) { flash(err.message, true); }
+  });
+
+  // --- tickets -------------------------------------------------------------------------
+  async function loadTickets() {
+    let data;
+    try { data = await api("GET", `/api/tickets?status=${encodeURIComponent($("ticket-filter").value)}`); }
+    catch (err) { return flash(`Tickets not loaded: ${err.message}`, true); }
+    $("tickets").replaceChildren(...data.tickets.map((t) => {
+      const reply = el("textarea", {rows: 2, placeholder: "Answer (stored; your mail system sends it)"});
+      reply.value = t.reply || "";
+      const status = el("select", {}, ["answered", "open", "closed"].map((s) => el("option", {value: s}, s)));
+      return el("li", {class: "ticket"},
+        el("div", {}, el("strong", {}, t.reference), ` · ${t.status} · ${t.created_at.slice(0, 16).replace("T", " ")} · `, t.email,
+           el("small", {class: "muted"}, ` · ${t.reason.replaceAll("_", " ")}${t.customer_id ? " · " + t.customer_id : ""}`)),
+        el("p", {class: "text"}, t.message),
+        t.replied_by ? el("p", {class: "muted"}, `Answered by ${t.replied_by}`) : null,
+        el("form", {onsubmit: async (event) => {
+          event.preventDefault();
+          try { await api("POST", `/api/tickets/${t.id}/reply`, {reply: reply.value, status: status.value}); flash("Saved."); loadTickets(); }
+          catch (err) { flash(err.message, true); }
+        }}, reply, status, el("button", {type: "submit"}, "Save answer")),
+        el("a", {href: `#/c/${encodeURIComponent(t.conversation_id)}`, class: "small-link"}, "conversation"));
+    }));
+    $("tickets-empty").hidden = data.tickets.length > 0;
+  }
+  $("ticket-filter").addEventListener("change", loadTickets);
+
+  // --- admin ---------------------------------------------------------------------------
+  async function loadAdmin() {
+    let users, canned;
+    try { [users, canned] = await Promise.all([api("GET", "/api/users"), api("GET", "/api/canned")]); }
+    catch (err) { return flash(err.message, true); }
+    $("users").replaceChildren(...users.users.map((u) => {
+      const role = el("select", {}, ["agent", "trainer", "admin"].map((r) => el("option", {value: r, selected: r === u.role}, r)));
+      const active = el("input", {type: "checkbox", checked: u.active});
+      const save = (change) => api("PATCH", `/api/users/${u.id}`, change).then(() => flash("Saved."), (err) => { flash(err.message, true); loadAdmin(); });
+      role.addEventListener("change", () => save({role: role.value}));
+      active.addEventListener("change", () => save({active: active.checked}));
+      return el("tr", {}, el("td", {}, u.username), el("td", {}, u.name), el("td", {}, role), el("td", {}, u.teams.join(", ") || "all"),
+                el("td", {}, u.max_chats), el("td", {}, active));
+    }));
+    $("canned-list").replaceChildren(...canned.canned.map((c) => el("li", {},
+      el("strong", {}, c.title), " ", el("button", {class: "link", onclick: () => { $("canned-title").value = c.title; $("canned-text").value = c.text; $("canned-form").dataset.id = c.id; }}, "edit"),
+      el("button", {class: "link", onclick: () => api("DELETE", `/api/canned/${c.id}`).then(loadAdmin, (err) => flash(err.message, true))}, "delete"),
+      el("br"), el("small", {class: "muted"}, c.text))));
+  }
+  $("user-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", "/api/users", {username: $("new-username").value, name: $("new-name").value, password: $("new-password").value,
+                                       role: $("new-role").value, teams: $("new-teams").value, max_chats: Number($("new-max").value)});
+      event.target.reset();
+      flash("User added.");
+      loadAdmin();
+    } catch (err) { flash(err.message, true); }
+  });
+  $("canned-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const id = event.target.dataset.id;
+    try {
+      await api(id ? "PUT" : "POST", id ? `/api/canned/${id}` : "/api/canned", {title: $("canned-title").value, text: $("canned-text").value});
+      event.target.reset();
+      delete event.target.dataset.id;
+      delete $("canned").dataset.loaded;
+      loadAdmin();
+    } catch (err) { flash(err.message, true); }
+  });
+
+  // --- live ----------------------------------------------------------------------------
+  let refreshTimer = null;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => { if (state.view === "queue") loadQueue(); else api("GET", "/api/queue").then((q) => { state.queue = q; $("queue-count").textContent = q.waiting.length; }); }, 150);
+  }
+
+  function onEvent(event) {
+    let data;
+    try { data = JSON.parse(event.data); } catch (err) { return; }
+    if (data.type === "message") {
+      if (state.view === "conversation" && data.conversation_id === state.cid && state.conv) {
+        const t = {sender: data.sender, text: data.text, timestamp: data.at, agent: data.agent};
+        state.conv.transcript.push(t);
+        $("transcript").appendChild(turn(t));
+        $("transcript").scrollTop = $("transcript").scrollHeight;
+      }
+      return;
+    }
+    if (data.type === "queued" && data.reason) flash(`A visitor is waiting (${data.reason.replace("_", " ")}).`);
+    refreshSoon();
+    if (state.view === "conversation" && data.conversation_id === state.cid) loadConversation();
+  }
+
+  function connect() {
+    const source = new EventSource("/api/events");
+    source.onmessage = onEvent;
+    source.onerror = () => { $("me").classList.add("offline"); };
+    source.onopen = () => { $("me").classList.remove("offline"); refreshSoon(); };
+  }
+
+  async function start() {
+    try { ({user: state.me, csrf: state.csrf} = await api("GET", "/api/me")); } catch (err) { return; }
+    $("me").textContent = `${state.me.name} (${state.me.role})`;
+    $("nav-admin").hidden = state.me.role !== "admin";
+    $("presence").addEventListener("change", () => api("POST", "/api/presence", {status: $("presence").value}).catch((err) => flash(err.message, true)));
+    $("logout").addEventListener("click", async () => { try { await api("POST", "/api/logout"); } finally { window.location.href = "/login"; } });
+    window.addEventListener("hashchange", route);
+    if (state.me.role === "trainer") { document.body.replaceChildren(el("p", {}, "Trainers: the training inbox comes with the next release.")); return; }
+    await api("POST", "/api/presence", {status: "available"}).catch(() => {});
+    connect();
+    route();
+    setInterval(() => { if (state.view === "queue") loadQueue(); }, 5000);
+  }
+  start();
+})();

@@ -1,0 +1,174 @@
+"""Console users in SQL, with argon2 password hashes. Roles: agent, trainer, admin (admins can do everything)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+
+ROLES = ("agent", "trainer", "admin")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD = 10
+ADMIN_PASSWORD_FILE = "console_admin_password"  # noqa: S105 (a file name)
+
+metadata = sa.MetaData()
+users = sa.Table(
+    "console_users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("teams", sa.String(120), nullable=False, default=""),  # comma-separated; empty: every team
+    sa.Column("max_chats", sa.Integer, nullable=False, default=3),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message says why."""
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    name: str
+    role: str
+    teams: List[str] = field(default_factory=list)
+    max_chats: int = 3
+    active: bool = True
+
+    def can(self, *roles: str) -> bool:
+        return self.role == "admin" or not roles or self.role in roles
+
+    def public(self) -> Dict[str, Any]:
+        return {"id": self.id, "username": self.username, "name": self.name, "role": self.role,
+                "teams": self.teams, "max_chats": self.max_chats, "active": self.active}
+
+
+def _user(row) -> User:
+    return User(row.id, row.username, row.name, row.role, [t for t in (row.teams or "").split(",") if t],
+                row.max_chats, bool(row.active))
+
+
+class Users:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+        metadata.create_all(self.engine)
+        self.hasher = PasswordHasher()
+        self._dummy = self.hasher.hash(secrets.token_hex(8))  # equal work for unknown usernames
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def authenticate(self, username: str, password: str) -> Optional[User]:
+        with self.engine.connect() as conn:
+            row = conn.execute(users.select().where(users.c.username == (username or "").strip().lower())).first()
+        try:
+            self.hasher.verify(row.password_hash if row else self._dummy, password or "")
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None or not row.active:
+            return None
+        if self.hasher.check_needs_rehash(row.password_hash):
+            self._set_password(row.id, password)
+        return _user(row)
+
+    def get(self, user_id: int) -> Optional[User]:
+        with self.engine.connect() as conn:
+            row = conn.execute(users.select().where(users.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def all(self) -> List[User]:
+        with self.engine.connect() as conn:
+            return [_user(r) for r in conn.execute(users.select().order_by(users.c.username))]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(users)).scalar()
+
+    def create(self, username: str, password: str, role: str = "agent", name: str = "", teams=(), max_chats: int = 3) -> User:
+        username = (username or "").strip().lower()
+        if not USERNAME.match(username):
+            raise UserError("username: 2-32 characters, lowercase letters, digits, dot, dash or underscore")
+        values = self._checked(role=role, name=name or username, teams=teams, max_chats=max_chats)
+        check_password(password)
+        values.update(username=username, password_hash=self.hasher.hash(password), active=True,
+                      created_at=dt.datetime.utcnow())
+        try:
+            with self.engine.begin() as conn:
+                values["id"] = conn.execute(users.insert().values(**values)).inserted_primary_key[0]
+        except IntegrityError:
+            raise UserError(f"the username {username!r} is taken") from None
+        return self.get(values["id"])
+
+    def update(self, user_id: int, **changes: Any) -> User:
+        allowed = {k: v for k, v in changes.items() if k in ("role", "name", "teams", "max_chats", "active")}
+        values = self._checked(**allowed)
+        if "active" in allowed:
+            values["active"] = bool(allowed["active"])
+        if changes.get("password"):
+            check_password(changes["password"])
+            values["password_hash"] = self.hasher.hash(changes["password"])
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(users.update().where(users.c.id == user_id).values(**values))
+        user = self.get(user_id)
+        if user is None:
+            raise UserError("no such user")
+        return user
+
+    def _checked(self, **v: Any) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        if "role" in v:
+            if v["role"] not in ROLES:
+                raise UserError(f"role must be one of {', '.join(ROLES)}")
+            out["role"] = v["role"]
+        if "name" in v:
+            name = str(v["name"] or "").strip()
+            if not 1 <= len(name) <= 80:
+                raise UserError("name: 1-80 characters")
+            out["name"] = name
+        if "teams" in v:
+            teams = v["teams"].split(",") if isinstance(v["teams"], str) else list(v["teams"] or [])
+            out["teams"] = ",".join(sorted({str(t).strip().lower() for t in teams if str(t).strip()}))[:120]
+        if "max_chats" in v:
+            try:
+                out["max_chats"] = int(v["max_chats"])
+            except (TypeError, ValueError):
+                raise UserError("max_chats must be a whole number") from None
+            if not 1 <= out["max_chats"] <= 20:
+                raise UserError("max_chats: 1-20")
+        return out
+
+    def _set_password(self, user_id: int, password: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(users.update().where(users.c.id == user_id).values(password_hash=self.hasher.hash(password)))
+
+
+def check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+
+
+def ensure_admin(users_store: Users, var_dir: Path, password: str = "") -> Tuple[str, Optional[str]]:
+    """The first admin, made when there are no users: (username, where its password is) for the start-up banner."""
+    path = var_dir / ADMIN_PASSWORD_FILE
+    if users_store.count():
+        return "admin", (str(path) if path.exists() else None)
+    if not password:
+        password = secrets.token_urlsafe(12)
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(password + "\n")
+        path.chmod(0o600)
+    users_store.create("admin", password, role="admin", name="Admin")
+    return "admin", (str(path) if path.exists() else "CONSOLE_ADMIN_PASSWORD")
