@@ -9,7 +9,7 @@ from typing import List
 
 import requests
 
-from benchmarks import widget
+from benchmarks import handoff, widget
 from benchmarks.stats import heading, summary_ms, timed
 from bot.runner import Stack
 from bot.settings import Settings
@@ -42,11 +42,15 @@ def round_trips(stack: Stack, text: str, n: int, new_conversations: bool = False
     return samples
 
 
+BENCH_ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 (a throwaway stack)
+
+
 def report(n: int = 200) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # limits far above the load, so the figures measure the channels, not the protections
         settings = Settings(rasa_port=_free_port(), actions_port=_free_port(), embedded_redis_port=_free_port(),
-                            var_dir=Path(tmp), widget_rate=100_000, widget_max_connections_per_ip=1_000)
+                            console_port=_free_port(), var_dir=Path(tmp), widget_rate=100_000,
+                            widget_max_connections_per_ip=1_000, console_admin_password=BENCH_ADMIN_PASSWORD)
         with Stack(settings) as stack:
             heading(f"REST round trip through Rasa, {n} messages each, sequential, {TURNS_PER_CONVERSATION} per conversation")
             action = round_trips(stack, "zzkq vrrp blam", n)  # low confidence -> custom action_check_repeated_miss
@@ -56,3 +60,4 @@ def report(n: int = 200) -> None:
             first = round_trips(stack, "what are your opening hours", n, new_conversations=True)
             print(f"  first message of a conversation:    {summary_ms(first)}  (adds the custom action_session_start)")
             widget.report(stack)
+            handoff.report(stack, BENCH_ADMIN_PASSWORD, n)

@@ -16,7 +16,6 @@ from bot.embedded_redis import EmbeddedRedis
 from bot.runner import Stack
 from bot.settings import Settings, targets_for_tests
 
-
 ADMIN_PASSWORD = "admin-password-for-tests"  # noqa: S105 (a test fixture)
 
 
@@ -128,3 +127,26 @@ def make_agent(stack: Stack, username: str, **extra) -> Console:
     agent = Console(stack, username, password)
     agent.available()
     return agent
+
+
+def set_everyone_offline(stack: Stack) -> None:
+    """Agent presence outlives a test by its TTL; tests that depend on who is on shift start from nobody."""
+    import asyncio
+
+    from bot.handoff.queue import HandoffQueue
+
+    async def clear():
+        queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+        try:
+            for agent in await queue.agents():
+                await queue.redis.delete(f"handoff:presence:{agent.id}", f"console:wanted_status:{agent.id}")
+        finally:
+            await queue.close()
+    asyncio.run(clear())
+
+
+@pytest.fixture
+def nobody_on_shift(stack):
+    set_everyone_offline(stack)
+    yield
+    set_everyone_offline(stack)

@@ -240,6 +240,7 @@ class WidgetInput(InputChannel):
                            to=sid)
             if resumed:
                 await sio.emit("history", {"messages": await self.history(session_id)}, to=sid)
+                await self.tell_handoff_state(queue, session_id, sid)
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: str, data: Any) -> None:
@@ -271,6 +272,19 @@ class WidgetInput(InputChannel):
                 await sio.emit("typing", {"on": False, "who": "bot"}, room=session_id)
 
         return blueprint
+
+    async def tell_handoff_state(self, queue: HandoffQueue, session_id: str, sid: str) -> None:
+        """A reloaded page learns whether a person is involved (the console tells it only of changes)."""
+        try:
+            handoff = await queue.get(session_id)
+            if handoff and handoff.status == "waiting":
+                placement = await queue.placement(session_id)
+                await self.sio.emit("handoff", {"state": "waiting", "position": placement.position,
+                                                "eta_seconds": placement.eta_seconds}, to=sid)
+            elif handoff and handoff.status == "active":
+                await self.sio.emit("handoff", {"state": "active", "agent": handoff.agent_name}, to=sid)
+        except aioredis.RedisError as err:
+            logger.warning("handoff state of %s not told: %s", session_id, err)
 
     @staticmethod
     async def to_agent(queue: HandoffQueue, message: UserMessage, shown: str, notice, sid: str, on_new_message) -> None:

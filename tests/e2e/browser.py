@@ -53,6 +53,23 @@ class Browser:
         await page.open()
         return page
 
+    async def isolated_page(self) -> Page:
+        """A page in a new browser context: its own cookies and storage, like a second browser."""
+        await self.page()  # the browser is up
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{self.port}/json/version") as r:
+                browser_ws = (await r.json())["webSocketDebuggerUrl"]
+        control = Page(browser_ws)
+        await control.open()
+        try:
+            context = (await control.send("Target.createBrowserContext"))["browserContextId"]
+            target = (await control.send("Target.createTarget", url="about:blank", browserContextId=context))["targetId"]
+        finally:
+            await control.close()
+        page = Page(f"ws://127.0.0.1:{self.port}/devtools/page/{target}")
+        await page.open()
+        return page
+
     def close(self) -> None:
         self.process.terminate()
         try:
@@ -94,7 +111,8 @@ class Page:
     async def wait_for(self, expression: str, timeout: float = 20):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            value = await self.js(f"Boolean({expression})")
+            # an element that is not there yet (a page still loading) counts as "not yet", not as an error
+            value = await self.js(f"(() => {{ try {{ return Boolean({expression}); }} catch (e) {{ return false; }} }})()")
             if value:
                 return value
             await asyncio.sleep(0.1)

@@ -74,6 +74,9 @@
     ".sc-agent{border-color:var(--sc)}",
     ".sc-visitor{align-self:flex-end;background:var(--sc);color:#fff;border-bottom-right-radius:4px}",
     ".sc-notice{align-self:center;background:#fff4e5;color:#8a4b00;font-size:13px;border-radius:8px}",
+    ".sc-event{align-self:center;color:#5f6368;font-size:12px;text-align:center}",
+    ".sc-queue{align-self:stretch;text-align:center;background:#eef2fb;color:#1d2430;font-size:13px;border-radius:8px;padding:6px}",
+    ".sc-queue[hidden]{display:none}",
     ".sc-meta{display:block;font-size:11px;opacity:.65;margin-top:3px}",
     ".sc-who{display:block;font-size:12px;font-weight:600;margin-bottom:2px;color:var(--sc)}",
     ".sc-replies{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
@@ -105,6 +108,7 @@
   var status = el("div", { "class": "sc-status", role: "status", hidden: "" });
   var log = el("div", { "class": "sc-log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
   var typing = el("div", { "class": "sc-typing", hidden: "", text: "typing\u2026" });
+  var queueLine = el("div", { "class": "sc-queue", hidden: "", role: "status" });
   var input = el("textarea", { "class": "sc-input", rows: "1", "aria-label": "Your message", placeholder: "Type your message\u2026", maxlength: "4000" });
   var send = el("button", { "class": "sc-send", type: "submit", text: "Send" });
   var form = el("form", { "class": "sc-form", onsubmit: function (e) { e.preventDefault(); submit(input.value); } }, [input, send]);
@@ -155,7 +159,7 @@
     var bubble = el("div", { "class": "sc-msg sc-" + sender });
     if (sender === "agent") bubble.appendChild(el("span", { "class": "sc-who", text: opts.agent || "Support team" }));
     bubble.appendChild(richText(text || ""));
-    if (sender !== "notice") bubble.appendChild(el("span", { "class": "sc-meta", text: time(opts.timestamp) }));
+    if (sender !== "notice" && sender !== "event") bubble.appendChild(el("span", { "class": "sc-meta", text: time(opts.timestamp) }));
     log.insertBefore(bubble, typing);
     var buttons = opts.buttons || [];
     if (buttons.length) {
@@ -165,7 +169,7 @@
                               onclick: function () { submit(b.payload, b.title); } });
       })), typing);
     }
-    if (!state.open && sender !== "visitor" && !opts.replay) { state.unread += 1; showBadge(); }
+    if (!state.open && sender !== "visitor" && sender !== "event" && !opts.replay) { state.unread += 1; showBadge(); }
     scroll();
   }
 
@@ -187,6 +191,26 @@
     if (shown) meta.display_text = shown;  // a quick reply: the transcript shows its title, not the payload
     state.socket.emit("user_uttered", { message: text, metadata: meta });
     input.value = "";
+  }
+
+  // A person's part of the conversation: one line that keeps the visitor's place in the queue up to
+  // date, and short notes when someone joins, passes the chat on or hands back to the assistant.
+  function handoffState(data) {
+    queueLine.hidden = data.state !== "waiting";
+    if (data.state === "waiting") {
+      var minutes = Math.max(1, Math.round((data.eta_seconds || 0) / 60));
+      queueLine.textContent = "You're number " + data.position + " in line" +
+        (data.eta_seconds ? " \u00B7 about " + minutes + " min" : "") + ". Keep writing: they'll see everything.";
+      log.insertBefore(queueLine, typing);
+      scroll();
+    } else if (data.state === "active") {
+      add("event", (data.agent || "Someone from our team") + " joined the chat");
+    } else if (data.state === "transferred") {
+      add("event", "You're being passed to our " + (data.team || "support") + " team");
+    } else if (data.state === "bot") {
+      typing.hidden = true;
+      add("event", "Our team handed you back to the assistant");
+    }
   }
 
   function setStatus(text) {
@@ -232,6 +256,7 @@
       scroll();
     });
     socket.on("notice", function (data) { add("notice", data.text); });
+    socket.on("handoff", function (data) { handoffState(data || {}); });
     socket.on("disconnect", function () {
       state.connected = false;
       send.disabled = true;

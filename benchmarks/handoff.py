@@ -1,0 +1,147 @@
+"""Live handoff on loopback: relay latency agent -> visitor and visitor -> agent, and claims per second
+with 10 agents racing for the queue through the console's API."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import List
+
+import aiohttp
+import socketio
+
+from benchmarks.stats import heading, percentile, summary_ms
+from bot.handoff.queue import Handoff, HandoffQueue
+from bot.runner import Stack
+
+RACERS = 10
+SEATS = 20  # per agent: the console's maximum
+
+
+class Agent:
+    def __init__(self, stack: Stack, http: aiohttp.ClientSession, csrf: str) -> None:
+        self.base, self.http, self.csrf = stack.settings.console_url, http, csrf
+
+    @classmethod
+    async def sign_in(cls, stack: Stack, username: str, password: str) -> Agent:
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with http.post(f"{stack.settings.console_url}/api/login", json={"username": username, "password": password}) as r:
+            assert r.status == 200, await r.text()
+            agent = cls(stack, http, (await r.json())["csrf"])
+        await agent.call("POST", "/api/presence", {"status": "available"})
+        return agent
+
+    async def call(self, method: str, path: str, body=None):
+        async with self.http.request(method, self.base + path, json=body, headers={"X-CSRF-Token": self.csrf}) as r:
+            return r.status, await r.json()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+async def make_agents(stack: Stack, password: str, count: int) -> List[Agent]:
+    admin = await Agent.sign_in(stack, "admin", password)
+    names = [f"bench{i}-{uuid.uuid4().hex[:6]}" for i in range(count)]
+    for name in names:
+        status, body = await admin.call("POST", "/api/users", {"username": name, "password": "bench-password-1",
+                                                               "name": name, "max_chats": SEATS})
+        assert status == 201, body
+    await admin.close()
+    return [await Agent.sign_in(stack, name, "bench-password-1") for name in names]
+
+
+async def relay(stack: Stack, password: str, n: int) -> tuple:
+    agent = (await make_agents(stack, password, 1))[0]
+    visitor = socketio.AsyncClient(reconnection=False)
+    got: asyncio.Queue = asyncio.Queue()
+    visitor.on("bot_uttered", lambda data: got.put_nowait(data))
+    confirmed = asyncio.Event()
+    session = {}
+    visitor.on("session_confirm", lambda sid: (session.update(id=sid), confirmed.set()))
+    await visitor.connect(stack.settings.rasa_url, headers={"Origin": stack.settings.allowed_origins[0]},
+                          transports=["websocket"], wait_timeout=30)
+    await visitor.emit("session_request", {})
+    await asyncio.wait_for(confirmed.wait(), 30)
+    cid = session["id"]
+    await visitor.emit("user_uttered", {"message": "I want to talk to a person"})
+    await asyncio.wait_for(got.get(), 60)  # "connecting you..."
+    status, body = await agent.call("POST", f"/api/conversations/{cid}/claim")
+    assert status == 200, body
+
+    to_visitor = []
+    for i in range(n + 10):
+        start = time.perf_counter()
+        await agent.call("POST", f"/api/conversations/{cid}/messages", {"text": f"agent line {i}"})
+        while (await asyncio.wait_for(got.get(), 10)).get("text") != f"agent line {i}":
+            pass
+        if i >= 10:
+            to_visitor.append(time.perf_counter() - start)
+
+    seen: asyncio.Queue = asyncio.Queue()
+
+    async def stream():
+        async with agent.http.get(f"{agent.base}/api/events", timeout=aiohttp.ClientTimeout(total=None)) as r:
+            async for line in r.content:
+                if line.startswith(b"data: "):
+                    event = json.loads(line[6:])
+                    if event.get("type") == "message" and event.get("sender") == "visitor":
+                        seen.put_nowait((time.perf_counter(), event["text"]))
+    reader = asyncio.create_task(stream())
+    await asyncio.sleep(1)
+    to_agent = []
+    for i in range(n + 10):
+        start = time.perf_counter()
+        await visitor.emit("user_uttered", {"message": f"visitor line {i}"})
+        while True:
+            at, text = await asyncio.wait_for(seen.get(), 10)
+            if text == f"visitor line {i}":
+                break
+        if i >= 10:
+            to_agent.append(at - start)
+        await asyncio.sleep(0.01)
+    reader.cancel()
+    await agent.call("POST", f"/api/conversations/{cid}/handback", {})
+    await visitor.disconnect()
+    await agent.close()
+    return to_visitor, to_agent
+
+
+async def claim_race(stack: Stack, password: str) -> tuple:
+    agents = await make_agents(stack, password, RACERS)
+    queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+    cids = [f"bench-race-{uuid.uuid4().hex}" for _ in range(RACERS * SEATS)]
+    for cid in cids:
+        await queue.enqueue(Handoff(cid))
+
+    async def race(agent: Agent) -> List[str]:
+        won = []
+        while True:
+            status, body = await agent.call("POST", "/api/queue/next")
+            if status != 200:
+                return won
+            won.append(body["conversation"]["conversation_id"])
+
+    start = time.perf_counter()
+    results = await asyncio.gather(*(race(a) for a in agents))
+    elapsed = time.perf_counter() - start
+    claimed = [c for r in results for c in r if c in cids]
+    for agent, won in zip(agents, results, strict=True):
+        status, me = await agent.call("GET", "/api/me")
+        for cid in won:  # these visitors are made up: free the seats without waking the bot
+            await queue.hand_back(cid, me["user"]["username"])
+        await agent.close()
+    await queue.close()
+    return len(claimed), len(set(claimed)), len(cids), elapsed, [len(r) for r in results]
+
+
+def report(stack: Stack, admin_password: str, n: int = 200) -> None:
+    heading(f"Live handoff relay on loopback, {n} messages each way")
+    to_visitor, to_agent = asyncio.run(relay(stack, admin_password, n))
+    print(f"  agent -> visitor (console API -> Redis -> socket.io): {summary_ms(to_visitor)}  (target p95 < 50 ms)")
+    print(f"  visitor -> agent (socket.io -> Redis -> SSE):          {summary_ms(to_agent)}  (target p95 < 50 ms)")
+    print(f"  p95 ratio to target: {percentile(to_visitor, 95) * 1000 / 50:.2f} and {percentile(to_agent, 95) * 1000 / 50:.2f}")
+    heading(f"Claims with {RACERS} agents racing through the console API ({SEATS} seats each)")
+    claimed, unique, offered, elapsed, spread = asyncio.run(claim_race(stack, admin_password))
+    print(f"  {claimed} claims of {offered} waiting in {elapsed:.2f} s: {claimed / elapsed:.0f} claims/s; "
+          f"claimed twice: {claimed - unique}; per agent: {spread}")

@@ -1,0 +1,90 @@
+"""A visitor asks for a person in the widget; an agent signs in to the console in a second browser
+context, claims, replies and hands back; the visitor sees the reply and the bot asks for a rating.
+Screenshots of both sides go to test-artifacts/."""
+import asyncio
+
+import pytest
+
+from tests.conftest import make_agent, set_everyone_offline
+from tests.e2e.browser import CHROMIUM, Browser
+from tests.e2e.test_widget_browser import SHOTS, open_chat, send
+
+pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = Browser()
+    yield b
+    b.close()
+
+
+async def sign_in(page, stack, username, password):
+    await page.goto(f"{stack.settings.console_url}/login")
+    await page.js(f"document.getElementById('username').value={username!r};"
+                  f"document.getElementById('password').value={password!r};"
+                  "document.getElementById('login').requestSubmit()")
+    await page.wait_for("location.pathname === '/' && document.getElementById('me').textContent.length > 0")
+
+
+def test_a_visitor_gets_a_person_and_back_to_the_bot(stack, browser):
+    set_everyone_offline(stack)
+    make_agent(stack, "nina", name="Nina").call("POST", "/api/logout")  # the account; she signs in below
+
+    async def scenario():
+        visitor = await browser.isolated_page()
+        agent = await browser.isolated_page()
+        try:
+            await sign_in(agent, stack, "nina", "nina-password-123")
+            await agent.wait_for("document.getElementById('agents').textContent.includes('Nina')")
+
+            await open_chat(visitor, stack)
+            await send(visitor, "I want to talk to a person")
+            last_bot = "[...document.querySelectorAll('.sc-bot')].pop().textContent"
+            assert "connecting you with a person" in await visitor.js(last_bot)
+            await visitor.wait_for("document.querySelector('.sc-queue') && !document.querySelector('.sc-queue').hidden")
+            assert "number 1 in line" in await visitor.js("document.querySelector('.sc-queue').textContent")
+            await send_plain(visitor, "My parcel <b>204518</b> is late")
+
+            key = "Object.keys(localStorage).find(k => k.startsWith('shopchat:'))"
+            session_id = (await visitor.js(f"JSON.parse(localStorage.getItem({key}))"))["session_id"]
+            row = f"[...document.querySelectorAll('#waiting tr')].find(tr => tr.querySelector('a').href.includes({session_id!r}))"
+            await agent.wait_for(row)
+            await agent.screenshot(SHOTS / "console-queue.png")
+            await agent.js(f"{row}.querySelector('button').click()")
+            await agent.wait_for("location.hash.startsWith('#/c/') && !document.getElementById('reply-form').hidden")
+            await agent.wait_for("document.getElementById('transcript').textContent.includes('is late')")
+            assert await agent.js("document.querySelectorAll('#transcript b').length") == 0  # text, not HTML
+            await visitor.wait_for("document.querySelector('.sc-event') && "
+                                   "document.querySelector('.sc-event').textContent.includes('Nina joined')")
+
+            await agent.js("var r=document.getElementById('reply'); r.value='Hi, Nina here. Your parcel left today.';"
+                           "r.dispatchEvent(new Event('input')); document.getElementById('reply-form').requestSubmit()")
+            await visitor.wait_for("document.querySelector('.sc-agent')")
+            assert await visitor.js("document.querySelector('.sc-agent .sc-who').textContent") == "Nina"
+            assert "Your parcel left today" in await visitor.js("document.querySelector('.sc-agent').textContent")
+            await agent.wait_for("document.getElementById('transcript').textContent.includes('Your parcel left today')")
+            await visitor.screenshot(SHOTS / "widget-with-agent.png")
+            await agent.screenshot(SHOTS / "console-conversation.png")
+
+            await agent.js("document.getElementById('summary').value='parcel status given';"
+                           "document.getElementById('handback-form').requestSubmit()")
+            await visitor.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('How happy'))")
+            await visitor.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '5').click()")
+            await visitor.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('recommend us'))")
+            await visitor.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '10').click()")
+            await visitor.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('Thank you'))")
+            await visitor.screenshot(SHOTS / "widget-rated.png")
+        finally:
+            await visitor.close()
+            await agent.close()
+    asyncio.run(scenario())
+
+
+async def send_plain(page, text):
+    """A visitor message the bot will not answer (a person has the chat): wait for its bubble only."""
+    before = await page.js("document.querySelectorAll('.sc-visitor').length")
+    await page.js(f"var i=document.querySelector('.sc-input'); i.value={text!r};"
+                  " document.querySelector('.sc-form').requestSubmit()")
+    await page.wait_for(f"document.querySelectorAll('.sc-visitor').length > {before}")
+

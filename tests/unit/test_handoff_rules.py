@@ -1,0 +1,78 @@
+"""Pure parts of the handoff: business hours, wait estimates, rating answers, routing."""
+import datetime as dt
+
+import pytest
+
+from actions.handoff import score_from
+from bot.handoff.hours import BusinessHours
+from bot.handoff.queue import DEFAULT_PICKUP_SECONDS, Agent, Handoff, estimate_wait
+from bot.handoff.routing import team_for
+from bot.settings import SettingsError
+
+BERLIN = "Europe/Berlin"
+
+
+def at(text: str) -> dt.datetime:
+    """A UTC instant; 2026-11-23 is a Monday."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+
+
+def test_hours_follow_the_time_zone():
+    hours = BusinessHours.parse("mon-fri 09:00-18:00; sat 10:00-14:00", BERLIN)
+    assert hours.is_open(at("2026-11-23T08:30"))  # 09:30 in Berlin (UTC+1 in November)
+    assert not hours.is_open(at("2026-11-23T07:30"))  # 08:30 Berlin
+    assert not hours.is_open(at("2026-11-23T17:00"))  # 18:00 Berlin: closing time is exclusive
+    assert hours.is_open(at("2026-11-28T12:00"))  # Saturday 13:00
+    assert not hours.is_open(at("2026-11-29T12:00"))  # Sunday
+
+
+def test_next_opening_skips_closed_days():
+    hours = BusinessHours.parse("mon-fri 09:00-18:00; sat 10:00-14:00", BERLIN)
+    opening = hours.next_opening(at("2026-11-28T14:00"))  # Saturday 15:00 Berlin
+    assert (opening.weekday(), opening.hour, opening.minute) == (0, 9, 0)  # Monday 09:00
+    assert hours.next_opening(at("2026-11-23T10:00")) is None  # open now
+
+
+def test_empty_hours_mean_always_open_and_wrapping_day_ranges_work():
+    assert BusinessHours.parse("", "UTC").is_open(at("2026-11-29T03:00"))
+    weekend = BusinessHours.parse("fri-mon 00:00-24:00", "UTC")
+    assert weekend.is_open(at("2026-11-29T03:00")) and weekend.is_open(at("2026-11-23T03:00"))
+    assert not weekend.is_open(at("2026-11-25T03:00"))  # Wednesday
+
+
+@pytest.mark.parametrize("text,zone", [("mon-fri 9-18", "UTC"), ("funday 09:00-10:00", "UTC"),
+                                       ("mon 18:00-09:00", "UTC"), ("mon 09:00-18:00", "Mars/Base")])
+def test_bad_hours_are_a_clear_settings_error(text, zone):
+    with pytest.raises(SettingsError):
+        BusinessHours.parse(text, zone)
+
+
+def test_wait_estimate_uses_free_seats_then_handling_time():
+    agents = [Agent("a", "A", max_chats=2, status="available", chats=1),
+              Agent("b", "B", max_chats=2, status="available", chats=2),
+              Agent("c", "C", max_chats=5, status="away", chats=0)]
+    assert estimate_wait(0, agents, 300) == DEFAULT_PICKUP_SECONDS  # one free seat
+    # beyond the free seat, seats open at 4 seats per 300 s
+    assert estimate_wait(1, agents, 300) == DEFAULT_PICKUP_SECONDS + 75
+    assert estimate_wait(4, agents, 300) == DEFAULT_PICKUP_SECONDS + 4 * 75
+    assert estimate_wait(0, [Agent("c", "C", status="away")], 300) is None
+
+
+def test_handoff_survives_its_redis_form():
+    handoff = Handoff("c1", reason="frustration", frustration=0.8, signals=[{"name": "shouting", "weight": 0.3}],
+                      customer_verified=True, enqueued_at=12.5)
+    assert Handoff.from_redis(handoff.to_redis()) == handoff
+
+
+@pytest.mark.parametrize("text,low,high,expected", [
+    ("5", 1, 5, "5"), ("I'd say 4", 1, 5, "4"), ("9", 1, 5, None), ("0", 0, 10, "0"), ("10", 0, 10, "10"),
+    ("skip", 1, 5, "skipped"), ("no thanks", 0, 10, "skipped"), ("great", 1, 5, None), ("", 1, 5, None),
+])
+def test_rating_answers(text, low, high, expected):
+    assert score_from(text, low, high) == expected
+
+
+def test_routing_by_intent():
+    assert team_for("track_order") == "orders"
+    assert team_for("payment_issue") == "payments"
+    assert team_for("greet") == "general" and team_for(None) == "general"
