@@ -13,5 +13,5 @@ RUN python -m bot domain && python -m rasa train --domain domain --data data --c
         --out models --fixed-model-name current
 RUN useradd --create-home bot && chown -R bot /app
 USER bot
-EXPOSE 5005
+EXPOSE 5005 5006
 CMD ["python", "-m", "bot", "rasa"]

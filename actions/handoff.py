@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 from decimal import Decimal
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
@@ -14,12 +14,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
 from actions.base import verified_customer
+from bot.frustration.conversation import conversation_frustration
 from bot.handoff import services
 from bot.handoff.queue import Handoff
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import availability, team_for
 from bot.orders import OrdersUnavailable
 from bot.orders.factory import backend
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +36,17 @@ def minutes(seconds: Optional[float]) -> int:
     return max(1, round((seconds or 0) / 60))
 
 
-def handoff_reason(tracker: Tracker) -> str:
-    frustration = tracker.latest_message.get("frustration") or {}
-    if (frustration.get("score") or 0) >= 0.5:
-        return "frustration"
+def frustration_of(tracker: Tracker) -> Tuple[float, List[Dict[str, Any]]]:
+    """The conversation's frustration score and its signals, for the queue's priority and the agent."""
+    score, signals = conversation_frustration(tracker.events)
+    message = tracker.latest_message.get("frustration") or {}
+    return max(score.score, float(message.get("score") or 0)), [s.as_dict() for s in signals[:10]]
+
+
+def handoff_reason(tracker: Tracker, frustration: float) -> str:
     previous = [e.get("name") for e in tracker.events if e.get("event") == "action"][-3:]
+    if frustration >= get_settings().frustration_offer_at or "utter_offer_help" in previous:
+        return "frustration"
     return "repeated_miss" if "utter_offer_human" in previous else "requested"
 
 
@@ -78,17 +86,18 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[Dict[str, Any]]:
         queue = services.queue()
+        frustration, signals = frustration_of(tracker)
+        reason = handoff_reason(tracker, frustration)
         try:
             open_now = await availability(queue, services.hours())
             if not open_now.ok:
                 offer_ticket(dispatcher, open_now.reason, open_now.opens_at)
-                return [SlotSet("ticket_reason", open_now.reason)]
+                return [SlotSet("handoff_reason", reason), SlotSet("ticket_reason", open_now.reason)]
             customer = verified_customer(tracker)
-            frustration = tracker.latest_message.get("frustration") or {}
             intent = topic(tracker)
             handoff = Handoff(
-                conversation_id=tracker.sender_id, reason=handoff_reason(tracker), intent=intent, team=team_for(intent),
-                frustration=float(frustration.get("score") or 0), signals=list(frustration.get("signals") or [])[:10],
+                conversation_id=tracker.sender_id, reason=reason, intent=intent,
+                team=team_for(intent), frustration=frustration, signals=signals,
                 customer_id=customer or "", customer_verified=bool(customer),
                 customer_value=await asyncio.to_thread(customer_value, customer),
                 channel=tracker.get_latest_input_channel() or "")
@@ -96,13 +105,14 @@ class ActionRequestHuman(Action):
         except RedisError as err:  # the queue is down: say so, and keep the conversation with the bot
             logger.error("could not queue %s for a person: %s", tracker.sender_id, err)
             offer_ticket(dispatcher, "no_agents")
-            return [SlotSet("ticket_reason", "queue_unavailable")]
+            return [SlotSet("handoff_reason", reason), SlotSet("ticket_reason", "queue_unavailable")]
         if placement.status == "active":
             dispatcher.utter_message(response="utter_handoff_already_connected")
-        else:
-            dispatcher.utter_message(response="utter_handoff_queued", position=placement.position or 1,
-                                     minutes=minutes(placement.eta_seconds))
-        return [ConversationPaused()]
+        else:  # a brief apology when things went badly; never a word about "frustration"
+            sorry = handoff.reason == "frustration"
+            dispatcher.utter_message(response="utter_handoff_queued_sorry" if sorry else "utter_handoff_queued",
+                                     position=placement.position or 1, minutes=minutes(placement.eta_seconds))
+        return [SlotSet("handoff_reason", reason), ConversationPaused()]
 
 
 class ActionOfferTicket(Action):

@@ -5,7 +5,7 @@ import argparse
 import logging
 import time
 
-from benchmarks import nlu, roundtrip
+from benchmarks import analytics, frustration, nlu, roundtrip
 from benchmarks.stats import heading
 from bot.runner import MODELS_DIR
 
@@ -30,8 +30,10 @@ def main() -> None:
     args = parser.parse_args()
     quiet_libraries()
     started = time.perf_counter()
+    frustration.report()
     nlu.report(args.folds, MODELS_DIR / "current.tar.gz")
     roundtrip.report(args.messages)
+    analytics.report()
     heading("done")
     print(f"  benchmarks took {time.perf_counter() - started:.0f} s")
 

@@ -55,6 +55,7 @@ def cmd_run(_: argparse.Namespace) -> int:
         "\nThe bot is running.\n"
         f"  Demo shop with the chat widget: {settings.rasa_url}/webhooks/widget/demo\n"
         f"  Agent console:  {settings.console_url}/  (user {stack.admin[0]}; {admin_hint(stack.admin[1])})\n"
+        f"  Analytics:      {settings.console_url}/analytics  (admins)\n"
         f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
         f"  Rasa HTTP API:  {settings.rasa_url}  (token in RASA_TOKEN; this run: {settings.rasa_token})\n"
         f"  As a signed-in demo customer (identity signed with IDENTITY_SECRET, see README):\n"
@@ -96,6 +97,17 @@ def cmd_seed(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from bot.touchpoints import demo
+
+    url = get_settings().sql_url
+    if args.remove:
+        print(f"removed {demo.remove(url)} demo touchpoints from {url}")
+    else:
+        print(f"added {demo.fill(url, days=args.days, per_day=args.per_day)} demo touchpoints to {url}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with one server (one container per server in docker-compose.yml)."""
     from bot.runner import ROOT, commands
@@ -115,6 +127,11 @@ def main(argv=None) -> int:
     sub.add_parser("console", help="exec the agent console alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("seed", help="create and fill the demo shop's orders (once)").set_defaults(func=cmd_seed)
     sub.add_parser("domain", help="render domain/answers.yml from shop/facts.yml").set_defaults(func=cmd_domain)
+    demo_cmd = sub.add_parser("demo-data", help="add (or --remove) demo conversations for the analytics dashboard")
+    demo_cmd.add_argument("--remove", action="store_true")
+    demo_cmd.add_argument("--days", type=int, default=21)
+    demo_cmd.add_argument("--per-day", type=int, default=60)
+    demo_cmd.set_defaults(func=cmd_demo_data)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -108,6 +108,18 @@ def ensure_console_admin(settings: Settings) -> tuple:
         users.close()
 
 
+def prepare_touchpoints(settings: Settings) -> None:
+    """The touchpoint schema at its current migration, and demo conversations in an empty table."""
+    from bot.touchpoints import demo
+    from bot.touchpoints.models import upgrade
+
+    upgrade(settings.sql_url)
+    if settings.demo_data:
+        added = demo.fill_if_empty(settings.sql_url)
+        if added:
+            logger.info("added %d demo touchpoints (remove them with `python -m bot demo-data --remove`)", added)
+
+
 def seed_demo_shop(url: str) -> int:
     from bot.orders.seed import seed
     from bot.orders.sql import SqlOrders
@@ -147,6 +159,7 @@ class Stack:
             if not self.settings.orders_api_url:
                 seed_demo_shop(self.settings.sql_url)
             self.admin = ensure_console_admin(self.settings)
+            prepare_touchpoints(self.settings)
             self.children = self._children()
             for child in self.children:  # start all, then wait: they load in parallel
                 child.start()

@@ -36,12 +36,17 @@ ENV_WIDGET_MAX_MESSAGE_BYTES = "WIDGET_MAX_MESSAGE_BYTES"
 ENV_WIDGET_RATE = "WIDGET_RATE"  # messages per 10 seconds per session
 ENV_WIDGET_MAX_CONNECTIONS_PER_IP = "WIDGET_MAX_CONNECTIONS_PER_IP"
 ENV_CONSOLE_PORT = "CONSOLE_PORT"
+ENV_RASA_API_URL = "RASA_API_URL"  # how the console reaches Rasa's HTTP API; unset: 127.0.0.1:RASA_PORT
 ENV_CONSOLE_ADMIN_PASSWORD = "CONSOLE_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
 ENV_CONSOLE_SECURE_COOKIES = "CONSOLE_SECURE_COOKIES"  # 1 behind HTTPS (cookies are also Secure on https requests)
 ENV_HANDOFF_HOURS = "HANDOFF_HOURS"  # "mon-fri 09:00-18:00; sat 10:00-14:00"; empty: always
 ENV_HANDOFF_TIMEZONE = "HANDOFF_TIMEZONE"
 ENV_HANDOFF_MAX_WAIT = "HANDOFF_MAX_WAIT"  # seconds in the queue before the visitor is offered a ticket
+ENV_FRUSTRATION_OFFER_AT = "FRUSTRATION_OFFER_AT"  # conversation score at which the bot offers a person
+ENV_FRUSTRATION_HANDOVER_AT = "FRUSTRATION_HANDOVER_AT"  # ... and at which it hands over at once
 ENV_HANDOFF_AUTO_ASSIGN = "HANDOFF_AUTO_ASSIGN"  # 1: give waiting chats to the least-loaded available agent
+ENV_TOUCHPOINT_RETENTION_DAYS = "TOUCHPOINT_RETENTION_DAYS"  # 0: keep forever
+ENV_DEMO_DATA = "DEMO_DATA"  # 1 (default): fill an empty touchpoint table with demo conversations
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -133,12 +138,17 @@ class Settings:
     widget_rate: int = 20
     widget_max_connections_per_ip: int = 20
     console_port: int = DEFAULT_CONSOLE_PORT
+    rasa_api_url_override: str | None = None
     console_admin_password: str = ""  # empty: a random one, made once and kept in var/
     console_secure_cookies: bool = False
     handoff_hours: str = ""
     handoff_timezone: str = "UTC"
     handoff_max_wait: int = DEFAULT_HANDOFF_MAX_WAIT
     handoff_auto_assign: bool = False
+    frustration_offer_at: float = 0.5
+    touchpoint_retention_days: int = 365
+    demo_data: bool = True
+    frustration_handover_at: float = 0.8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -166,12 +176,17 @@ class Settings:
             widget_rate=_number(env, ENV_WIDGET_RATE, 20),
             widget_max_connections_per_ip=_number(env, ENV_WIDGET_MAX_CONNECTIONS_PER_IP, 20),
             console_port=_number(env, ENV_CONSOLE_PORT, DEFAULT_CONSOLE_PORT),
+            rasa_api_url_override=env.get(ENV_RASA_API_URL) or None,
             console_admin_password=env.get(ENV_CONSOLE_ADMIN_PASSWORD) or "",
             console_secure_cookies=_flag(env, ENV_CONSOLE_SECURE_COOKIES),
             handoff_hours=env.get(ENV_HANDOFF_HOURS) or "",
             handoff_timezone=env.get(ENV_HANDOFF_TIMEZONE) or "UTC",
             handoff_max_wait=_number(env, ENV_HANDOFF_MAX_WAIT, DEFAULT_HANDOFF_MAX_WAIT),
             handoff_auto_assign=_flag(env, ENV_HANDOFF_AUTO_ASSIGN),
+            frustration_offer_at=_number(env, ENV_FRUSTRATION_OFFER_AT, 0.5, float),
+            touchpoint_retention_days=_number(env, ENV_TOUCHPOINT_RETENTION_DAYS, 365),
+            demo_data=_flag(env, ENV_DEMO_DATA) if env.get(ENV_DEMO_DATA) not in (None, "") else True,
+            frustration_handover_at=_number(env, ENV_FRUSTRATION_HANDOVER_AT, 0.8, float),
             **({"rasa_token": token} if token else {}),
         )
 
@@ -188,6 +203,10 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def rasa_api_url(self) -> str:
+        return self.rasa_api_url_override or f"http://127.0.0.1:{self.rasa_port}"
 
     @property
     def console_url(self) -> str:
@@ -226,10 +245,13 @@ class Settings:
             ENV_ORDERS_API_TOKEN: self.orders_api_token, ENV_ORDERS_TIMEOUT: self.orders_timeout,
             ENV_WIDGET_ORIGINS: ",".join(self.widget_origins), ENV_WIDGET_MAX_MESSAGE_BYTES: self.widget_max_message_bytes,
             ENV_WIDGET_RATE: self.widget_rate, ENV_WIDGET_MAX_CONNECTIONS_PER_IP: self.widget_max_connections_per_ip,
-            ENV_CONSOLE_PORT: self.console_port, ENV_CONSOLE_ADMIN_PASSWORD: self.console_admin_password,
+            ENV_CONSOLE_PORT: self.console_port, ENV_RASA_API_URL: self.rasa_api_url_override or "",
+            ENV_CONSOLE_ADMIN_PASSWORD: self.console_admin_password,
             ENV_CONSOLE_SECURE_COOKIES: int(self.console_secure_cookies), ENV_HANDOFF_HOURS: self.handoff_hours,
             ENV_HANDOFF_TIMEZONE: self.handoff_timezone, ENV_HANDOFF_MAX_WAIT: self.handoff_max_wait,
-            ENV_HANDOFF_AUTO_ASSIGN: int(self.handoff_auto_assign),
+            ENV_HANDOFF_AUTO_ASSIGN: int(self.handoff_auto_assign), ENV_FRUSTRATION_OFFER_AT: self.frustration_offer_at,
+            ENV_FRUSTRATION_HANDOVER_AT: self.frustration_handover_at,
+            ENV_TOUCHPOINT_RETENTION_DAYS: self.touchpoint_retention_days, ENV_DEMO_DATA: int(self.demo_data),
         }
         return {k: str(v) for k, v in pairs.items()}
 
@@ -274,3 +296,12 @@ def targets_for_tests(env: Mapping[str, str] = os.environ) -> tuple:
     """(database_url or None, redis_url or None) for the tests."""
     db = env.get(ENV_TEST_DATABASE_URL) or None
     return (normalise_database_url(db) if db else None, env.get(ENV_TEST_REDIS_URL) or None)
+
+
+ENV_BENCH_DATABASE_URL = "BENCH_DATABASE_URL"
+
+
+def bench_database_url(env: Mapping[str, str] = os.environ) -> str | None:
+    """Where `make bench` puts its million touchpoints (a scratch schema); unset: a temporary SQLite file."""
+    url = env.get(ENV_BENCH_DATABASE_URL) or None
+    return normalise_database_url(url) if url else None

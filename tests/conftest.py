@@ -46,7 +46,7 @@ def stack(tmp_path_factory, redis_url, database_url):
     """The real thing: action server and Rasa with the trained model, on free ports."""
     settings = Settings(
         rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), redis_url=redis_url,
-        console_admin_password=ADMIN_PASSWORD, handoff_max_wait=3600,
+        console_admin_password=ADMIN_PASSWORD, handoff_max_wait=3600, demo_data=False,
         database_url=database_url, var_dir=Path(tmp_path_factory.mktemp("var")),
         widget_rate=10, widget_max_connections_per_ip=12,  # low, so the widget tests can reach them
     )

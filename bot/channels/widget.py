@@ -33,6 +33,8 @@ from bot.channels import WIDGET_SOCKET_CHANNEL
 from bot.handoff.queue import WAITING_STATES, HandoffQueue
 from bot.identity import sign, verified_customer_id
 from bot.settings import Settings, get_settings
+from bot.touchpoints.broker import record as record_touchpoint
+from bot.touchpoints.events import error_row
 from bot.transcript import history_from_events
 
 logger = logging.getLogger(__name__)
@@ -264,9 +266,11 @@ class WidgetInput(InputChannel):
                 await on_new_message(message)
                 if output.sent == 0 and await handoff_state(queue, session_id) not in WAITING_STATES:
                     logger.warning("no answer to a widget message in %s", session_id)
+                    record_touchpoint(error_row(session_id, self.name(), "no_answer"))
                     await notice(sid, "no_answer")
             except Exception:  # the visitor hears about it; the log has the details
                 logger.exception("widget message for %s failed", session_id)
+                record_touchpoint(error_row(session_id, self.name(), "exception"))
                 await notice(sid, "error")
             finally:
                 await sio.emit("typing", {"on": False, "who": "bot"}, room=session_id)

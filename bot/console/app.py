@@ -3,22 +3,28 @@ client, visitor link) at start and close them at stop; one blueprint per area; J
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from pathlib import Path
 
+import sqlalchemy as sa
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from bot.console.blueprints import auth, conversations, queue, tickets
+from bot.console.blueprints import analytics, auth, conversations, queue, tickets
 from bot.console.live import VisitorLink, Watcher
 from bot.console.sessions import Sessions, error, requires
-from bot.console.users import Users
+from bot.console.users import Users, ensure_admin
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.records import HandoffRecords
 from bot.orders.factory import make_backend
 from bot.settings import Settings
+from bot.touchpoints.analytics import Analytics
+from bot.touchpoints.models import upgrade
+from bot.touchpoints.privacy import forget_customer, purge_older_than
+from bot.touchpoints.writer import TouchpointWriter
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +39,19 @@ SECURITY_HEADERS = {
 }
 
 
+RETENTION_EVERY_SECONDS = 6 * 3600
+
+
+async def retention(settings: Settings) -> None:
+    """Drop touchpoints older than the retention period, at start and every few hours."""
+    while True:
+        try:
+            await asyncio.to_thread(purge_older_than, settings.sql_url, settings.touchpoint_retention_days)
+        except Exception:
+            logger.exception("touchpoint retention failed; will try again")
+        await asyncio.sleep(RETENTION_EVERY_SECONDS)
+
+
 def page(name: str) -> response.HTTPResponse:
     return response.html((HERE / "templates" / name).read_text(encoding="utf-8"))
 
@@ -42,7 +61,7 @@ def create_app(settings: Settings) -> Sanic:
     app.config.REQUEST_MAX_SIZE = 256 * 1024
     app.config.RESPONSE_TIMEOUT = 3600  # the event stream stays open; pings keep it alive
     app.ctx.settings = settings
-    for blueprint in (auth.bp, queue.bp, conversations.bp, tickets.bp):
+    for blueprint in (auth.bp, queue.bp, conversations.bp, tickets.bp, analytics.bp):
         app.blueprint(blueprint)
     app.static("/static", str(HERE / "static"), name="static")
 
@@ -52,16 +71,27 @@ def create_app(settings: Settings) -> Sanic:
         app.ctx.queue = HandoffQueue.from_url(redis_url)
         app.ctx.sessions = Sessions(app.ctx.queue.redis)
         app.ctx.users = Users(settings.sql_url)
+        ensure_admin(app.ctx.users, settings.var_dir, settings.console_admin_password)  # a first admin, once
         app.ctx.records = HandoffRecords(settings.sql_url)
         app.ctx.orders = make_backend(settings)
-        app.ctx.rasa = RasaApi(f"http://127.0.0.1:{settings.rasa_port}", settings.rasa_token)
+        app.ctx.rasa = RasaApi(settings.rasa_api_url, settings.rasa_token)
         app.ctx.link = VisitorLink(redis_url)
-        watcher = Watcher(app.ctx.queue, app.ctx.link, app.ctx.rasa, settings.handoff_max_wait, settings.handoff_auto_assign)
+        app.ctx.touchpoints = TouchpointWriter(settings.sql_url, spill=settings.var_dir / "console-touchpoints-pending.jsonl")
+        app.ctx.touchpoints.start()
+        upgrade(settings.sql_url)
+        app.ctx.analytics = Analytics(sa.create_engine(settings.sql_url, future=True, pool_pre_ping=True))
+        app.ctx.forget = functools.partial(forget_customer, settings.sql_url)
+        app.ctx.retention = asyncio.get_event_loop().create_task(retention(settings))
+        watcher = Watcher(app.ctx.queue, app.ctx.link, app.ctx.rasa, settings.handoff_max_wait, settings.handoff_auto_assign,
+                          app.ctx.touchpoints)
         app.ctx.watcher = asyncio.get_event_loop().create_task(watcher.run())
 
     @app.after_server_stop
     async def close_services(app: Sanic, _loop) -> None:
         app.ctx.watcher.cancel()
+        app.ctx.retention.cancel()
+        app.ctx.analytics.engine.dispose()
+        await app.ctx.touchpoints.close()
         await app.ctx.rasa.close()
         await app.ctx.queue.close()
         app.ctx.users.close()

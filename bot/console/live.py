@@ -14,6 +14,8 @@ import socketio
 from bot.channels import WIDGET_SOCKET_CHANNEL
 from bot.handoff.queue import Agent, Handoff, HandoffQueue, estimate_wait
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
+from bot.touchpoints.events import handoff_row
+from bot.touchpoints.writer import TouchpointWriter
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +45,9 @@ class VisitorLink:
 class Watcher:
     """One per console process; only the one holding the leader key acts, so several consoles agree."""
 
-    def __init__(self, queue: HandoffQueue, link: VisitorLink, rasa: RasaApi, max_wait: float, auto_assign: bool) -> None:
-        self.queue, self.link, self.rasa = queue, link, rasa
+    def __init__(self, queue: HandoffQueue, link: VisitorLink, rasa: RasaApi, max_wait: float, auto_assign: bool,
+                 writer: Optional[TouchpointWriter] = None) -> None:
+        self.queue, self.link, self.rasa, self.writer = queue, link, rasa, writer
         self.max_wait, self.auto_assign = max_wait, auto_assign
         self.me = f"{os.getpid()}-{id(self)}"
         self.told: Dict[str, Tuple[int, int]] = {}  # cid -> (position, eta minutes) last sent
@@ -93,7 +96,11 @@ class Watcher:
     async def expire(self, handoff: Handoff) -> None:
         if not await self.queue.leave(handoff.conversation_id, "expired"):
             return
-        logger.info("handoff of %s expired after %.0f s", handoff.conversation_id, time.time() - handoff.enqueued_at)
+        waited = time.time() - handoff.enqueued_at
+        logger.info("handoff of %s expired after %.0f s", handoff.conversation_id, waited)
+        if self.writer is not None:
+            self.writer.add([handoff_row(handoff, "handoff_handed_back", actor="system", outcome="expired",
+                                         wait_seconds=round(waited, 1))])
         await self.link.status(handoff.conversation_id, "expired")
         try:
             await self.rasa.resume_and_continue(handoff.conversation_id, "handoff_expired")
@@ -105,16 +112,22 @@ class Watcher:
         left = []
         for handoff in waiting:
             candidates = sorted((a for a in agents if a.free > 0 and a.serves(handoff.team)), key=lambda a: (a.chats, a.id))
-            if candidates and await claim_and_tell(self.queue, self.link, handoff.conversation_id, candidates[0]) == "claimed":
+            if candidates and await claim_and_tell(self.queue, self.link, handoff.conversation_id, candidates[0],
+                                                   self.writer) == "claimed":
                 candidates[0].chats += 1
                 continue
             left.append(handoff)
         return left
 
 
-async def claim_and_tell(queue: HandoffQueue, link: VisitorLink, cid: str, agent: Agent) -> str:
+async def claim_and_tell(queue: HandoffQueue, link: VisitorLink, cid: str, agent: Agent,
+                         writer: Optional[TouchpointWriter] = None) -> str:
     result = await queue.claim(cid, agent)
     if result == "claimed":
+        handoff = await queue.get(cid)
+        if writer is not None and handoff is not None:
+            writer.add([handoff_row(handoff, "handoff_claimed", agent_id=agent.id,
+                                    wait_seconds=round(handoff.claimed_at - handoff.enqueued_at, 1))])
         try:
             await link.status(cid, "active", agent=agent.name)
         except Exception as err:  # the claim stands; the visitor sees the agent's first message

@@ -128,5 +128,10 @@ class Page:
         return path
 
     async def close(self) -> None:
+        """Close the tab itself (its connections end, as when a person closes it), then our link to it."""
+        try:
+            await self.ws.send_str(json.dumps({"id": next(self.ids), "method": "Page.close", "params": {}}))
+        except (ConnectionError, RuntimeError):
+            pass
         await self.ws.close()
         await self.http.close()

@@ -2,10 +2,11 @@
 context, claims, replies and hands back; the visitor sees the reply and the bot asks for a rating.
 Screenshots of both sides go to test-artifacts/."""
 import asyncio
+import time
 
 import pytest
 
-from tests.conftest import make_agent, set_everyone_offline
+from tests.conftest import Console, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, Browser
 from tests.e2e.test_widget_browser import SHOTS, open_chat, send
 
@@ -79,6 +80,13 @@ def test_a_visitor_gets_a_person_and_back_to_the_bot(stack, browser):
             await visitor.close()
             await agent.close()
     asyncio.run(scenario())
+    admin = Console(stack)  # the agent's tab is closed: she goes offline (and the next test starts from nobody)
+    for _ in range(150):
+        if next(a["status"] for a in admin.call("GET", "/api/queue")["agents"] if a["id"] == "nina") == "offline":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the agent stayed online after her console tab closed")
 
 
 async def send_plain(page, text):

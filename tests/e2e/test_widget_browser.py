@@ -47,7 +47,7 @@ async def send(page, text):
     await asyncio.sleep(0.3)  # the rest of a multi-part answer
 
 
-def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser):
+def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser, nobody_on_shift):
     async def scenario():
         page = await browser.page()
         try:
@@ -68,7 +68,10 @@ def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser):
             assert await page.js("document.querySelectorAll('.sc-reply').length") == 2  # quick replies
             await page.screenshot(SHOTS / "widget-quick-replies.png")
             await page.js("document.querySelector('.sc-reply').click()")  # "Yes, a person please"
-            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('help@northwind.example')")
+            # nobody on shift: the bot says how else to reach the shop, and offers to take a message
+            bots = "[...document.querySelectorAll('.sc-bot')]"
+            await page.wait_for(f"{bots}.slice(-2)[0].textContent.includes('help@northwind.example')")
+            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('leave a message')")
             assert await page.js("[...document.querySelectorAll('.sc-visitor')].pop().firstChild.textContent") == \
                 "Yes, a person please"
 

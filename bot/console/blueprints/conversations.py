@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Dict, List
 
 from sanic import Blueprint, response
@@ -13,6 +14,7 @@ from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import TEAMS
 from bot.orders import OrdersUnavailable
+from bot.touchpoints.events import handoff_row
 from bot.transcript import history_from_events
 
 logger = logging.getLogger(__name__)
@@ -125,6 +127,8 @@ async def transfer(request: Request, cid: str):
             return error(400, f"team must be one of {', '.join(TEAMS)}")
         result = await ctx.queue.transfer_to_team(cid, me, data["team"])
         if result == "requeued":
+            ctx.touchpoints.add([handoff_row(await ctx.queue.get(cid), "handoff_transferred", agent_id=me,
+                                             to_team=data["team"])])
             await ctx.link.status(cid, "transferred", team=data["team"])
     elif data.get("agent"):
         target = await ctx.queue.agent(str(data["agent"]))
@@ -132,6 +136,8 @@ async def transfer(request: Request, cid: str):
             return error(409, "that agent is not available")
         result = await ctx.queue.transfer_to_agent(cid, me, target)
         if result == "transferred":
+            ctx.touchpoints.add([handoff_row(await ctx.queue.get(cid), "handoff_transferred", agent_id=me,
+                                             to_agent=target.id)])
             await ctx.link.status(cid, "active", agent=target.name)
     else:
         return error(400, "say which agent or team")
@@ -152,6 +158,11 @@ async def hand_back(request: Request, cid: str):
     ctx, user = request.app.ctx, request.ctx.user
     if not await ctx.queue.hand_back(cid, user.username, summary):
         return error(409, "this conversation is not yours right now")
+    ctx.touchpoints.add([handoff_row(
+        handoff, "handoff_handed_back", agent_id=user.username, outcome="handed_back",
+        wait_seconds=round(handoff.claimed_at - handoff.enqueued_at, 1),
+        handling_seconds=round(time.time() - handoff.claimed_at, 1),
+        first_response_seconds=round(handoff.first_response_at - handoff.claimed_at, 1) if handoff.first_response_at else None)])
     if summary:
         try:
             await asyncio.to_thread(ctx.records.add_note, cid, user.username, f"Hand-back summary: {summary}")

@@ -11,6 +11,7 @@ from bot.console.live import claim_and_tell
 from bot.console.sessions import error, json_body, requires
 from bot.console.users import User
 from bot.handoff.queue import EVENTS, Agent, estimate_wait, presence_key
+from bot.touchpoints.events import handoff_row
 
 bp = Blueprint("queue")
 HEARTBEAT_SECONDS = 10.0
@@ -59,7 +60,7 @@ async def presence(request: Request):
 async def claim(request: Request, cid: str):
     ctx, agent = request.app.ctx, agent_for(request.ctx.user)
     await ctx.queue.register_agent(agent)
-    result = await claim_and_tell(ctx.queue, ctx.link, cid, agent)
+    result = await claim_and_tell(ctx.queue, ctx.link, cid, agent, ctx.touchpoints)
     if result != "claimed":
         messages = {"taken": "another agent has already taken this conversation",
                     "full": f"you already have {agent.max_chats} conversations open",
@@ -79,6 +80,8 @@ async def claim_next(request: Request):
     if handoff is None:
         return error(404, "nobody is waiting for your teams", result="empty")
     await ctx.link.status(handoff.conversation_id, "active", agent=agent.name)
+    ctx.touchpoints.add([handoff_row(handoff, "handoff_claimed", agent_id=agent.id,
+                                     wait_seconds=round(handoff.claimed_at - handoff.enqueued_at, 1))])
     return response.json({"result": "claimed", "conversation": handoff.as_dict()})
 
 

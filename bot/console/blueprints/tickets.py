@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.console.sessions import error, json_body, requires
 from bot.handoff.records import RecordsUnavailable
+from bot.touchpoints.events import ticket_row
 
 bp = Blueprint("tickets")
 TICKET_STATUSES = ("open", "answered", "closed")
@@ -45,7 +46,10 @@ async def reply_ticket(request: Request, ticket_id: int):
                                         request.ctx.user.username, status)
     if failed:
         return failed
-    return response.json({"ticket": ticket.as_dict()}) if ticket else error(404, "no such ticket")
+    if ticket is None:
+        return error(404, "no such ticket")
+    request.app.ctx.touchpoints.add([ticket_row(ticket, request.ctx.user.username)])
+    return response.json({"ticket": ticket.as_dict()})
 
 
 @bp.get("/api/canned")

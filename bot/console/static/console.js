@@ -327,6 +327,7 @@
     try { ({user: state.me, csrf: state.csrf} = await api("GET", "/api/me")); } catch (err) { return; }
     $("me").textContent = `${state.me.name} (${state.me.role})`;
     $("nav-admin").hidden = state.me.role !== "admin";
+    $("nav-analytics").hidden = state.me.role !== "admin";
     $("presence").addEventListener("change", () => api("POST", "/api/presence", {status: $("presence").value}).catch((err) => flash(err.message, true)));
     $("logout").addEventListener("click", async () => { try { await api("POST", "/api/logout"); } finally { window.location.href = "/login"; } });
     window.addEventListener("hashchange", route);

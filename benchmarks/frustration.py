@@ -1,0 +1,109 @@
+"""Frustration scoring against the labelled sets in tests/data/: ours next to a VADER baseline, message by
+message, then whole dialogues (does the bot escalate, and how soon after the first clear sign)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import yaml
+
+from benchmarks.stats import heading
+from bot.frustration.conversation import escalation_turn
+from bot.frustration.signals import FRUSTRATED_AT, score_message
+from bot.settings import ROOT
+
+MESSAGES = ROOT / "tests" / "data" / "frustration_messages.yml"
+DIALOGUES = ROOT / "tests" / "data" / "frustration_dialogues.yml"
+VADER_NEGATIVE = -0.05  # VADER's own cut-off for negative sentiment
+
+
+def labelled(path: Path = MESSAGES) -> List[Tuple[str, bool]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [(t, True) for t in data["frustrated"]] + [(t, False) for t in data["neutral"]]
+
+
+def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+    """Probability that a random frustrated message scores above a random neutral one (ties count half)."""
+    pos = [s for s, y in zip(scores, labels, strict=False) if y]
+    neg = [s for s, y in zip(scores, labels, strict=False) if not y]
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def rates(predicted: Sequence[bool], labels: Sequence[bool]) -> Dict[str, float]:
+    tp = sum(p and y for p, y in zip(predicted, labels, strict=False))
+    fp = sum(p and not y for p, y in zip(predicted, labels, strict=False))
+    fn = sum(not p and y for p, y in zip(predicted, labels, strict=False))
+    tn = sum(not p and not y for p, y in zip(predicted, labels, strict=False))
+    return {"precision": tp / max(1, tp + fp), "recall": tp / max(1, tp + fn), "fpr": fp / max(1, fp + tn),
+            "accuracy": (tp + tn) / len(labels)}
+
+
+def line(name: str, r: Dict[str, float], auc: float) -> str:
+    return (f"  {name:<10} precision {r['precision']:.3f}  recall {r['recall']:.3f}  false-positive rate {r['fpr']:.3f}"
+            f"  accuracy {r['accuracy']:.3f}  ROC AUC {auc:.3f}")
+
+
+def message_report() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    data = labelled()
+    texts, labels = [t for t, _ in data], [y for _, y in data]
+    heading(f"Frustration per message: {sum(labels)} frustrated, {len(labels) - sum(labels)} neutral (tests/data)")
+    ours = [score_message(t).score for t in texts]
+    vader = SentimentIntensityAnalyzer()
+    compound = [vader.polarity_scores(t)["compound"] for t in texts]
+    print(line("ours", rates([s >= FRUSTRATED_AT for s in ours], labels), roc_auc(ours, labels)))
+    print(line("VADER", rates([c <= VADER_NEGATIVE for c in compound], labels), roc_auc([-c for c in compound], labels)))
+    print("  targets: recall >= 0.90 with false-positive rate <= 0.05")
+    missed = [t for t, s, y in zip(texts, ours, labels, strict=False) if y and s < FRUSTRATED_AT]
+    wrong = [t for t, s, y in zip(texts, ours, labels, strict=False) if not y and s >= FRUSTRATED_AT]
+    print(f"  missed ({len(missed)}): {missed[:8]}")
+    print(f"  false alarms ({len(wrong)}): {wrong[:8]}")
+    rounds = 20
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for text in texts:
+            score_message(text)
+    per_message = (time.perf_counter() - start) / (rounds * len(texts))
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for text in texts:
+            vader.polarity_scores(text)
+    per_vader = (time.perf_counter() - start) / (rounds * len(texts))
+    print(f"  time per message: ours {per_message * 1000:.3f} ms (target < 1 ms), VADER {per_vader * 1000:.3f} ms, "
+          f"ratio {per_message / per_vader:.2f}")
+
+
+def dialogue_report() -> None:
+    dialogues = yaml.safe_load(DIALOGUES.read_text(encoding="utf-8"))["dialogues"]
+    heading(f"Frustration per dialogue: {len(dialogues)} dialogues (tests/data)")
+    right, delays, calm_escalated, late = 0, [], [], []
+    for d in dialogues:
+        turn = escalation_turn(d["turns"])
+        should = d["escalate"]
+        if should and turn is not None:
+            delay = turn - d["first_sign"]
+            delays.append(delay)
+            ok = 0 <= delay <= 2
+            if not ok:
+                late.append((d["name"], delay))
+        else:
+            ok = (turn is None) == (not should)
+            if not should and turn is not None:
+                calm_escalated.append(d["name"])
+            if should and turn is None:
+                late.append((d["name"], None))
+        right += ok
+    print(f"  correct: {right}/{len(dialogues)} ({right / len(dialogues):.3f})")
+    print(f"  calm dialogues escalated: {len(calm_escalated)} {calm_escalated}")
+    if delays:
+        print(f"  turns from the first clear sign to escalation: mean {sum(delays) / len(delays):.2f}, "
+              f"max {max(delays)}, distribution { {d: delays.count(d) for d in sorted(set(delays))} }")
+    print(f"  escalated too late or never: {late}")
+
+
+def report() -> None:
+    message_report()
+    dialogue_report()

@@ -1,0 +1,173 @@
+"""The figures behind the analytics dashboard, from the touchpoint table, for a date range [start, end).
+
+Counts are summed in SQL (indexed by type and time); percentiles of the few handoff rows are taken in
+Python, so the same queries run on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import sqlalchemy as sa
+
+from bot.touchpoints.models import STAGES
+from bot.touchpoints.models import touchpoints as tp
+
+FRUSTRATED_AT = 0.5
+TOP = 10
+
+
+def percentile(values: Sequence[float], q: float) -> Optional[float]:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (k - low), 1)
+
+
+def _day(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)[:10]
+
+
+def _range(start: dt.datetime, end: dt.datetime):
+    return sa.and_(tp.c.created_at >= start, tp.c.created_at < end)
+
+
+def _rate(part: float, whole: float) -> Optional[float]:
+    return round(part / whole, 4) if whole else None
+
+
+class Analytics:
+    def __init__(self, engine: sa.engine.Engine) -> None:
+        self.engine = engine
+        self.timings: Dict[str, float] = {}
+
+    def _timed(self, name: str, fn: Callable[[Any], Any]) -> Any:
+        started = time.perf_counter()
+        with self.engine.connect() as conn:
+            result = fn(conn)
+        self.timings[name] = round((time.perf_counter() - started) * 1000, 1)
+        return result
+
+    def daily(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
+        """Per day: conversations, handoffs, containment, visitor messages, frustration and fallback rates."""
+        day = sa.func.date(tp.c.created_at).label("day")
+        visitor = tp.c.actor == "visitor"
+        typed = sa.and_(visitor, tp.c.type == "message")
+        query = sa.select(
+            day,
+            sa.func.count(sa.distinct(sa.case((visitor, tp.c.conversation_id)))).label("conversations"),
+            sa.func.count(sa.distinct(sa.case((tp.c.type == "handoff_requested", tp.c.conversation_id)))).label("handoffs"),
+            sa.func.sum(sa.case((typed, 1), else_=0)).label("messages"),
+            sa.func.sum(sa.case((sa.and_(typed, tp.c.frustration >= FRUSTRATED_AT), 1), else_=0)).label("frustrated"),
+            sa.func.sum(sa.case((tp.c.type == "fallback", 1), else_=0)).label("fallbacks"),
+        ).where(_range(start, end)).group_by(day).order_by(day)
+        rows = self._timed("daily", lambda c: c.execute(query).all())
+        out = []
+        for r in rows:
+            conversations, handoffs = r.conversations or 0, r.handoffs or 0
+            out.append({"day": _day(r.day), "conversations": conversations, "handoffs": handoffs,
+                        "containment": _rate(conversations - handoffs, conversations),
+                        "handoff_rate": _rate(handoffs, conversations), "messages": int(r.messages or 0),
+                        "frustrated": int(r.frustrated or 0), "fallbacks": int(r.fallbacks or 0),
+                        "frustration_rate": _rate(r.frustrated or 0, r.messages or 0),
+                        "fallback_rate": _rate(r.fallbacks or 0, r.messages or 0)})
+        return out
+
+    def _meta_rows(self, name: str, kind: str, start: dt.datetime, end: dt.datetime, *fields: str) -> List[Dict[str, Any]]:
+        query = sa.select(tp.c.created_at, tp.c.agent_id, tp.c.meta).where(_range(start, end), tp.c.type == kind)
+        rows = self._timed(name, lambda c: c.execute(query).all())
+        return [{"day": _day(r.created_at), "agent_id": r.agent_id, **{f: (r.meta or {}).get(f) for f in fields}}
+                for r in rows]
+
+    def handoffs(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
+        reasons = Counter(r["reason"] or "unknown" for r in self._meta_rows("handoff_reasons", "handoff_requested",
+                                                                             start, end, "reason"))
+        claimed = self._meta_rows("queue_wait", "handoff_claimed", start, end, "wait_seconds")
+        done = [r for r in self._meta_rows("handling", "handoff_handed_back", start, end, "handling_seconds",
+                                           "first_response_seconds", "outcome") if r["outcome"] != "expired"]
+        waits = [float(r["wait_seconds"]) for r in claimed if r["wait_seconds"] is not None]
+        firsts = [float(r["first_response_seconds"]) for r in done if r["first_response_seconds"] is not None]
+        handling = [float(r["handling_seconds"]) for r in done if r["handling_seconds"] is not None]
+        by_day: Dict[str, List[float]] = {}
+        for r in claimed:
+            if r["wait_seconds"] is not None:
+                by_day.setdefault(r["day"], []).append(float(r["wait_seconds"]))
+        return {
+            "reasons": dict(reasons.most_common()),
+            "wait_p50": percentile(waits, 50), "wait_p90": percentile(waits, 90),
+            "first_response_p50": percentile(firsts, 50), "first_response_p90": percentile(firsts, 90),
+            "handling_p50": percentile(handling, 50), "handling_p90": percentile(handling, 90),
+            "wait_by_day": [{"day": d, "p50": percentile(v, 50), "p90": percentile(v, 90)} for d, v in sorted(by_day.items())],
+            "claimed": len(claimed), "handed_back": len(done),
+        }
+
+    def ratings(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
+        rows = self._meta_rows("ratings", "rating", start, end, "csat", "nps")
+        csat = [int(r["csat"]) for r in rows if r["csat"] is not None]
+        nps = [int(r["nps"]) for r in rows if r["nps"] is not None]
+        promoters, detractors = sum(n >= 9 for n in nps), sum(n <= 6 for n in nps)
+        return {"csat_average": round(sum(csat) / len(csat), 2) if csat else None, "csat_count": len(csat),
+                "csat_distribution": {str(k): csat.count(k) for k in range(1, 6)},
+                "nps": round(100 * (promoters - detractors) / len(nps), 1) if nps else None, "nps_count": len(nps),
+                "nps_distribution": {str(k): nps.count(k) for k in range(0, 11)},
+                "by_agent": _by_agent(rows)}
+
+    def top(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
+        intents = sa.select(tp.c.intent, sa.func.count().label("n")).where(
+            _range(start, end), tp.c.actor == "visitor", tp.c.type == "message", tp.c.intent.isnot(None),
+            tp.c.intent != "nlu_fallback").group_by(tp.c.intent).order_by(sa.desc("n")).limit(TOP)
+        text = sa.func.lower(tp.c.text)
+        unanswered = sa.select(text.label("text"), sa.func.count().label("n")).where(
+            _range(start, end), tp.c.type == "fallback").group_by(text).order_by(sa.desc("n")).limit(TOP)
+        found = self._timed("top_intents", lambda c: c.execute(intents).all())
+        return {"intents": [{"intent": r.intent, "count": r.n} for r in found],
+                "unanswered": [{"text": r.text, "count": r.n}
+                               for r in self._timed("top_unanswered", lambda c: c.execute(unanswered).all())]}
+
+    def funnel(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
+        query = sa.select(tp.c.stage, sa.func.count(sa.distinct(tp.c.conversation_id)).label("n")).where(
+            _range(start, end), tp.c.actor == "visitor").group_by(tp.c.stage)
+        counts = {r.stage: r.n for r in self._timed("funnel", lambda c: c.execute(query).all())}
+        return [{"stage": s, "conversations": counts.get(s, 0)} for s in STAGES]
+
+    def agents(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
+        done = [r for r in self._meta_rows("agents", "handoff_handed_back", start, end, "handling_seconds",
+                                           "first_response_seconds", "outcome") if r["agent_id"] and r["outcome"] != "expired"]
+        ratings = self.ratings(start, end)["by_agent"]
+        out = []
+        for agent in sorted({r["agent_id"] for r in done} | set(ratings)):
+            mine = [r for r in done if r["agent_id"] == agent]
+            handling = [float(r["handling_seconds"]) for r in mine if r["handling_seconds"] is not None]
+            firsts = [float(r["first_response_seconds"]) for r in mine if r["first_response_seconds"] is not None]
+            out.append({"agent_id": agent, "conversations": len(mine), "handling_p50": percentile(handling, 50),
+                        "first_response_p50": percentile(firsts, 50), **ratings.get(agent, {"csat_average": None,
+                                                                                              "ratings": 0})})
+        return out
+
+    def summary(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
+        self.timings = {}
+        daily = self.daily(start, end)
+        conversations = sum(d["conversations"] for d in daily)
+        handoffs = sum(d["handoffs"] for d in daily)
+        messages = sum(d["messages"] for d in daily)
+        return {
+            "start": start.isoformat(), "end": end.isoformat(), "daily": daily,
+            "totals": {"conversations": conversations, "handoffs": handoffs,
+                       "containment": _rate(conversations - handoffs, conversations),
+                       "handoff_rate": _rate(handoffs, conversations), "messages": messages,
+                       "frustration_rate": _rate(sum(d["frustrated"] for d in daily), messages),
+                       "fallback_rate": _rate(sum(d["fallbacks"] for d in daily), messages)},
+            "handoffs": self.handoffs(start, end), "ratings": self.ratings(start, end), "top": self.top(start, end),
+            "funnel": self.funnel(start, end), "agents": self.agents(start, end), "query_ms": self.timings,
+        }
+
+
+def _by_agent(rows: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    out: Dict[str, Dict[str, Any]] = {}
+    for agent in {r["agent_id"] for r in rows if r["agent_id"]}:
+        csat = [int(r["csat"]) for r in rows if r["agent_id"] == agent and r["csat"] is not None]
+        out[agent] = {"csat_average": round(sum(csat) / len(csat), 2) if csat else None, "ratings": len(csat)}
+    return out

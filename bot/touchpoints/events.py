@@ -1,0 +1,168 @@
+"""Rasa tracker events -> touchpoint rows. One TouchpointMapper per process keeps a little state per
+conversation (when the visitor last spoke, who they are, the stage so far, the last agent)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from bot.touchpoints.journey import stage_for
+from bot.touchpoints.models import MAX_TEXT
+
+ORDER_ACTIONS = {"action_track_order", "action_order_history", "action_cancel_order", "action_check_cancellation_fee",
+                 "action_change_order", "action_change_shipping_address", "action_get_invoice", "action_check_invoice",
+                 "action_get_refund", "action_track_refund"}
+ACTION_TYPES = {"action_create_ticket": "ticket", "action_save_rating": "rating"}
+QUIET_ACTIONS = {"action_listen", "action_session_start", "action_check_repeated_miss", "action_default_fallback",
+                 "action_request_human", "action_unlikely_intent", "action_extract_slots"}
+MAX_CONVERSATIONS = 50_000  # state kept for the most recent ones
+
+
+@dataclass
+class _State:
+    last_user_at: Optional[float] = None
+    answered: bool = True
+    customer_id: Optional[str] = None
+    channel: str = ""
+    stage: Optional[str] = None
+    agent_id: Optional[str] = None
+    slots: Dict[str, Any] = field(default_factory=dict)
+    failed_lookups: int = 0
+    replaying: bool = False  # action_session_start sets the carried-over slots again: not new events
+
+
+def when(timestamp: Optional[float]) -> dt.datetime:
+    ts = float(timestamp) if timestamp else dt.datetime.now(dt.timezone.utc).timestamp()
+    return dt.datetime.utcfromtimestamp(ts)
+
+
+def row(cid: str, kind: str, actor: str, state: _State, at: Optional[float], *, intent: Optional[str] = None,
+        confidence: Optional[float] = None, frustration: Optional[float] = None, latency_ms: Optional[int] = None,
+        text: Optional[str] = None, agent_id: Optional[str] = None, **meta: Any) -> Dict[str, Any]:
+    stage = stage_for(intent, kind, state.stage)
+    if actor == "visitor" or kind in ("rating", "ticket"):
+        state.stage = stage
+    return {"conversation_id": cid[:255], "customer_id": state.customer_id, "channel": state.channel[:32], "actor": actor,
+            "agent_id": agent_id, "type": kind, "stage": stage, "intent": intent, "confidence": confidence,
+            "frustration": frustration, "latency_ms": latency_ms, "text": (text or "")[:MAX_TEXT] or None,
+            "created_at": when(at), "meta": {k: v for k, v in meta.items() if v is not None}}
+
+
+class TouchpointMapper:
+    def __init__(self, identity_secret: str = "") -> None:
+        self.secret = identity_secret
+        self.states: OrderedDict[str, _State] = OrderedDict()
+
+    def state(self, cid: str) -> _State:
+        if cid in self.states:
+            self.states.move_to_end(cid)
+        else:
+            self.states[cid] = _State()
+            while len(self.states) > MAX_CONVERSATIONS:
+                self.states.popitem(last=False)
+        return self.states[cid]
+
+    def rows(self, event: Dict[str, Any]) -> List[Dict[str, Any]]:
+        cid = event.get("sender_id")
+        if not cid:
+            return []
+        kind = event.get("event")
+        handler = getattr(self, f"_{kind}", None)
+        return handler(cid, self.state(cid), event) if handler else []
+
+    def _user(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+        from bot.identity import verified_customer_id
+
+        meta = e.get("metadata") or {}
+        s.channel = e.get("input_channel") or meta.get("channel") or s.channel or ""
+        customer = verified_customer_id(meta, self.secret) if self.secret else None
+        s.customer_id = customer or s.customer_id
+        parse = e.get("parse_data") or {}
+        intent = (parse.get("intent") or {}).get("name")
+        text = e.get("text") or ""
+        frustration = (parse.get("frustration") or {}).get("score")
+        s.last_user_at, s.answered = e.get("timestamp"), False
+        typed = not text.startswith(("/", "EXTERNAL:"))
+        out = [row(cid, "message" if typed else "intent", "visitor", s, e.get("timestamp"), intent=intent,
+                   confidence=(parse.get("intent") or {}).get("confidence"), frustration=frustration,
+                   text=meta.get("display_text") or text,
+                   signals=[x.get("name") for x in (parse.get("frustration") or {}).get("signals") or []] or None)]
+        if intent == "nlu_fallback":
+            out.append(row(cid, "fallback", "system", s, e.get("timestamp"), intent=intent, text=text,
+                           guess=((parse.get("intent_ranking") or [{}, {}])[1:2] or [{}])[0].get("name")))
+        return out
+
+    def _bot(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+        agent = (e.get("metadata") or {}).get("agent")
+        latency = None
+        if not s.answered and s.last_user_at and e.get("timestamp"):
+            latency = max(0, int((float(e["timestamp"]) - float(s.last_user_at)) * 1000))
+            s.answered = True
+        agent_id = agent.get("id") if isinstance(agent, dict) else None
+        s.agent_id = agent_id or s.agent_id
+        return [row(cid, "message", "agent" if agent_id else "bot", s, e.get("timestamp"), latency_ms=latency,
+                    text=e.get("text"), agent_id=agent_id)]
+
+    def _action(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+        name = e.get("name") or ""
+        if name == "action_listen":
+            s.replaying = False
+        if name in QUIET_ACTIONS or name.startswith(("utter_", "validate_")):
+            return []
+        if name in ORDER_ACTIONS:
+            return [row(cid, "order_lookup", "bot", s, e.get("timestamp"), action=name)]
+        if name == "action_save_rating":
+            return []  # written when its slots arrive (see _slot)
+        return [row(cid, ACTION_TYPES.get(name, "action"), "bot", s, e.get("timestamp"), action=name)]
+
+    def _session_started(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+        s.replaying = True
+        return []
+
+    def _slot(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+        name, value = e.get("name"), e.get("value")
+        s.slots[name] = value
+        if s.replaying:
+            if name == "customer_id" and value:
+                s.customer_id = str(value)
+            if name == "failed_lookups":
+                s.failed_lookups = int(value or 0)
+            return []
+        if name == "customer_id" and value:
+            s.customer_id = str(value)
+        if name == "handoff_reason" and value:
+            return [row(cid, "handoff_requested", "visitor", s, e.get("timestamp"), reason=str(value))]
+        if name == "failed_lookups" and int(value or 0) > s.failed_lookups:
+            s.failed_lookups = int(value or 0)
+            return [row(cid, "verification", "bot", s, e.get("timestamp"), ok=False, failures=s.failed_lookups)]
+        if name == "verified_orders" and value:
+            return [row(cid, "verification", "bot", s, e.get("timestamp"), ok=True)]
+        if name == "nps" and value not in (None, "done") and s.slots.get("csat") not in (None, "done"):
+            as_int = lambda v: int(v) if str(v).isdigit() else None  # noqa: E731
+            return [row(cid, "rating", "visitor", s, e.get("timestamp"), agent_id=s.agent_id,
+                        csat=as_int(s.slots.get("csat")), nps=as_int(value))]
+        return []
+
+    def _pause(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+        return [row(cid, "handoff_queued", "system", s, e.get("timestamp"))]
+
+
+def handoff_row(handoff: Any, kind: str, actor: str = "agent", agent_id: Optional[str] = None,
+                **meta: Any) -> Dict[str, Any]:
+    """A row the console writes about a handoff (claimed, transferred, handed back)."""
+    state = _State(customer_id=handoff.customer_id or None, channel=handoff.channel or "")
+    return row(handoff.conversation_id, kind, actor, state, None, intent=None, agent_id=agent_id,
+               frustration=handoff.frustration or None, reason=handoff.reason, team=handoff.team, **meta)
+
+
+def ticket_row(ticket: Any, agent_id: str) -> Dict[str, Any]:
+    """An agent answered a ticket."""
+    state = _State(customer_id=ticket.customer_id, channel="email")
+    return row(ticket.conversation_id, "ticket", "agent", state, None, agent_id=agent_id, reference=ticket.reference,
+               status=ticket.status)
+
+
+def error_row(conversation_id: str, channel: str, what: str) -> Dict[str, Any]:
+    """Something failed and the visitor was told (e.g. a message that got no answer)."""
+    return row(conversation_id, "error", "system", _State(channel=channel), None, error=what)

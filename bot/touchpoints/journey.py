@@ -1,0 +1,38 @@
+"""Journey stage of a touchpoint, from the mapping in journey.yml."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Dict, Optional
+
+import yaml
+
+from bot.touchpoints.models import STAGES
+
+JOURNEY_FILE = Path(__file__).resolve().parent / "journey.yml"
+
+
+@functools.lru_cache(maxsize=2)
+def _mapping(path: Path = JOURNEY_FILE) -> Dict[str, object]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    by_intent = {intent: stage for stage, intents in data["stages"].items() for intent in intents}
+    unknown = set(data["stages"]) | set(data["events"].values()) | set(data["prefixes"].values()) | {data["default"]}
+    if not unknown <= set(STAGES):
+        raise ValueError(f"{path}: unknown stages {sorted(unknown - set(STAGES))}; use {', '.join(STAGES)}")
+    return {"intents": by_intent, "events": data["events"], "prefixes": data["prefixes"], "default": data["default"]}
+
+
+def stage_for(intent: Optional[str], kind: str = "message", last_stage: Optional[str] = None) -> str:
+    """An event type with its own stage wins; then the intent; a bot or agent turn without an intent keeps the
+    stage of the conversation so far."""
+    mapping = _mapping()
+    if kind in mapping["events"]:
+        return mapping["events"][kind]
+    if intent:
+        if intent in mapping["intents"]:
+            return mapping["intents"][intent]
+        for prefix, stage in mapping["prefixes"].items():
+            if intent.startswith(prefix):
+                return stage
+        return mapping["default"]
+    return last_stage or mapping["default"]

@@ -1,0 +1,62 @@
+"""The touchpoint table. Its schema is owned by Alembic (migrations/); `upgrade(url)` brings a database
+to the current revision and is run by whoever writes first (the runner, the console, the broker)."""
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+
+logger = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+MAX_TEXT = 500  # characters of a message kept in a touchpoint (the transcript has the rest)
+
+ACTORS = ("visitor", "bot", "agent", "system")
+TYPES = ("message", "intent", "action", "handoff_requested", "handoff_queued", "handoff_claimed",
+         "handoff_transferred", "handoff_handed_back", "ticket", "rating", "verification", "order_lookup",
+         "fallback", "error")
+STAGES = ("awareness", "consideration", "purchase", "retention", "advocacy")
+
+touchpoints = sa.Table(
+    "touchpoints", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("customer_id", sa.String(64)),
+    sa.Column("channel", sa.String(32), nullable=False, default=""),
+    sa.Column("actor", sa.String(16), nullable=False),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("intent", sa.String(64)),
+    sa.Column("confidence", sa.Float),
+    sa.Column("frustration", sa.Float),
+    sa.Column("latency_ms", sa.Integer),
+    sa.Column("text", sa.String(MAX_TEXT)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("meta", sa.JSON, nullable=False, default=dict),
+    sa.Index("ix_touchpoints_created_at", "created_at"),
+    sa.Index("ix_touchpoints_type_created_at", "type", "created_at"),
+    sa.Index("ix_touchpoints_conversation", "conversation_id", "created_at"),
+    sa.Index("ix_touchpoints_customer", "customer_id"),
+)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+@functools.lru_cache(maxsize=8)
+def upgrade(url: str) -> None:
+    """Create or migrate the touchpoint schema (idempotent; once per process and database)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")

@@ -1,0 +1,131 @@
+"""Touchpoint rows go into a bounded buffer and are written in batches by a background task, so logging
+never slows or breaks a conversation. If the database is down the rows wait and are written when it is
+back; only when the buffer is full is anything dropped, and then it is counted and logged."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Deque, Dict, Iterable, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.touchpoints.models import touchpoints, upgrade
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BUFFER = 200_000
+DEFAULT_BATCH = 1000
+DEFAULT_INTERVAL = 0.5
+RETRY_LOG_SECONDS = 30.0
+
+
+class TouchpointWriter:
+    def __init__(self, url: str, max_buffer: int = DEFAULT_MAX_BUFFER, batch: int = DEFAULT_BATCH,
+                 interval: float = DEFAULT_INTERVAL, spill: Optional[Path] = None) -> None:
+        self.url, self.max_buffer, self.batch, self.interval = url, max_buffer, batch, interval
+        self.spill = spill  # where rows still waiting at shutdown are kept for the next start
+        self.buffer: Deque[Dict[str, Any]] = deque()
+        self.lock = threading.Lock()
+        self.written = 0
+        self.dropped = 0
+        self.failures = 0
+        self._engine: Optional[sa.engine.Engine] = None
+        self._task: Optional[asyncio.Task] = None
+        self._last_error_log = 0.0
+        self._load_spill()
+
+    @property
+    def engine(self) -> sa.engine.Engine:
+        if self._engine is None:
+            upgrade(self.url)
+            self._engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
+        return self._engine
+
+    def add(self, rows: Iterable[Dict[str, Any]]) -> None:
+        with self.lock:
+            for item in rows:
+                if len(self.buffer) >= self.max_buffer:
+                    self.dropped += 1
+                    if self.dropped == 1 or self.dropped % 1000 == 0:
+                        logger.error("touchpoint buffer full (%d rows; database down?): %d rows dropped so far",
+                                     self.max_buffer, self.dropped)
+                    continue
+                self.buffer.append(item)
+
+    def flush(self) -> int:
+        """Write everything buffered (in batches); rows stay buffered if the database refuses them."""
+        total = 0
+        while True:
+            with self.lock:
+                batch = [self.buffer.popleft() for _ in range(min(self.batch, len(self.buffer)))]
+            if not batch:
+                return total
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(touchpoints.insert(), batch)
+            except (SQLAlchemyError, OSError) as err:
+                with self.lock:
+                    self.buffer.extendleft(reversed(batch))
+                self.failures += 1
+                self._engine = None if not isinstance(err, SQLAlchemyError) else self._engine
+                now = time.monotonic()
+                if now - self._last_error_log > RETRY_LOG_SECONDS:
+                    self._last_error_log = now
+                    logger.warning("touchpoints not written yet (%d waiting), will retry: %s",
+                                   len(self.buffer), str(err).splitlines()[0][:200])
+                return total
+            self.written += len(batch)
+            total += len(batch)
+
+    def start(self) -> None:
+        """The background flush loop, on the running event loop."""
+        if self._task is None:
+            self._task = asyncio.get_event_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            if self.buffer:
+                await asyncio.to_thread(self.flush)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        await asyncio.to_thread(self.flush)
+        if self.buffer:
+            self._save_spill()
+
+    def _save_spill(self) -> None:
+        if self.spill is None:
+            logger.error("%d touchpoints could not be written before shutdown and are lost", len(self.buffer))
+            self.dropped += len(self.buffer)
+            return
+        self.spill.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock, self.spill.open("a", encoding="utf-8") as out:
+            for item in self.buffer:
+                out.write(json.dumps({**item, "created_at": item["created_at"].isoformat()}, default=str) + "\n")
+            logger.warning("%d touchpoints kept in %s until the database is back", len(self.buffer), self.spill)
+            self.buffer.clear()
+
+    def _load_spill(self) -> None:
+        if self.spill is None or not self.spill.exists():
+            return
+        rows = []
+        for line in self.spill.read_text(encoding="utf-8").splitlines():
+            try:
+                item = json.loads(line)
+                item["created_at"] = dt.datetime.fromisoformat(item["created_at"])
+                rows.append(item)
+            except (ValueError, KeyError):
+                logger.error("unreadable line in %s skipped", self.spill)
+                self.dropped += 1
+        self.spill.unlink()
+        self.add(rows)

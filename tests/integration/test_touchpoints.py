@@ -1,0 +1,196 @@
+"""Touchpoints against real SQL (SQLite, and PostgreSQL when TEST_DATABASE_URL is set): every event type
+becomes a row with the right stage, the writer survives a database outage, and the dashboard's figures
+match ones computed by hand."""
+import asyncio
+import datetime as dt
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from bot.handoff.queue import Handoff
+from bot.touchpoints.analytics import Analytics
+from bot.touchpoints.events import TouchpointMapper, error_row, handoff_row, ticket_row
+from bot.touchpoints.models import touchpoints, upgrade
+from bot.touchpoints.writer import TouchpointWriter
+
+
+@pytest.fixture(params=["sqlite", "configured"])
+def db_url(request, tmp_path, database_url):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tp.db'}"
+    if database_url.startswith("sqlite"):
+        pytest.skip("no PostgreSQL configured (TEST_DATABASE_URL)")
+    return database_url
+
+
+def rows_of(url, cid):
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = [dict(r._mapping) for r in conn.execute(
+            touchpoints.select().where(touchpoints.c.conversation_id == cid).order_by(touchpoints.c.id))]
+    engine.dispose()
+    return found
+
+
+def user(cid, text, intent, t, confidence=0.9, frustration=0.0, **meta):
+    return {"event": "user", "sender_id": cid, "timestamp": t, "text": text, "input_channel": "widget", "metadata": meta,
+            "parse_data": {"intent": {"name": intent, "confidence": confidence},
+                           "intent_ranking": [{"name": intent}, {"name": "track_order"}],
+                           "frustration": {"score": frustration, "signals": []}}}
+
+
+def test_every_event_type_becomes_a_row_with_its_stage(db_url):
+    cid = f"tp-{uuid.uuid4().hex}"
+    mapper = TouchpointMapper()
+    events = [
+        {"event": "session_started", "sender_id": cid, "timestamp": 1},
+        {"event": "slot", "sender_id": cid, "name": "failed_lookups", "value": 1, "timestamp": 1.1},  # replayed
+        {"event": "action", "sender_id": cid, "name": "action_listen", "timestamp": 1.2},
+        user(cid, "hi", "greet", 2),
+        {"event": "bot", "sender_id": cid, "text": "Hello!", "timestamp": 2.25},
+        user(cid, "blorp", "nlu_fallback", 3, confidence=0.3),
+        user(cid, "where is order 204518", "track_order", 4),
+        {"event": "action", "sender_id": cid, "name": "action_track_order", "timestamp": 4.1},
+        {"event": "slot", "sender_id": cid, "name": "failed_lookups", "value": 2, "timestamp": 4.2},
+        {"event": "slot", "sender_id": cid, "name": "verified_orders", "value": ["204518"], "timestamp": 4.3},
+        {"event": "action", "sender_id": cid, "name": "action_apply_pending_change", "timestamp": 4.4},
+        user(cid, "this is ridiculous", "complaint", 5, frustration=0.8),
+        {"event": "action", "sender_id": cid, "name": "action_request_human", "timestamp": 5.1},
+        {"event": "slot", "sender_id": cid, "name": "handoff_reason", "value": "frustration", "timestamp": 5.2},
+        {"event": "pause", "sender_id": cid, "timestamp": 5.3},
+        {"event": "bot", "sender_id": cid, "text": "Anna here", "timestamp": 6, "metadata": {"agent": {"id": "anna"}}},
+        user(cid, "EXTERNAL: handoff_finished", "handoff_finished", 7),
+        {"event": "slot", "sender_id": cid, "name": "csat", "value": "4", "timestamp": 8},
+        {"event": "slot", "sender_id": cid, "name": "nps", "value": "9", "timestamp": 9},
+        {"event": "action", "sender_id": cid, "name": "action_create_ticket", "timestamp": 10},
+        {"event": "action", "sender_id": cid, "name": "action_session_start", "timestamp": 10.5},  # not a touchpoint
+    ]
+    rows = [r for e in events for r in mapper.rows(e)]
+    handoff = Handoff(cid, reason="frustration", frustration=0.8, channel="widget", enqueued_at=5, claimed_at=20)
+    ticket = type("T", (), {"conversation_id": cid, "customer_id": None, "reference": "T-1", "status": "answered"})()
+    rows += [handoff_row(handoff, "handoff_claimed", agent_id="anna", wait_seconds=15),
+             handoff_row(handoff, "handoff_transferred", agent_id="anna", to_team="payments"),
+             handoff_row(handoff, "handoff_handed_back", agent_id="anna", handling_seconds=60),
+             ticket_row(ticket, "anna"), error_row(cid, "widget", "no_answer")]
+    writer = TouchpointWriter(db_url)
+    writer.add(rows)
+    assert writer.flush() == len(rows) and writer.dropped == 0
+    stored = [(r["type"], r["actor"], r["stage"]) for r in rows_of(db_url, cid)]
+    assert stored == [
+        ("message", "visitor", "awareness"), ("message", "bot", "awareness"),
+        ("message", "visitor", "retention"), ("fallback", "system", "retention"),
+        ("message", "visitor", "purchase"), ("order_lookup", "bot", "purchase"), ("verification", "bot", "purchase"),
+        ("verification", "bot", "purchase"), ("action", "bot", "purchase"),
+        ("message", "visitor", "retention"), ("handoff_requested", "visitor", "retention"),
+        ("handoff_queued", "system", "retention"), ("message", "agent", "retention"), ("intent", "visitor", "retention"),
+        ("rating", "visitor", "advocacy"), ("ticket", "bot", "retention"),
+        ("handoff_claimed", "agent", "retention"), ("handoff_transferred", "agent", "retention"),
+        ("handoff_handed_back", "agent", "retention"), ("ticket", "agent", "retention"), ("error", "system", "retention"),
+    ]
+    stored = rows_of(db_url, cid)
+    assert stored[1]["latency_ms"] == 250 and stored[9]["frustration"] == 0.8
+    assert stored[10]["meta"] == {"reason": "frustration"} and stored[14]["meta"] == {"csat": 4, "nps": 9}
+    assert stored[14]["agent_id"] == "anna" and stored[12]["agent_id"] == "anna"
+    assert {r["type"] for r in stored} == set(touchpoints_types())
+
+
+def touchpoints_types():
+    from bot.touchpoints.models import TYPES
+    return TYPES
+
+
+def test_the_writer_keeps_rows_while_the_database_is_down(tmp_path):
+    folder = tmp_path / "not-yet"
+    url = f"sqlite:///{folder / 'tp.db'}"  # the folder does not exist: every write fails, as if the server were down
+    writer = TouchpointWriter(url, spill=tmp_path / "pending.jsonl")
+    mapper = TouchpointMapper()
+    rows = [r for i in range(250) for r in mapper.rows(user("down-1", f"message {i}", "greet", 100 + i))]
+    writer.add(rows)
+    assert writer.flush() == 0 and len(writer.buffer) == 250 and writer.failures == 1
+    asyncio.run(writer.close())  # shutting down while it is still down: kept on disk, not lost
+    assert (tmp_path / "pending.jsonl").exists() and writer.dropped == 0
+
+    folder.mkdir()  # the database is back
+    upgrade.cache_clear()
+    again = TouchpointWriter(url, spill=tmp_path / "pending.jsonl")
+    assert len(again.buffer) == 250 and not (tmp_path / "pending.jsonl").exists()
+    assert again.flush() == 250
+    assert [r["text"] for r in rows_of(url, "down-1")] == [f"message {i}" for i in range(250)]
+
+
+def test_a_full_buffer_counts_what_it_drops(tmp_path):
+    writer = TouchpointWriter(f"sqlite:///{tmp_path / 'missing' / 'x.db'}", max_buffer=10)
+    writer.add([{"n": i} for i in range(15)])
+    assert len(writer.buffer) == 10 and writer.dropped == 5
+
+
+def fixture_rows(day: dt.datetime):
+    """Two days of hand-made touchpoints; the expected figures are worked out in the test."""
+    def r(cid, kind, actor, minutes, day_offset=0, **kw):
+        meta = kw.pop("meta", {})
+        return {"conversation_id": cid, "customer_id": None, "channel": "widget", "actor": actor,
+                "agent_id": kw.pop("agent", None),
+                "type": kind, "stage": kw.pop("stage", "retention"), "intent": kw.pop("intent", None),
+                "confidence": None, "frustration": kw.pop("frustration", None), "latency_ms": None, "text": kw.pop("text", None),
+                "created_at": day + dt.timedelta(days=day_offset, minutes=minutes), "meta": meta}
+    return [
+        # day 1: three conversations, one handed to a person
+        r("a", "message", "visitor", 1, intent="track_order", stage="purchase", frustration=0.0),
+        r("a", "message", "bot", 2),
+        r("b", "message", "visitor", 3, intent="greet", stage="awareness", frustration=0.0),
+        r("b", "message", "visitor", 4, intent="nlu_fallback", frustration=0.0, text="Blorp"),
+        r("b", "fallback", "system", 4, text="Blorp"),
+        r("c", "message", "visitor", 5, intent="track_order", stage="purchase", frustration=0.9),
+        r("c", "handoff_requested", "visitor", 6, meta={"reason": "frustration"}),
+        r("c", "handoff_claimed", "agent", 8, agent="anna", meta={"wait_seconds": 30}),
+        r("c", "handoff_handed_back", "agent", 20, agent="anna",
+          meta={"handling_seconds": 600, "first_response_seconds": 20, "outcome": "handed_back"}),
+        r("c", "rating", "visitor", 21, agent="anna", stage="advocacy", meta={"csat": 5, "nps": 10}),
+        # day 2: two conversations, both handed over; one rating
+        r("d", "message", "visitor", 1, 1, intent="get_refund", frustration=0.6),
+        r("d", "handoff_requested", "visitor", 2, 1, meta={"reason": "requested"}),
+        r("d", "handoff_claimed", "agent", 3, 1, agent="ben", meta={"wait_seconds": 90}),
+        r("d", "handoff_handed_back", "agent", 9, 1, agent="ben",
+          meta={"handling_seconds": 300, "first_response_seconds": 40, "outcome": "handed_back"}),
+        r("d", "rating", "visitor", 10, 1, agent="ben", stage="advocacy", meta={"csat": 2, "nps": 3}),
+        r("e", "message", "visitor", 4, 1, intent="blorp", frustration=0.0, text="blorp"),
+        r("e", "fallback", "system", 4, 1, text="blorp"),
+        r("e", "handoff_requested", "visitor", 5, 1, meta={"reason": "repeated_miss"}),
+        r("e", "handoff_claimed", "agent", 7, 1, agent="anna", meta={"wait_seconds": 60}),
+    ]
+
+
+def test_dashboard_figures_match_a_hand_computed_fixture(db_url):
+    day = dt.datetime(2001, 3, 2)  # a range nobody else writes to (emptied before and after)
+    engine = sa.create_engine(db_url)
+    upgrade(db_url)
+    in_range = sa.and_(touchpoints.c.created_at >= day, touchpoints.c.created_at < day + dt.timedelta(days=2))
+    try:
+        with engine.begin() as conn:
+            conn.execute(touchpoints.delete().where(in_range))
+            conn.execute(touchpoints.insert(), fixture_rows(day))
+        summary = Analytics(engine).summary(day, day + dt.timedelta(days=2))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(touchpoints.delete().where(in_range))
+        engine.dispose()
+    d1, d2 = summary["daily"]
+    assert (d1["conversations"], d1["handoffs"], d1["containment"], d1["messages"]) == (3, 1, round(2 / 3, 4), 4)
+    assert (d1["frustration_rate"], d1["fallback_rate"]) == (0.25, 0.25)
+    assert (d2["conversations"], d2["handoffs"], d2["containment"], d2["handoff_rate"]) == (2, 2, 0.0, 1.0)
+    totals = summary["totals"]
+    assert (totals["conversations"], totals["handoff_rate"], totals["frustration_rate"]) == (5, 0.6, round(2 / 6, 4))
+    h = summary["handoffs"]
+    assert h["reasons"] == {"frustration": 1, "requested": 1, "repeated_miss": 1}
+    assert (h["wait_p50"], h["wait_p90"]) == (60.0, 84.0)  # of 30, 60, 90
+    assert (h["handling_p50"], h["first_response_p50"]) == (450.0, 30.0)
+    r = summary["ratings"]
+    assert (r["csat_average"], r["csat_count"], r["csat_distribution"]["5"], r["csat_distribution"]["2"]) == (3.5, 2, 1, 1)
+    assert r["nps"] == 0.0  # one promoter (10), one detractor (3)
+    assert summary["top"]["unanswered"][0] == {"text": "blorp", "count": 2}
+    assert summary["top"]["intents"][0] == {"intent": "track_order", "count": 2}
+    funnel = {x["stage"]: x["conversations"] for x in summary["funnel"]}
+    assert (funnel["awareness"], funnel["purchase"], funnel["advocacy"]) == (1, 2, 2)
+    agents = {a["agent_id"]: a for a in summary["agents"]}
+    assert (agents["anna"]["conversations"], agents["anna"]["csat_average"], agents["ben"]["handling_p50"]) == (1, 5.0, 300.0)

@@ -1,0 +1,93 @@
+"""Frustration scoring: message signals, negation, masks and typos, and the conversation score."""
+import pytest
+
+from bot.frustration.conversation import Turn, conversation_frustration, escalation_turn, scores, similar
+from bot.frustration.signals import FRUSTRATED_AT, combine, score_message
+
+
+def names(text, intent=None):
+    return {s.name for s in score_message(text, intent).signals}
+
+
+@pytest.mark.parametrize("text,signal", [
+    ("this is f*cking ridiculous", "profanity"),
+    ("sh!t service", "profanity"),
+    ("what a rediculous answer", "anger"),  # one typo
+    ("you are all incompetent", "insult"),
+    ("third time I ask about this", "repetition"),
+    ("still no answer from anyone", "service_failure"),
+    ("great, just great", "sarcasm"),
+    ("wonderful, the parcel is lost again", "sarcasm"),
+    ("I'll post this on twitter", "threat"),
+    ("WHY IS MY PARCEL NOT HERE", "shouting"),
+    ("why???", "punctuation"),
+    ("get me a real person", "human"),
+])
+def test_signals_are_found(text, signal):
+    assert signal in names(text)
+
+
+@pytest.mark.parametrize("text", [
+    "not bad at all", "no problem, thanks", "I'm not angry, just asking", "it isn't terrible",
+    "what does it cost to cancel my order", "THANK YOU", "great, thanks!!!", "is the XL size of the NORTHWIND jacket in stock",
+    "I'd like to speak to a person about a bulk order", "I'm slightly annoyed the colour is sold out", "",
+])
+def test_calm_messages_are_not_frustrated(text):
+    assert score_message(text).score < FRUSTRATED_AT, score_message(text).signals
+
+
+@pytest.mark.parametrize("text", [
+    "this is unacceptable!!!", "I'm sick and tired of waiting", "you people are useless", "WHERE IS MY REFUND",
+    "I will never order from you again", "f**k this",
+])
+def test_frustrated_messages_score_high(text):
+    assert score_message(text).score >= FRUSTRATED_AT
+
+
+def test_signals_combine_and_carry_evidence():
+    result = score_message("this is ridiculous!!!")
+    assert result.score == pytest.approx(combine([0.6, 0.3]))
+    assert result.as_dict()["signals"][0] == {"name": "anger", "weight": 0.6, "evidence": "ridiculous"}
+    assert score_message("I want to complain", intent="complaint").signals[0].name == "complaint"
+
+
+def test_intensifiers_and_downtoners():
+    assert score_message("so annoying").score > score_message("annoying").score > score_message("a bit annoying").score
+
+
+def test_one_rude_word_fades_but_rising_trouble_escalates():
+    calm = [Turn("hello"), Turn("thanks")]
+    rude = Turn("damn code", 0.4, [])
+    history = scores([rude, *calm])
+    assert history[0].score < 0.5 and history[-1].score < history[0].score  # decays
+    rising = scores([Turn("late", 0.3), Turn("still late", 0.5), Turn("fed up", 0.6)])
+    assert rising[0].score < rising[1].score < rising[2].score and rising[2].score >= 0.5
+
+
+def test_conversation_signals_from_the_dialogue():
+    turns = [{"user": "I need the receipt for march", "bot": "fallback"},
+             {"user": "I need the receipt for my march order", "bot": "fallback"},
+             {"user": "receipt for march please", "bot": "fallback"}]
+    assert escalation_turn(turns) is not None
+    assert escalation_turn([{"user": "hi"}, {"user": "where is my order"}, {"user": "thanks"}]) is None
+    assert not similar("where is my order 204518", "can I pay with paypal")
+    assert similar("I need the receipt for my march purchase", "the receipt for the purchase in march please")
+
+
+def test_conversation_frustration_reads_rasa_events_since_the_last_hand_back():
+    def user(text, intent="track_order", t=0.0, score=None):
+        parse = {"intent": {"name": intent, "confidence": 0.9}}
+        if score:
+            parse["frustration"] = {"score": score, "signals": [{"name": "anger", "weight": score, "evidence": text}]}
+        return {"event": "user", "text": text, "timestamp": t, "parse_data": parse}
+
+    events = [user("this is ridiculous", t=1, score=0.9), {"event": "bot", "text": "sorry", "timestamp": 2},
+              {"event": "resume", "timestamp": 3}, user("thanks, all good", intent="thank", t=4, score=0.0)]
+    score, signals = conversation_frustration(events)
+    assert score.score == 0 and signals == []  # the person dealt with the earlier trouble
+    score, signals = conversation_frustration(events[:2])
+    assert score.score >= 0.5 and signals[0].name.startswith(("message", "anger"))
+    slow = [user("where is my order", t=0, score=0.0), {"event": "bot", "text": "it's on its way", "timestamp": 45}]
+    assert "long_wait" in {s.name for s in conversation_frustration(slow)[1]}
+    burst = [user(f"hello {i}", intent="greet", t=i, score=0.0) for i in range(3)]
+    assert "burst" in {s.name for s in conversation_frustration(burst)[1]}
