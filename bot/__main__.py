@@ -100,7 +100,7 @@ def cmd_seed(_: argparse.Namespace) -> int:
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from bot.touchpoints import demo
 
-    url = get_settings().sql_url
+    url = get_settings().touchpoints_url
     if args.remove:
         print(f"removed {demo.remove(url)} demo touchpoints from {url}")
     else:

@@ -113,9 +113,9 @@ def prepare_touchpoints(settings: Settings) -> None:
     from bot.touchpoints import demo
     from bot.touchpoints.models import upgrade
 
-    upgrade(settings.sql_url)
+    upgrade(settings.touchpoints_url)
     if settings.demo_data:
-        added = demo.fill_if_empty(settings.sql_url)
+        added = demo.fill_if_empty(settings.touchpoints_url)
         if added:
             logger.info("added %d demo touchpoints (remove them with `python -m bot demo-data --remove`)", added)
 

@@ -195,6 +195,12 @@ class Settings:
         return self.database_url or f"sqlite:///{(self.var_dir / 'bot.db').resolve()}"
 
     @property
+    def touchpoints_url(self) -> str:
+        """Touchpoints share a PostgreSQL database; with SQLite they get a file of their own, so their batched
+        writes never hold the lock the conversations' tracker store waits for."""
+        return self.database_url or f"sqlite:///{(self.var_dir / 'touchpoints.db').resolve()}"
+
+    @property
     def redis(self) -> RedisTarget:
         if self.redis_url:
             return RedisTarget.from_url(self.redis_url)

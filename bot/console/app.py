@@ -46,7 +46,7 @@ async def retention(settings: Settings) -> None:
     """Drop touchpoints older than the retention period, at start and every few hours."""
     while True:
         try:
-            await asyncio.to_thread(purge_older_than, settings.sql_url, settings.touchpoint_retention_days)
+            await asyncio.to_thread(purge_older_than, settings.touchpoints_url, settings.touchpoint_retention_days)
         except Exception:
             logger.exception("touchpoint retention failed; will try again")
         await asyncio.sleep(RETENTION_EVERY_SECONDS)
@@ -76,11 +76,12 @@ def create_app(settings: Settings) -> Sanic:
         app.ctx.orders = make_backend(settings)
         app.ctx.rasa = RasaApi(settings.rasa_api_url, settings.rasa_token)
         app.ctx.link = VisitorLink(redis_url)
-        app.ctx.touchpoints = TouchpointWriter(settings.sql_url, spill=settings.var_dir / "console-touchpoints-pending.jsonl")
+        app.ctx.touchpoints = TouchpointWriter(settings.touchpoints_url,
+                                               spill=settings.var_dir / "console-touchpoints-pending.jsonl")
         app.ctx.touchpoints.start()
-        upgrade(settings.sql_url)
-        app.ctx.analytics = Analytics(sa.create_engine(settings.sql_url, future=True, pool_pre_ping=True))
-        app.ctx.forget = functools.partial(forget_customer, settings.sql_url)
+        upgrade(settings.touchpoints_url)
+        app.ctx.analytics = Analytics(sa.create_engine(settings.touchpoints_url, future=True, pool_pre_ping=True))
+        app.ctx.forget = functools.partial(forget_customer, settings.sql_url, settings.touchpoints_url)
         app.ctx.retention = asyncio.get_event_loop().create_task(retention(settings))
         watcher = Watcher(app.ctx.queue, app.ctx.link, app.ctx.rasa, settings.handoff_max_wait, settings.handoff_auto_assign,
                           app.ctx.touchpoints)

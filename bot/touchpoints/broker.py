@@ -25,8 +25,7 @@ class TouchpointBroker(EventBroker):
     async def from_endpoint_config(cls, broker_config: EndpointConfig, event_loop=None) -> TouchpointBroker:
         global _current
         settings = get_settings()
-        broker = cls((broker_config.kwargs or {}).get("db_url") or broker_config.url or settings.sql_url,
-                     settings.identity_secret)
+        broker = cls(settings.touchpoints_url, settings.identity_secret)
         _current = broker
         return broker
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Dict, List
+from typing import Dict
 
 import sqlalchemy as sa
 
@@ -15,23 +15,25 @@ logger = logging.getLogger(__name__)
 RASA_EVENTS_TABLE = "events"  # Rasa's SQL tracker store
 
 
-def conversations_of(conn, customer_id: str) -> List[str]:
-    found = {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
-        touchpoints.c.customer_id == customer_id).distinct())}
-    found |= {r[0] for r in conn.execute(sa.select(tickets.c.conversation_id).where(tickets.c.customer_id == customer_id))}
-    return sorted(found)
-
-
-def forget_customer(url: str, customer_id: str) -> Dict[str, int]:
-    """Delete everything we keep about one customer's conversations; returns how many rows went, per kind."""
-    engine = sa.create_engine(url, future=True)
+def forget_customer(url: str, touchpoints_url: str, customer_id: str) -> Dict[str, int]:
+    """Delete everything we keep about one customer's conversations; returns how many rows went, per kind.
+    `url` holds the transcripts and handoff records, `touchpoints_url` the touchpoints (often the same)."""
     removed: Dict[str, int] = {}
+    engine = sa.create_engine(touchpoints_url, future=True)
     try:
         with engine.begin() as conn:
-            cids = conversations_of(conn, customer_id)
+            cids = {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
+                touchpoints.c.customer_id == customer_id).distinct())}
+    finally:
+        engine.dispose()
+    engine = sa.create_engine(url, future=True)
+    try:
+        with engine.begin() as conn:
             inspector = sa.inspect(conn)
-            removed["touchpoints"] = conn.execute(touchpoints.delete().where(sa.or_(
-                touchpoints.c.customer_id == customer_id, touchpoints.c.conversation_id.in_(cids)))).rowcount
+            if inspector.has_table(tickets.name):
+                cids |= {r[0] for r in conn.execute(
+                    sa.select(tickets.c.conversation_id).where(tickets.c.customer_id == customer_id))}
+            cids = sorted(cids)
             for name, table in (("tickets", tickets), ("ratings", ratings), ("notes", notes)):
                 if inspector.has_table(table.name):
                     removed[name] = conn.execute(table.delete().where(table.c.conversation_id.in_(cids))).rowcount
@@ -39,6 +41,13 @@ def forget_customer(url: str, customer_id: str) -> Dict[str, int]:
                 events = sa.Table(RASA_EVENTS_TABLE, sa.MetaData(), autoload_with=conn)
                 removed["transcript_events"] = conn.execute(events.delete().where(events.c.sender_id.in_(cids))).rowcount
             removed["conversations"] = len(cids)
+    finally:
+        engine.dispose()
+    engine = sa.create_engine(touchpoints_url, future=True)
+    try:
+        with engine.begin() as conn:
+            removed["touchpoints"] = conn.execute(touchpoints.delete().where(sa.or_(
+                touchpoints.c.customer_id == customer_id, touchpoints.c.conversation_id.in_(cids)))).rowcount
     finally:
         engine.dispose()
     logger.info("forgot customer %s: %s", customer_id, removed)

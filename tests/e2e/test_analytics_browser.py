@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not i
 
 
 def test_the_dashboard_shows_charts_an_admin_can_read(stack):
-    url = stack.settings.sql_url
+    url = stack.settings.touchpoints_url
     assert demo.fill(url, days=14, per_day=25) > 1000
     browser = Browser()
 

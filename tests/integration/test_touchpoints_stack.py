@@ -12,7 +12,7 @@ from tests.integration.test_handoff_flow import signed_chat
 
 
 def rows_of(stack, cid):
-    engine = sa.create_engine(stack.settings.sql_url)
+    engine = sa.create_engine(stack.settings.touchpoints_url)
     try:
         with engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(
