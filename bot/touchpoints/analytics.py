@@ -28,6 +28,8 @@ def percentile(values: Sequence[float], q: float) -> Optional[float]:
 
 
 def _day(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
     return value.isoformat() if isinstance(value, dt.date) else str(value)[:10]
 
 

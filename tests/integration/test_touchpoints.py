@@ -185,6 +185,7 @@ def test_dashboard_figures_match_a_hand_computed_fixture(db_url):
     assert h["reasons"] == {"frustration": 1, "requested": 1, "repeated_miss": 1}
     assert (h["wait_p50"], h["wait_p90"]) == (60.0, 84.0)  # of 30, 60, 90
     assert (h["handling_p50"], h["first_response_p50"]) == (450.0, 30.0)
+    assert h["wait_by_day"] == [{"day": "2001-03-02", "p50": 30.0, "p90": 30.0}, {"day": "2001-03-03", "p50": 75.0, "p90": 87.0}]
     r = summary["ratings"]
     assert (r["csat_average"], r["csat_count"], r["csat_distribution"]["5"], r["csat_distribution"]["2"]) == (3.5, 2, 1, 1)
     assert r["nps"] == 0.0  # one promoter (10), one detractor (3)

@@ -116,7 +116,7 @@ def render(d: Dict[str, Any], start: dt.datetime, end: dt.datetime) -> str:
         line_chart("Containment and handoff rate", days, [("containment", [x["containment"] for x in d["daily"]]),
                                                           ("handoff rate", [x["handoff_rate"] for x in d["daily"]])],
                    percent=True),
-        line_chart("Frustration and fallback rate (per visitor message)", days,
+        line_chart("Frustrated / not understood", days,
                    [("frustrated", [x["frustration_rate"] for x in d["daily"]]),
                     ("not understood", [x["fallback_rate"] for x in d["daily"]])], percent=True),
         line_chart("Queue wait, seconds (p50, p90)", [x["day"] for x in h["wait_by_day"]],
