@@ -55,21 +55,29 @@ class Analytics:
 
     def daily(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
         """Per day: conversations, handoffs, containment, visitor messages, frustration and fallback rates."""
+        # one row per day and conversation first (a hash aggregate), then per day: much cheaper than
+        # COUNT(DISTINCT ...) per day; only visitor rows and fallbacks are read (from the covering index)
         day = sa.func.date(tp.c.created_at).label("day")
         visitor = tp.c.actor == "visitor"
         typed = sa.and_(visitor, tp.c.type == "message")
+        flag = lambda condition: sa.func.max(sa.case((condition, 1), else_=0))  # noqa: E731
+        count = lambda condition: sa.func.sum(sa.case((condition, 1), else_=0))  # noqa: E731
+        per_conversation = sa.select(
+            day, tp.c.conversation_id,
+            flag(visitor).label("visited"), flag(tp.c.type == "handoff_requested").label("handed"),
+            count(typed).label("messages"), count(sa.and_(typed, tp.c.frustration >= FRUSTRATED_AT)).label("frustrated"),
+            count(tp.c.type == "fallback").label("fallbacks"),
+        ).where(_range(start, end), sa.or_(visitor, tp.c.type == "fallback")).group_by(day, tp.c.conversation_id).subquery()
+        c = per_conversation.c
         query = sa.select(
-            day,
-            sa.func.count(sa.distinct(sa.case((visitor, tp.c.conversation_id)))).label("conversations"),
-            sa.func.count(sa.distinct(sa.case((tp.c.type == "handoff_requested", tp.c.conversation_id)))).label("handoffs"),
-            sa.func.sum(sa.case((typed, 1), else_=0)).label("messages"),
-            sa.func.sum(sa.case((sa.and_(typed, tp.c.frustration >= FRUSTRATED_AT), 1), else_=0)).label("frustrated"),
-            sa.func.sum(sa.case((tp.c.type == "fallback", 1), else_=0)).label("fallbacks"),
-        ).where(_range(start, end)).group_by(day).order_by(day)
+            c.day, sa.func.sum(c.visited).label("conversations"), sa.func.sum(c.handed).label("handoffs"),
+            sa.func.sum(c.messages).label("messages"), sa.func.sum(c.frustrated).label("frustrated"),
+            sa.func.sum(c.fallbacks).label("fallbacks"),
+        ).group_by(c.day).order_by(c.day)
         rows = self._timed("daily", lambda c: c.execute(query).all())
         out = []
         for r in rows:
-            conversations, handoffs = r.conversations or 0, r.handoffs or 0
+            conversations, handoffs = int(r.conversations or 0), int(r.handoffs or 0)
             out.append({"day": _day(r.day), "conversations": conversations, "handoffs": handoffs,
                         "containment": _rate(conversations - handoffs, conversations),
                         "handoff_rate": _rate(handoffs, conversations), "messages": int(r.messages or 0),
@@ -130,8 +138,9 @@ class Analytics:
                                for r in self._timed("top_unanswered", lambda c: c.execute(unanswered).all())]}
 
     def funnel(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
-        query = sa.select(tp.c.stage, sa.func.count(sa.distinct(tp.c.conversation_id)).label("n")).where(
-            _range(start, end), tp.c.actor == "visitor").group_by(tp.c.stage)
+        reached = sa.select(tp.c.stage, tp.c.conversation_id).where(
+            _range(start, end), tp.c.actor == "visitor").group_by(tp.c.stage, tp.c.conversation_id).subquery()
+        query = sa.select(reached.c.stage, sa.func.count().label("n")).group_by(reached.c.stage)
         counts = {r.stage: r.n for r in self._timed("funnel", lambda c: c.execute(query).all())}
         return [{"stage": s, "conversations": counts.get(s, 0)} for s in STAGES]
 

@@ -40,7 +40,8 @@ touchpoints = sa.Table(
     sa.Index("ix_touchpoints_type_created_at", "type", "created_at"),
     sa.Index("ix_touchpoints_conversation", "conversation_id", "created_at"),
     sa.Index("ix_touchpoints_customer", "customer_id"),
-    sa.Index("ix_touchpoints_daily", "created_at", "actor", "type", postgresql_include=["conversation_id", "frustration"]),
+    sa.Index("ix_touchpoints_daily", "created_at", "actor", "type",
+             postgresql_include=["conversation_id", "frustration", "stage"]),
 )
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
