@@ -53,8 +53,7 @@ async def make_agents(stack: Stack, password: str, count: int) -> List[Agent]:
     return [await Agent.sign_in(stack, name, "bench-password-1") for name in names]
 
 
-async def relay(stack: Stack, password: str, n: int, pace: float = None) -> tuple:
-    pace = PACE_SECONDS if pace is None else pace
+async def relay(stack: Stack, password: str, n: int, pace: float = PACE_SECONDS) -> tuple:
     agent = (await make_agents(stack, password, 1))[0]
     visitor = socketio.AsyncClient(reconnection=False)
     got: asyncio.Queue = asyncio.Queue()

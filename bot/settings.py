@@ -106,9 +106,11 @@ def _number(env: Mapping[str, str], name: str, default, kind=int):
         raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = (env.get(name) or "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
@@ -185,7 +187,7 @@ class Settings:
             handoff_auto_assign=_flag(env, ENV_HANDOFF_AUTO_ASSIGN),
             frustration_offer_at=_number(env, ENV_FRUSTRATION_OFFER_AT, 0.5, float),
             touchpoint_retention_days=_number(env, ENV_TOUCHPOINT_RETENTION_DAYS, 365),
-            demo_data=_flag(env, ENV_DEMO_DATA) if env.get(ENV_DEMO_DATA) not in (None, "") else True,
+            demo_data=_flag(env, ENV_DEMO_DATA, default=True),
             frustration_handover_at=_number(env, ENV_FRUSTRATION_HANDOVER_AT, 0.8, float),
             **({"rasa_token": token} if token else {}),
         )

@@ -125,11 +125,17 @@ async def claim_and_tell(queue: HandoffQueue, link: VisitorLink, cid: str, agent
     result = await queue.claim(cid, agent)
     if result == "claimed":
         handoff = await queue.get(cid)
-        if writer is not None and handoff is not None:
-            writer.add([handoff_row(handoff, "handoff_claimed", agent_id=agent.id,
-                                    wait_seconds=round(handoff.claimed_at - handoff.enqueued_at, 1))])
-        try:
-            await link.status(cid, "active", agent=agent.name)
-        except Exception as err:  # the claim stands; the visitor sees the agent's first message
-            logger.warning("visitor %s not told who joined: %s", cid, err)
+        if handoff is not None:
+            await announce_claim(link, writer, handoff, agent)
     return result
+
+
+async def announce_claim(link: VisitorLink, writer: Optional[TouchpointWriter], handoff: Handoff, agent: Agent) -> None:
+    """After a claim (by hand, next-in-line or auto-assign): the touchpoint, and the visitor told who joined."""
+    if writer is not None:
+        writer.add([handoff_row(handoff, "handoff_claimed", agent_id=agent.id,
+                                wait_seconds=round(handoff.claimed_at - handoff.enqueued_at, 1))])
+    try:
+        await link.status(handoff.conversation_id, "active", agent=agent.name)
+    except Exception as err:  # the claim stands; the visitor sees the agent's first message
+        logger.warning("visitor %s not told who joined: %s", handoff.conversation_id, err)

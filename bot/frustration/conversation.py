@@ -115,33 +115,37 @@ def _one_retry(evidence: List[Signal]) -> List[Signal]:
 def escalation_turn(turns: Iterable[Dict[str, Any]], offer_at: float = DEFAULT_OFFER_AT) -> Optional[int]:
     """For a labelled dialogue (tests/data/frustration_dialogues.yml): the first turn at which the bot would
     offer or hand over to a person, or None."""
-    built, last_bot = [], None
+    built, previous = [], None
     for raw in turns:
         text = str(raw["user"])
         message = score_message(text)
         bot = raw.get("bot", "answered")
         built.append(Turn(text, message.score, message.signals, intent=raw.get("intent"), fallback=bot == "fallback",
-                          bot_repeated=bot == "repeat" and last_bot == "repeat-source",
+                          bot_repeated=bot == "repeat" and previous in ("answered", "repeat"),
                           failed_verification=bot == "not_verified", wait_seconds=float(raw.get("wait", 0)),
                           burst=bool(raw.get("burst"))))
-        last_bot = "repeat-source" if bot in ("answered", "repeat") else bot
+        previous = bot
     for i, result in enumerate(scores(built)):
         if result.score >= offer_at:
             return i
     return None
 
 
+def current_stretch(events: Sequence[Dict[str, Any]]) -> Sequence[Dict[str, Any]]:
+    """The events since the session started or a person handed back: what the bot is judged on now."""
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") in ("session_started", "resume"):
+            return events[i + 1:]
+    return events
+
+
 def turns_from_events(events: Sequence[Dict[str, Any]]) -> List[Turn]:
-    """Visitor turns of the current stretch of a Rasa tracker (since the session started or a person handed back)."""
-    start = 0
-    for i, event in enumerate(events):
-        if event.get("event") in ("session_started", "resume"):
-            start = i + 1
+    """Visitor turns of the current stretch of a Rasa tracker."""
     turns: List[Turn] = []
     bot_texts: List[str] = []
     unanswered: List[float] = []  # times of the visitor's messages since the bot last spoke
     failed, in_form = 0, False
-    for event in events[start:]:
+    for event in current_stretch(events):
         kind = event.get("event")
         if kind == "user":
             text = event.get("text") or ""

@@ -19,7 +19,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.frustration.conversation import conversation_frustration
+from bot.frustration.conversation import conversation_frustration, current_stretch
 from bot.frustration.signals import score_message
 from bot.settings import get_settings
 
@@ -64,8 +64,7 @@ class FrustrationPolicy(Policy):
         if (tracker.latest_message.intent or {}).get("name") in LEFT_TO_RULES:
             return None
         events = [e.as_dict() for e in tracker.events_after_latest_restart()]
-        stretch = _since_last_resume(events)
-        acted = {e.get("name") for e in stretch if e.get("event") == "action"}
+        acted = {e.get("name") for e in current_stretch(events) if e.get("event") == "action"}
         if HANDOVER_ACTION in acted:
             return None
         score, _ = conversation_frustration(events)
@@ -83,9 +82,3 @@ class FrustrationPolicy(Policy):
             return OFFER_ACTION
         return None
 
-
-def _since_last_resume(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    for i in range(len(events) - 1, -1, -1):
-        if events[i].get("event") in ("resume", "session_started"):
-            return events[i + 1:]
-    return events

@@ -92,12 +92,15 @@ class Analytics:
         return [{"day": _day(r.created_at), "agent_id": r.agent_id, **{f: (r.meta or {}).get(f) for f in fields}}
                 for r in rows]
 
-    def handoffs(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
+    def handed_back(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
+        """Conversations an agent gave back to the bot (not waits that expired): handling and per-agent figures."""
+        return [r for r in self._meta_rows("handling", "handoff_handed_back", start, end, "handling_seconds",
+                                           "first_response_seconds", "outcome") if r["outcome"] != "expired"]
+
+    def handoffs(self, start: dt.datetime, end: dt.datetime, done: List[Dict[str, Any]]) -> Dict[str, Any]:
         reasons = Counter(r["reason"] or "unknown" for r in self._meta_rows("handoff_reasons", "handoff_requested",
                                                                              start, end, "reason"))
         claimed = self._meta_rows("queue_wait", "handoff_claimed", start, end, "wait_seconds")
-        done = [r for r in self._meta_rows("handling", "handoff_handed_back", start, end, "handling_seconds",
-                                           "first_response_seconds", "outcome") if r["outcome"] != "expired"]
         waits = [float(r["wait_seconds"]) for r in claimed if r["wait_seconds"] is not None]
         firsts = [float(r["first_response_seconds"]) for r in done if r["first_response_seconds"] is not None]
         handling = [float(r["handling_seconds"]) for r in done if r["handling_seconds"] is not None]
@@ -144,10 +147,10 @@ class Analytics:
         counts = {r.stage: r.n for r in self._timed("funnel", lambda c: c.execute(query).all())}
         return [{"stage": s, "conversations": counts.get(s, 0)} for s in STAGES]
 
-    def agents(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
-        done = [r for r in self._meta_rows("agents", "handoff_handed_back", start, end, "handling_seconds",
-                                           "first_response_seconds", "outcome") if r["agent_id"] and r["outcome"] != "expired"]
-        ratings = self.ratings(start, end)["by_agent"]
+    @staticmethod
+    def agents(done: List[Dict[str, Any]], ratings: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """Per agent, from the handed-back rows and the ratings' by_agent figures (already queried)."""
+        done = [r for r in done if r["agent_id"]]
         out = []
         for agent in sorted({r["agent_id"] for r in done} | set(ratings)):
             mine = [r for r in done if r["agent_id"] == agent]
@@ -164,6 +167,7 @@ class Analytics:
         conversations = sum(d["conversations"] for d in daily)
         handoffs = sum(d["handoffs"] for d in daily)
         messages = sum(d["messages"] for d in daily)
+        done, ratings = self.handed_back(start, end), self.ratings(start, end)
         return {
             "start": start.isoformat(), "end": end.isoformat(), "daily": daily,
             "totals": {"conversations": conversations, "handoffs": handoffs,
@@ -171,8 +175,8 @@ class Analytics:
                        "handoff_rate": _rate(handoffs, conversations), "messages": messages,
                        "frustration_rate": _rate(sum(d["frustrated"] for d in daily), messages),
                        "fallback_rate": _rate(sum(d["fallbacks"] for d in daily), messages)},
-            "handoffs": self.handoffs(start, end), "ratings": self.ratings(start, end), "top": self.top(start, end),
-            "funnel": self.funnel(start, end), "agents": self.agents(start, end), "query_ms": self.timings,
+            "handoffs": self.handoffs(start, end, done), "ratings": ratings, "top": self.top(start, end),
+            "funnel": self.funnel(start, end), "agents": self.agents(done, ratings["by_agent"]), "query_ms": self.timings,
         }
 
 

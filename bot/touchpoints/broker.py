@@ -26,13 +26,13 @@ class TouchpointBroker(EventBroker):
         global _current
         settings = get_settings()
         broker = cls(settings.touchpoints_url, settings.identity_secret)
+        broker.writer.start()  # the flush loop, on Rasa's event loop (this is called from it)
         _current = broker
         return broker
 
     def publish(self, event: Dict[str, Any]) -> None:
         try:
             self.writer.add(self.mapper.rows(event))
-            self.writer.start()
         except Exception:  # a logging problem must never break the conversation
             logger.exception("touchpoint for %s not recorded", event.get("sender_id"))
 

@@ -123,19 +123,18 @@ class TouchpointMapper:
     def _slot(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
         name, value = e.get("name"), e.get("value")
         s.slots[name] = value
-        if s.replaying:
-            if name == "customer_id" and value:
-                s.customer_id = str(value)
-            if name == "failed_lookups":
-                s.failed_lookups = int(value or 0)
-            return []
         if name == "customer_id" and value:
             s.customer_id = str(value)
+        if name == "failed_lookups":  # the state follows every value; a rise (not a replay) is a failed check
+            failures, before = int(value or 0), s.failed_lookups
+            s.failed_lookups = failures
+            if failures > before and not s.replaying:
+                return [row(cid, "verification", "bot", s, e.get("timestamp"), ok=False, failures=failures)]
+            return []
+        if s.replaying:
+            return []
         if name == "handoff_reason" and value:
             return [row(cid, "handoff_requested", "visitor", s, e.get("timestamp"), reason=str(value))]
-        if name == "failed_lookups" and int(value or 0) > s.failed_lookups:
-            s.failed_lookups = int(value or 0)
-            return [row(cid, "verification", "bot", s, e.get("timestamp"), ok=False, failures=s.failed_lookups)]
         if name == "verified_orders" and value:
             return [row(cid, "verification", "bot", s, e.get("timestamp"), ok=True)]
         if name == "nps" and value not in (None, "done") and s.slots.get("csat") not in (None, "done"):

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Deque, Dict, Iterable, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.touchpoints.models import touchpoints, upgrade
 
@@ -70,11 +69,10 @@ class TouchpointWriter:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(touchpoints.insert(), batch)
-            except (SQLAlchemyError, OSError) as err:
+            except Exception as err:  # database down, or its schema not migrated yet: the rows stay for the next try
                 with self.lock:
                     self.buffer.extendleft(reversed(batch))
                 self.failures += 1
-                self._engine = None if not isinstance(err, SQLAlchemyError) else self._engine
                 now = time.monotonic()
                 if now - self._last_error_log > RETRY_LOG_SECONDS:
                     self._last_error_log = now

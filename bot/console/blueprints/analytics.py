@@ -12,10 +12,11 @@ from typing import Any, Dict, Tuple
 
 import sqlalchemy as sa
 from sanic import Blueprint, response
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.console.charts import bar_chart, line_chart
-from bot.console.sessions import error, requires
+from bot.console.sessions import requires
 from bot.touchpoints.models import touchpoints as tp
 
 bp = Blueprint("analytics")
@@ -25,35 +26,30 @@ CSV_COLUMNS = [c.name for c in tp.columns]
 
 
 def date_range(request: Request) -> Tuple[dt.datetime, dt.datetime]:
-    """[from, to] as whole days (to inclusive); defaults to the last four weeks."""
+    """[from, to] as whole days (to inclusive); defaults to the last four weeks. A bad range is a 400
+    (InvalidUsage, answered in JSON by the app's error handler)."""
     today = dt.datetime.utcnow().date()
     try:
         end = dt.date.fromisoformat(request.args.get("to") or today.isoformat())
         start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat())
     except ValueError:
-        raise ValueError("dates must look like 2026-11-26") from None
+        raise InvalidUsage("dates must look like 2026-11-26") from None
     if start > end or (end - start).days > MAX_DAYS:
-        raise ValueError(f"the range must run forward and span at most {MAX_DAYS} days")
+        raise InvalidUsage(f"the range must run forward and span at most {MAX_DAYS} days")
     return dt.datetime.combine(start, dt.time()), dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
 
 
 @bp.get("/api/analytics")
 @requires("admin")
 async def figures(request: Request):
-    try:
-        start, end = date_range(request)
-    except ValueError as err:
-        return error(400, str(err))
+    start, end = date_range(request)
     return response.json(await asyncio.to_thread(request.app.ctx.analytics.summary, start, end), default=str)
 
 
 @bp.get("/api/analytics/touchpoints.csv")
 @requires("admin")
 async def export(request: Request):
-    try:
-        start, end = date_range(request)
-    except ValueError as err:
-        return error(400, str(err))
+    start, end = date_range(request)
     engine = request.app.ctx.analytics.engine
     resp = await request.respond(content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="touchpoints-{start:%Y%m%d}-{end:%Y%m%d}.csv"'})
@@ -95,7 +91,7 @@ async def forget_customer(request: Request, customer_id: str):
 async def page(request: Request):
     try:
         start, end = date_range(request)
-    except ValueError as err:
+    except InvalidUsage as err:
         return response.html(f"<p>{escape(str(err))}</p>", status=400)
     data = await asyncio.to_thread(request.app.ctx.analytics.summary, start, end)
     return response.html(render(data, start, end))

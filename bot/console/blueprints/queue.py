@@ -7,11 +7,10 @@ import time
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.console.live import claim_and_tell
+from bot.console.live import announce_claim, claim_and_tell
 from bot.console.sessions import error, json_body, requires
 from bot.console.users import User
 from bot.handoff.queue import EVENTS, Agent, estimate_wait, presence_key
-from bot.touchpoints.events import handoff_row
 
 bp = Blueprint("queue")
 HEARTBEAT_SECONDS = 10.0
@@ -79,9 +78,7 @@ async def claim_next(request: Request):
     handoff = await ctx.queue.claim_next(agent)
     if handoff is None:
         return error(404, "nobody is waiting for your teams", result="empty")
-    await ctx.link.status(handoff.conversation_id, "active", agent=agent.name)
-    ctx.touchpoints.add([handoff_row(handoff, "handoff_claimed", agent_id=agent.id,
-                                     wait_seconds=round(handoff.claimed_at - handoff.enqueued_at, 1))])
+    await announce_claim(ctx.link, ctx.touchpoints, handoff, agent)
     return response.json({"result": "claimed", "conversation": handoff.as_dict()})
 
 
