@@ -3,6 +3,7 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -264,13 +265,14 @@ def test_the_console_keeps_agents_out_until_they_sign_in_properly(stack):
 
 def test_admins_manage_users_and_canned_answers(stack):
     admin = Console(stack)
-    made = admin.call("POST", "/api/users", {"username": "dora", "password": "dora-password-1", "name": "Dora",
+    dora = f"dora-{uuid.uuid4().hex[:8]}"  # the database may outlive one test run (CI's PostgreSQL)
+    made = admin.call("POST", "/api/users", {"username": dora, "password": "dora-password-1", "name": "Dora",
                                              "role": "trainer", "teams": "payments,orders", "max_chats": 2}, expect=201)
     assert made["user"]["teams"] == ["orders", "payments"] and made["user"]["role"] == "trainer"
-    assert "taken" in admin.call("POST", "/api/users", {"username": "dora", "password": "dora-password-1"}, expect=400)["error"]
+    assert "taken" in admin.call("POST", "/api/users", {"username": dora, "password": "dora-password-1"}, expect=400)["error"]
     assert "password" in admin.call("POST", "/api/users", {"username": "eve", "password": "short"}, expect=400)["error"]
     admin.call("PATCH", f"/api/users/{made['user']['id']}", {"active": False})
-    assert requests.post(f"{stack.settings.console_url}/api/login", json={"username": "dora", "password": "dora-password-1"},
+    assert requests.post(f"{stack.settings.console_url}/api/login", json={"username": dora, "password": "dora-password-1"},
                          timeout=10).status_code == 401
     me = admin.call("GET", "/api/me")["user"]
     admin.call("PATCH", f"/api/users/{me['id']}", {"role": "agent"}, expect=400)  # no locking yourself out
