@@ -1,7 +1,8 @@
-"""The figures behind the analytics dashboard, from the touchpoint table, for a date range [start, end).
+"""The figures behind the analytics dashboard for a date range [start, end) of whole days (UTC).
 
-Counts are summed in SQL (indexed by type and time); percentiles of the few handoff rows are taken in
-Python, so the same queries run on SQLite and PostgreSQL."""
+The daily series and the funnel read the per-conversation-day rollup (bot.touchpoints.rollup); the rest is
+counted in SQL from the touchpoints (indexed by type and time); percentiles of the few handoff rows are taken
+in Python, so the same queries run on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,9 +13,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import sqlalchemy as sa
 
 from bot.touchpoints.models import STAGES
+from bot.touchpoints.models import conversation_days as cd
 from bot.touchpoints.models import touchpoints as tp
 
-FRUSTRATED_AT = 0.5
 TOP = 10
 
 
@@ -37,6 +38,12 @@ def _range(start: dt.datetime, end: dt.datetime):
     return sa.and_(tp.c.created_at >= start, tp.c.created_at < end)
 
 
+def _days(start: dt.datetime, end: dt.datetime):
+    """The rollup's days in [start, end): whole days, a partial last day included."""
+    last = end.date() if end.time() == dt.time() else end.date() + dt.timedelta(days=1)
+    return sa.and_(cd.c.day >= start.date(), cd.c.day < last)
+
+
 def _rate(part: float, whole: float) -> Optional[float]:
     return round(part / whole, 4) if whole else None
 
@@ -55,25 +62,11 @@ class Analytics:
 
     def daily(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
         """Per day: conversations, handoffs, containment, visitor messages, frustration and fallback rates."""
-        # one row per day and conversation first (a hash aggregate), then per day: much cheaper than
-        # COUNT(DISTINCT ...) per day; only visitor rows and fallbacks are read (from the covering index)
-        day = sa.func.date(tp.c.created_at).label("day")
-        visitor = tp.c.actor == "visitor"
-        typed = sa.and_(visitor, tp.c.type == "message")
-        flag = lambda condition: sa.func.max(sa.case((condition, 1), else_=0))  # noqa: E731
-        count = lambda condition: sa.func.sum(sa.case((condition, 1), else_=0))  # noqa: E731
-        per_conversation = sa.select(
-            day, tp.c.conversation_id,
-            flag(visitor).label("visited"), flag(tp.c.type == "handoff_requested").label("handed"),
-            count(typed).label("messages"), count(sa.and_(typed, tp.c.frustration >= FRUSTRATED_AT)).label("frustrated"),
-            count(tp.c.type == "fallback").label("fallbacks"),
-        ).where(_range(start, end), sa.or_(visitor, tp.c.type == "fallback")).group_by(day, tp.c.conversation_id).subquery()
-        c = per_conversation.c
         query = sa.select(
-            c.day, sa.func.sum(c.visited).label("conversations"), sa.func.sum(c.handed).label("handoffs"),
-            sa.func.sum(c.messages).label("messages"), sa.func.sum(c.frustrated).label("frustrated"),
-            sa.func.sum(c.fallbacks).label("fallbacks"),
-        ).group_by(c.day).order_by(c.day)
+            cd.c.day, sa.func.sum(cd.c.visited).label("conversations"), sa.func.sum(cd.c.handed).label("handoffs"),
+            sa.func.sum(cd.c.messages).label("messages"), sa.func.sum(cd.c.frustrated).label("frustrated"),
+            sa.func.sum(cd.c.fallbacks).label("fallbacks"),
+        ).where(_days(start, end)).group_by(cd.c.day).order_by(cd.c.day)
         rows = self._timed("daily", lambda c: c.execute(query).all())
         out = []
         for r in rows:
@@ -141,11 +134,12 @@ class Analytics:
                                for r in self._timed("top_unanswered", lambda c: c.execute(unanswered).all())]}
 
     def funnel(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
-        reached = sa.select(tp.c.stage, tp.c.conversation_id).where(
-            _range(start, end), tp.c.actor == "visitor").group_by(tp.c.stage, tp.c.conversation_id).subquery()
-        query = sa.select(reached.c.stage, sa.func.count().label("n")).group_by(reached.c.stage)
-        counts = {r.stage: r.n for r in self._timed("funnel", lambda c: c.execute(query).all())}
-        return [{"stage": s, "conversations": counts.get(s, 0)} for s in STAGES]
+        """Conversations that reached each journey stage in the range (a conversation over several days once)."""
+        reached = sa.select(*[sa.func.max(cd.c[f"reached_{s}"]).label(s) for s in STAGES]).where(
+            _days(start, end)).group_by(cd.c.conversation_id).subquery()
+        query = sa.select(*[sa.func.sum(reached.c[s]).label(s) for s in STAGES])
+        row = self._timed("funnel", lambda c: c.execute(query).one())
+        return [{"stage": s, "conversations": int(row._mapping[s] or 0)} for s in STAGES]
 
     @staticmethod
     def agents(done: List[Dict[str, Any]], ratings: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:

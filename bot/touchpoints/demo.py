@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterator, List
 
 import sqlalchemy as sa
 
+from bot.touchpoints import rollup
 from bot.touchpoints.journey import stage_for
 from bot.touchpoints.models import touchpoints, upgrade
 
@@ -123,11 +124,11 @@ def fill(url: str, days: int = 21, per_day: int = 60, batch: int = 5000) -> int:
             pending.append(item)
             if len(pending) >= batch:
                 with engine.begin() as conn:
-                    conn.execute(touchpoints.insert(), pending)
+                    rollup.insert(conn, pending)
                 count, pending = count + len(pending), []
         if pending:
             with engine.begin() as conn:
-                conn.execute(touchpoints.insert(), pending)
+                rollup.insert(conn, pending)
             count += len(pending)
     finally:
         engine.dispose()
@@ -149,6 +150,6 @@ def remove(url: str) -> int:
     engine = sa.create_engine(url, future=True)
     try:
         with engine.begin() as conn:
-            return conn.execute(touchpoints.delete().where(touchpoints.c.conversation_id.like(f"{PREFIX}%"))).rowcount
+            return rollup.delete(conn, touchpoints.c.conversation_id.like(f"{PREFIX}%"))
     finally:
         engine.dispose()

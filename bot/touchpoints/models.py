@@ -44,6 +44,21 @@ touchpoints = sa.Table(
              postgresql_include=["conversation_id", "frustration", "stage"]),
 )
 
+# One row per conversation and day it was active in: what the dashboard's daily series and funnel read, so
+# their cost follows conversations, not messages. Kept by bot.touchpoints.rollup as rows come and go.
+conversation_days = sa.Table(
+    "conversation_days", metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("conversation_id", sa.String(255), primary_key=True),
+    sa.Column("visited", sa.Integer, nullable=False),  # the visitor said or did something that day
+    sa.Column("handed", sa.Integer, nullable=False),  # a person was asked for
+    sa.Column("messages", sa.Integer, nullable=False),  # visitor messages
+    sa.Column("frustrated", sa.Integer, nullable=False),  # visitor messages scored frustrated
+    sa.Column("fallbacks", sa.Integer, nullable=False),
+    *[sa.Column(f"reached_{stage}", sa.Integer, nullable=False) for stage in STAGES],
+    sa.Index("ix_conversation_days_conversation", "conversation_id"),
+)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

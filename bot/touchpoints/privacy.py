@@ -9,6 +9,7 @@ from typing import Dict
 import sqlalchemy as sa
 
 from bot.handoff.records import notes, ratings, tickets
+from bot.touchpoints import rollup
 from bot.touchpoints.models import touchpoints
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ def forget_customer(url: str, touchpoints_url: str, customer_id: str) -> Dict[st
     engine = sa.create_engine(touchpoints_url, future=True)
     try:
         with engine.begin() as conn:
-            removed["touchpoints"] = conn.execute(touchpoints.delete().where(sa.or_(
-                touchpoints.c.customer_id == customer_id, touchpoints.c.conversation_id.in_(cids)))).rowcount
+            removed["touchpoints"] = rollup.delete(conn, sa.or_(
+                touchpoints.c.customer_id == customer_id, touchpoints.c.conversation_id.in_(cids)))
     finally:
         engine.dispose()
     logger.info("forgot customer %s: %s", customer_id, removed)
@@ -61,7 +62,7 @@ def purge_older_than(url: str, days: int) -> int:
     engine = sa.create_engine(url, future=True)
     try:
         with engine.begin() as conn:
-            gone = conn.execute(touchpoints.delete().where(touchpoints.c.created_at < cutoff)).rowcount
+            gone = rollup.delete(conn, touchpoints.c.created_at < cutoff)
     finally:
         engine.dispose()
     if gone:

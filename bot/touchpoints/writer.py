@@ -15,7 +15,8 @@ from typing import Any, Deque, Dict, Iterable, Optional
 
 import sqlalchemy as sa
 
-from bot.touchpoints.models import touchpoints, upgrade
+from bot.touchpoints import rollup
+from bot.touchpoints.models import upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class TouchpointWriter:
                 return total
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(touchpoints.insert(), batch)
+                    rollup.insert(conn, batch)
             except Exception as err:  # database down, or its schema not migrated yet: the rows stay for the next try
                 with self.lock:
                     self.buffer.extendleft(reversed(batch))

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.handoff.queue import Handoff
+from bot.touchpoints import rollup
 from bot.touchpoints.analytics import Analytics
 from bot.touchpoints.events import TouchpointMapper, error_row, handoff_row, ticket_row
 from bot.touchpoints.models import touchpoints, upgrade
@@ -168,12 +169,12 @@ def test_dashboard_figures_match_a_hand_computed_fixture(db_url):
     in_range = sa.and_(touchpoints.c.created_at >= day, touchpoints.c.created_at < day + dt.timedelta(days=2))
     try:
         with engine.begin() as conn:
-            conn.execute(touchpoints.delete().where(in_range))
-            conn.execute(touchpoints.insert(), fixture_rows(day))
+            rollup.delete(conn, in_range)
+            rollup.insert(conn, fixture_rows(day))
         summary = Analytics(engine).summary(day, day + dt.timedelta(days=2))
     finally:
         with engine.begin() as conn:
-            conn.execute(touchpoints.delete().where(in_range))
+            rollup.delete(conn, in_range)
         engine.dispose()
     d1, d2 = summary["daily"]
     assert (d1["conversations"], d1["handoffs"], d1["containment"], d1["messages"]) == (3, 1, round(2 / 3, 4), 4)
@@ -195,3 +196,69 @@ def test_dashboard_figures_match_a_hand_computed_fixture(db_url):
     assert (funnel["awareness"], funnel["purchase"], funnel["advocacy"]) == (1, 2, 2)
     agents = {a["agent_id"]: a for a in summary["agents"]}
     assert (agents["anna"]["conversations"], agents["anna"]["csat_average"], agents["ben"]["handling_p50"]) == (1, 5.0, 300.0)
+
+
+def _rollup_of(conn, cids):
+    from bot.touchpoints.models import conversation_days as cd
+    return sorted(tuple(r) for r in conn.execute(cd.select().where(cd.c.conversation_id.in_(cids))))
+
+
+def _write_in_batches(url, rows, size):
+    engine = sa.create_engine(url)
+    for i in range(0, len(rows), size):
+        with engine.begin() as conn:
+            rollup.insert(conn, rows[i:i + size])
+    engine.dispose()
+
+
+def _demo_rows(prefix, n, seed):
+    import random
+
+    from bot.touchpoints import demo
+    rng = random.Random(seed)
+    start = dt.datetime(2001, 5, 1, 23, 50)  # conversations that run past midnight span two days
+    out = []
+    for i in range(n):
+        out += demo.conversation(rng, f"{prefix}-{i}", start + dt.timedelta(minutes=i))
+    return sorted(out, key=lambda r: r["created_at"])
+
+
+def test_the_rollup_matches_a_rebuild_after_batches_deletes_and_racing_writers(db_url):
+    """The rollup is kept per batch; whatever order rows arrive in, by however many writers, and whatever is
+    deleted, it must equal one computed from scratch."""
+    import multiprocessing
+
+    upgrade(db_url)
+    prefix = f"ru-{uuid.uuid4().hex[:8]}"
+    rows = _demo_rows(prefix, 40, seed=3)
+    cids = sorted({r["conversation_id"] for r in rows})
+    halves = rows[0::2], rows[1::2]  # both writers write parts of the same conversations at once
+    ctx = multiprocessing.get_context("spawn")
+    writers = [ctx.Process(target=_write_in_batches, args=(db_url, half, 7)) for half in halves]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(120)
+    assert [w.exitcode for w in writers] == [0, 0]
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            kept = _rollup_of(conn, cids)
+            rollup.refresh(conn, cids)
+            rebuilt = _rollup_of(conn, cids)
+            assert kept == rebuilt and len({r[0] for r in kept}) == 2  # two days
+            assert sum(r[2] for r in kept) >= len(cids)  # every conversation visited at least once
+            # a customer forgotten: their conversations vanish from the rollup; the rest stay as they were
+            gone = cids[:5]
+            rollup.delete(conn, touchpoints.c.conversation_id.in_(gone))
+            after = _rollup_of(conn, cids)
+            assert after == [r for r in kept if r[1] not in gone]
+            # and a retention cut at midnight removes the first day only
+            midnight = dt.datetime(2001, 5, 2)
+            rollup.delete(conn, sa.and_(touchpoints.c.conversation_id.in_(cids), touchpoints.c.created_at < midnight))
+            assert {r[0] for r in _rollup_of(conn, cids)} == {dt.date(2001, 5, 2)}
+            assert _rollup_of(conn, cids) == [r for r in after if r[0] == dt.date(2001, 5, 2)]
+    finally:
+        with engine.begin() as conn:
+            rollup.delete(conn, touchpoints.c.conversation_id.in_(cids))
+        engine.dispose()
