@@ -42,7 +42,8 @@ def commands(settings: Settings, model: Path = MODELS_DIR) -> Dict[str, Tuple[st
         ),
         "rasa": (
             "Rasa server",
-            [py, "-m", "rasa", "run", "--enable-api", "--auth-token", settings.rasa_token,
+            # "--auth-token=": a generated token may start with "-", which argparse would take for an option
+            [py, "-m", "rasa", "run", "--enable-api", f"--auth-token={settings.rasa_token}",
              "-i", settings.host, "-p", str(settings.rasa_port), "--model", str(model),
              "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
             child_environment(settings),
