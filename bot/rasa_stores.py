@@ -1,0 +1,79 @@
+"""Rasa's stores, tuned for live chat (endpoints.yml names them).
+
+ThreadedSQLTrackerStore: Rasa's SQLTrackerStore does blocking SQL inside `async def`s, on the server's only
+event loop: while it loads or saves one conversation (tens of ms for a long one), nothing else moves, not
+even an agent's reply waiting to be relayed to another visitor's widget. Here those calls run in a worker
+thread, and saving no longer loads the whole conversation a second time to find which events are new for
+the event broker: they are the ones it is about to store.
+
+PromptRedisLockStore: Rasa's Redis lock store checks every second whether a conversation's lock is free. A
+message that arrives while the previous turn is still being saved (a quick visitor, an agent's line being
+appended) then waits a whole second for nothing; this one checks every 20 ms."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Iterable, List, Optional
+
+from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore, TicketLock
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+LOCK_POLL_SECONDS = 0.02
+
+
+def _finish(coroutine: Any) -> Any:
+    """Run a coroutine that never suspends (the SQL store's methods block instead) to its result, in this thread."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the SQL tracker store suspended; it cannot run in a worker thread")
+
+
+class ThreadedSQLTrackerStore(SQLTrackerStore):
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        return await asyncio.to_thread(_finish, SQLTrackerStore.retrieve(self, sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
+        return await asyncio.to_thread(_finish, SQLTrackerStore.retrieve_full_tracker(self, conversation_id))
+
+    async def keys(self) -> Iterable[str]:
+        return await asyncio.to_thread(_finish, SQLTrackerStore.keys(self))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        stored = await asyncio.to_thread(self._store, tracker)
+        if self.event_broker is not None:  # after the commit, so the broker never reports an event that was lost
+            for event in stored:
+                self.event_broker.publish({"sender_id": tracker.sender_id, **event})
+
+    def _store(self, tracker: DialogueStateTracker) -> List[dict]:
+        """Add the tracker's events that are not in the database yet (as SQLTrackerStore.save does)."""
+        with self.session_scope() as session:
+            known = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+            stored = []
+            for event in itertools.islice(tracker.events, known, len(tracker.events)):
+                data = event.as_dict()
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                    intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                    action_name=data.get("name"), data=json.dumps(data)))
+                stored.append(data)
+            session.commit()
+        return stored
+
+
+class PromptRedisLockStore(RedisLockStore):
+    def __init__(self, endpoint_config: EndpointConfig) -> None:
+        super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
+
+    @asynccontextmanager
+    async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
+                   wait_time_in_seconds: float = LOCK_POLL_SECONDS) -> AsyncIterator[TicketLock]:
+        wait = min(wait_time_in_seconds, LOCK_POLL_SECONDS)
+        async with super().lock(conversation_id, lock_lifetime, wait) as held:
+            yield held
