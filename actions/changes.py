@@ -11,6 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import fee, owned_order, registry, verified_customer, with_address_decision
+from actions.privacy import ERASE, erase_confirmed
 from bot import shop
 from bot.orders import Address, AddressInvalid, OrdersUnavailable
 from bot.orders.base import parse_address
@@ -38,6 +39,9 @@ class ActionApplyPendingChange(Action):
         return "action_apply_pending_change"
 
     async def run(self, dispatcher, tracker, domain) -> List[Dict]:
+        if (tracker.get_slot("pending_change") or "").startswith(f"{ERASE}:"):
+            await erase_confirmed(dispatcher, tracker)
+            return CLEAR
         try:
             return await asyncio.to_thread(self._apply, dispatcher, tracker)
         except OrdersUnavailable as err:
@@ -87,8 +91,11 @@ class ActionDropPendingChange(Action):
         return "action_drop_pending_change"
 
     def run(self, dispatcher, tracker, domain) -> List[Dict]:
-        number = (tracker.get_slot("pending_change") or ":").partition(":")[2]
-        dispatcher.utter_message(response="utter_change_dropped", number=number)
+        kind, _, number = (tracker.get_slot("pending_change") or ":").partition(":")
+        if kind == ERASE:
+            dispatcher.utter_message(response="utter_erasure_dropped")
+        else:
+            dispatcher.utter_message(response="utter_change_dropped", number=number)
         return CLEAR + [SlotSet("address_change_ok", False)]
 
 

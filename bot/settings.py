@@ -47,6 +47,7 @@ ENV_FRUSTRATION_HANDOVER_AT = "FRUSTRATION_HANDOVER_AT"  # ... and at which it h
 ENV_HANDOFF_AUTO_ASSIGN = "HANDOFF_AUTO_ASSIGN"  # 1: give waiting chats to the least-loaded available agent
 ENV_TOUCHPOINT_RETENTION_DAYS = "TOUCHPOINT_RETENTION_DAYS"  # 0: keep forever
 ENV_DEMO_DATA = "DEMO_DATA"  # 1 (default): fill an empty touchpoint table with demo conversations
+ENV_ERASURE_DELAY_SECONDS = "ERASURE_DELAY_SECONDS"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -151,6 +152,7 @@ class Settings:
     touchpoint_retention_days: int = 365
     demo_data: bool = True
     frustration_handover_at: float = 0.8
+    erasure_delay_seconds: float = 30.0  # a chat's erasure waits this long, so its last turns are stored first
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -189,6 +191,7 @@ class Settings:
             touchpoint_retention_days=_number(env, ENV_TOUCHPOINT_RETENTION_DAYS, 365),
             demo_data=_flag(env, ENV_DEMO_DATA, default=True),
             frustration_handover_at=_number(env, ENV_FRUSTRATION_HANDOVER_AT, 0.8, float),
+            erasure_delay_seconds=_number(env, ENV_ERASURE_DELAY_SECONDS, 30.0, float),
             **({"rasa_token": token} if token else {}),
         )
 
@@ -260,6 +263,7 @@ class Settings:
             ENV_HANDOFF_AUTO_ASSIGN: int(self.handoff_auto_assign), ENV_FRUSTRATION_OFFER_AT: self.frustration_offer_at,
             ENV_FRUSTRATION_HANDOVER_AT: self.frustration_handover_at,
             ENV_TOUCHPOINT_RETENTION_DAYS: self.touchpoint_retention_days, ENV_DEMO_DATA: int(self.demo_data),
+            ENV_ERASURE_DELAY_SECONDS: self.erasure_delay_seconds,
         }
         return {k: str(v) for k, v in pairs.items()}
 

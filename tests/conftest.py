@@ -49,6 +49,7 @@ def stack(tmp_path_factory, redis_url, database_url):
         console_admin_password=ADMIN_PASSWORD, handoff_max_wait=3600, demo_data=False,
         database_url=database_url, var_dir=Path(tmp_path_factory.mktemp("var")),
         widget_rate=10, widget_max_connections_per_ip=12,  # low, so the widget tests can reach them
+        erasure_delay_seconds=1.0,
     )
     with Stack(settings) as running:
         yield running

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from bot.orders.factory import make_backend
 from bot.settings import Settings
 from bot.touchpoints.analytics import Analytics
 from bot.touchpoints.models import upgrade
-from bot.touchpoints.privacy import forget_customer, purge_older_than
+from bot.touchpoints.privacy import erase_due, forget_customer, purge_older_than
 from bot.touchpoints.writer import TouchpointWriter
 
 logger = logging.getLogger(__name__)
@@ -40,16 +41,27 @@ SECURITY_HEADERS = {
 
 
 RETENTION_EVERY_SECONDS = 6 * 3600
+ERASURES_EVERY_SECONDS = 5.0
 
 
-async def retention(settings: Settings) -> None:
-    """Drop touchpoints older than the retention period, at start and every few hours."""
+async def housekeeping(settings: Settings) -> None:
+    """Carry out visitors' erasure requests every few seconds; drop touchpoints older than the retention
+    period at start and every few hours."""
+    purged_at = -RETENTION_EVERY_SECONDS
     while True:
         try:
-            await asyncio.to_thread(purge_older_than, settings.touchpoints_url, settings.touchpoint_retention_days)
+            for removed in await asyncio.to_thread(erase_due, settings.sql_url, settings.touchpoints_url,
+                                                   settings.erasure_delay_seconds):
+                logger.info("erasure request carried out: %s", removed)
         except Exception:
-            logger.exception("touchpoint retention failed; will try again")
-        await asyncio.sleep(RETENTION_EVERY_SECONDS)
+            logger.exception("erasure requests not carried out yet; will try again")
+        if time.monotonic() - purged_at >= RETENTION_EVERY_SECONDS:
+            try:
+                await asyncio.to_thread(purge_older_than, settings.touchpoints_url, settings.touchpoint_retention_days)
+                purged_at = time.monotonic()
+            except Exception:
+                logger.exception("touchpoint retention failed; will try again")
+        await asyncio.sleep(ERASURES_EVERY_SECONDS)
 
 
 def page(name: str) -> response.HTTPResponse:
@@ -82,7 +94,7 @@ def create_app(settings: Settings) -> Sanic:
         upgrade(settings.touchpoints_url)
         app.ctx.analytics = Analytics(sa.create_engine(settings.touchpoints_url, future=True, pool_pre_ping=True))
         app.ctx.forget = functools.partial(forget_customer, settings.sql_url, settings.touchpoints_url)
-        app.ctx.retention = asyncio.get_event_loop().create_task(retention(settings))
+        app.ctx.housekeeping = asyncio.get_event_loop().create_task(housekeeping(settings))
         watcher = Watcher(app.ctx.queue, app.ctx.link, app.ctx.rasa, settings.handoff_max_wait, settings.handoff_auto_assign,
                           app.ctx.touchpoints)
         app.ctx.watcher = asyncio.get_event_loop().create_task(watcher.run())
@@ -90,7 +102,7 @@ def create_app(settings: Settings) -> Sanic:
     @app.after_server_stop
     async def close_services(app: Sanic, _loop) -> None:
         app.ctx.watcher.cancel()
-        app.ctx.retention.cancel()
+        app.ctx.housekeeping.cancel()
         app.ctx.analytics.engine.dispose()
         await app.ctx.touchpoints.close()
         await app.ctx.rasa.close()

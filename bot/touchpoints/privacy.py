@@ -1,10 +1,15 @@
-"""Privacy: forget a customer (touchpoints, transcripts, tickets, ratings, notes) and drop touchpoints older
-than the retention period."""
+"""Privacy: forget a customer (touchpoints, transcripts, tickets, ratings, notes), erasure requests made in
+chat, and dropping touchpoints older than the retention period.
+
+A signed-in visitor who asks the bot to delete their data gets an erasure request (the action server
+records it); the console carries requests out ERASURE_DELAY_SECONDS later, once the conversation's last
+turns are stored, so the transcript being written cannot come back after it was deleted."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from typing import Dict
+from typing import Dict, Iterable, List
 
 import sqlalchemy as sa
 
@@ -15,15 +20,64 @@ from bot.touchpoints.models import touchpoints
 logger = logging.getLogger(__name__)
 RASA_EVENTS_TABLE = "events"  # Rasa's SQL tracker store
 
+metadata = sa.MetaData()
+erasures = sa.Table(
+    "erasure_requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(64), nullable=False),  # kept after erasure: the proof it was done
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("requested_at", sa.DateTime, nullable=False),
+    sa.Column("done_at", sa.DateTime, index=True),
+    sa.Column("removed", sa.JSON),  # rows removed, per kind
+)
 
-def forget_customer(url: str, touchpoints_url: str, customer_id: str) -> Dict[str, int]:
-    """Delete everything we keep about one customer's conversations; returns how many rows went, per kind.
-    `url` holds the transcripts and handoff records, `touchpoints_url` the touchpoints (often the same)."""
+
+class PrivacyUnavailable(RuntimeError):
+    """The database did not take the erasure request."""
+
+
+@functools.lru_cache(maxsize=4)
+def _engine(url: str) -> sa.engine.Engine:
+    engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine
+
+
+def request_erasure(url: str, customer_id: str, conversation_id: str) -> None:
+    try:
+        with _engine(url).begin() as conn:
+            conn.execute(erasures.insert().values(customer_id=customer_id, conversation_id=conversation_id,
+                                                  requested_at=dt.datetime.utcnow()))
+    except sa.exc.SQLAlchemyError as err:
+        raise PrivacyUnavailable(f"erasure request for {customer_id} not recorded: {str(err).splitlines()[0][:200]}") from err
+    logger.info("erasure of customer %s requested in conversation %s", customer_id, conversation_id)
+
+
+def erase_due(url: str, touchpoints_url: str, after_seconds: float) -> List[Dict[str, int]]:
+    """Carry out the erasure requests made at least `after_seconds` ago; returns what each removed."""
+    cutoff = dt.datetime.utcnow() - dt.timedelta(seconds=after_seconds)
+    with _engine(url).begin() as conn:
+        due = conn.execute(sa.select(erasures.c.id, erasures.c.customer_id, erasures.c.conversation_id).where(
+            erasures.c.done_at.is_(None), erasures.c.requested_at <= cutoff).order_by(erasures.c.id)).all()
+    done = []
+    for request in due:
+        removed = forget_customer(url, touchpoints_url, request.customer_id, also=[request.conversation_id])
+        with _engine(url).begin() as conn:
+            conn.execute(erasures.update().where(erasures.c.id == request.id).values(
+                done_at=dt.datetime.utcnow(), removed=removed))
+        done.append(removed)
+    return done
+
+
+def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iterable[str] = ()) -> Dict[str, int]:
+    """Delete everything we keep about one customer's conversations (and the conversations in `also`); returns
+    how many rows went, per kind. `url` holds the transcripts and handoff records, `touchpoints_url` the
+    touchpoints (often the same)."""
     removed: Dict[str, int] = {}
     engine = sa.create_engine(touchpoints_url, future=True)
     try:
         with engine.begin() as conn:
-            cids = {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
+            cids = set(also) | {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
                 touchpoints.c.customer_id == customer_id).distinct())}
     finally:
         engine.dispose()

@@ -87,3 +87,27 @@ def test_admins_get_the_dashboard_the_figures_an_export_and_can_forget_a_custome
     other = Chat(stack)
     other.say("hi")
     assert wait_for_rows(stack, other.sender, {"message"})  # nobody else's data went
+
+
+def test_a_signed_in_visitor_who_asks_to_delete_their_account_gets_their_chats_erased(stack):
+    customer = f"C-erase-{int(time.time() * 1000) % 10**8}"
+    earlier = signed_chat(stack, customer)
+    earlier.say("what are your opening hours")
+    chat = signed_chat(stack, customer)
+    offer = chat.text("please delete my account and all my data")
+    assert "Settings > Delete account" in offer and "erase what we keep of your chats" in offer
+    assert "will be erased within a minute" in chat.text("yes")
+    assert wait_for_rows(stack, earlier.sender, {"message"}) and wait_for_rows(stack, chat.sender, {"message"})
+
+    anonymous = Chat(stack)  # anyone else gets the how-to only: nobody erases a customer's data unverified
+    told = anonymous.text("please delete my account")
+    assert "Settings > Delete account" in told and "erase" not in told.split("30 days")[1]
+
+    deadline = time.monotonic() + 60  # the console carries it out ERASURE_DELAY_SECONDS (1 s here) later
+    while time.monotonic() < deadline and (rows_of(stack, earlier.sender) or rows_of(stack, chat.sender)):
+        time.sleep(0.5)
+    assert rows_of(stack, earlier.sender) == [] and rows_of(stack, chat.sender) == []
+    for gone in (earlier, chat):
+        assert [e for e in gone.tracker()["events"] if e.get("event") in ("user", "bot")] == []
+    assert wait_for_rows(stack, anonymous.sender, {"message"})  # nobody else's data went
+    assert chat.texts("what are your opening hours")  # and the chat goes on, from a clean slate

@@ -20,6 +20,7 @@ from bot.transcript import history_from_events
 logger = logging.getLogger(__name__)
 bp = Blueprint("conversations")
 MAX_REPLY = 2000
+RELAY_HEAD_START_SECONDS = 0.005
 
 
 def order_rows(orders) -> List[Dict[str, Any]]:
@@ -82,8 +83,11 @@ async def reply(request: Request, cid: str):
         return refused
     ctx, user = request.app.ctx, request.ctx.user
     agent = {"id": user.username, "name": user.name}
-    # the visitor first (that is the latency that matters), then the transcript
+    # the visitor first (that is the latency that matters), then the transcript. The reply reaches Rasa through
+    # Redis (two hops) and the transcript write over HTTP (one): without a head start Rasa often serves the
+    # write first and relays the reply ~30 ms later; with it the relay (~1 ms) is done before the write lands
     await ctx.link.agent_said(cid, text, user.name)
+    await asyncio.sleep(RELAY_HEAD_START_SECONDS)
     try:
         await ctx.rasa.agent_said(cid, text, agent)
     except RasaUnavailable as err:
