@@ -37,6 +37,7 @@ DEFAULT_HANDLING_SECONDS = 300.0  # assumed until agents have handled conversati
 DEFAULT_PICKUP_SECONDS = 30.0  # time for a free agent to pick a conversation up
 DEFAULT_PRESENCE_TTL = 30
 CLOSED_TTL = 7 * 24 * 3600  # closed handoffs stay readable (transcript context) for a week
+CLAIM_PAGE = 20  # waiting conversations read at a time by claim_next
 HANDLED_SAMPLES = 50
 WAITING_STATES = ("waiting", "active")
 
@@ -311,14 +312,25 @@ class HandoffQueue:
         return result
 
     async def claim_next(self, agent: Agent) -> Optional[Handoff]:
-        """The highest-priority waiting conversation of a team this agent serves, claimed for them."""
-        for handoff in await self.waiting():
-            if not agent.serves(handoff.team):
-                continue
-            result = await self.claim(handoff.conversation_id, agent)
-            if result == "claimed":
-                return await self.get(handoff.conversation_id)
-            if result == "full":
+        """The highest-priority waiting conversation of a team this agent serves, claimed for them.
+
+        Reads the queue a page at a time (the head is what gets claimed; reading all of a long queue on every
+        click made racing agents slow). Others claiming meanwhile shift the ranks, so a pass that lost a race
+        and found nothing looks once more from the top."""
+        for _ in range(2):
+            lost, start = False, 0
+            while cids := await self.redis.zrange(WAITING, start, start + CLAIM_PAGE - 1):
+                for handoff in await self._many(cids):
+                    if not agent.serves(handoff.team):
+                        continue
+                    result = await self.claim(handoff.conversation_id, agent)
+                    if result == "claimed":
+                        return await self.get(handoff.conversation_id)
+                    if result == "full":
+                        return None
+                    lost = True
+                start += CLAIM_PAGE
+            if not lost:
                 return None
         return None
 

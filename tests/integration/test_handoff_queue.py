@@ -10,7 +10,7 @@ import pytest
 
 from bot.embedded_redis import EmbeddedRedis
 from bot.handoff.hours import BusinessHours
-from bot.handoff.queue import Agent, Handoff, HandoffQueue
+from bot.handoff.queue import CLAIM_PAGE, Agent, Handoff, HandoffQueue
 from bot.handoff.routing import availability
 from bot.settings import RedisTarget
 from tests.conftest import free_port
@@ -120,6 +120,20 @@ def test_claim_next_follows_teams(queue_url):
         got = await q.claim_next(orders_agent)
         return got.conversation_id, await q.claim_next(orders_agent)
     assert run(queue_url, scenario) == ("ord", None)
+
+
+def test_claim_next_finds_a_team_conversation_far_down_a_long_queue(queue_url):
+    """claim_next reads the queue a page at a time; what an agent may take can be pages away."""
+    async def scenario(q):
+        now = time.time()
+        for i in range(CLAIM_PAGE * 2 + 5):
+            await q.enqueue(Handoff(f"pay-{i}", team="payments", enqueued_at=now - 1000 + i))
+        await q.enqueue(Handoff("ord-late", team="orders", enqueued_at=now))
+        olga = Agent("olga", "Olga", teams=["orders"], max_chats=5)
+        got = await q.claim_next(olga)
+        paula = Agent("paula", "Paula", teams=["payments"], max_chats=5)
+        return got.conversation_id, [(await q.claim_next(paula)).conversation_id for _ in range(2)]
+    assert run(queue_url, scenario) == ("ord-late", ["pay-0", "pay-1"])
 
 
 def test_transfer_and_hand_back(queue_url):
