@@ -20,6 +20,7 @@ from bot.touchpoints.writer import TouchpointWriter
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
+ORPHAN_AFTER_SECONDS = 60.0  # an agent offline this long (after presence expired) gives their chats back
 LEADER_KEY = "handoff:watcher"
 
 
@@ -51,6 +52,7 @@ class Watcher:
         self.max_wait, self.auto_assign = max_wait, auto_assign
         self.me = f"{os.getpid()}-{id(self)}"
         self.told: Dict[str, Tuple[int, int]] = {}  # cid -> (position, eta minutes) last sent
+        self.offline_since: Dict[str, float] = {}  # agent id -> when this watcher first saw them gone with chats
 
     async def run(self) -> None:
         while True:
@@ -80,6 +82,8 @@ class Watcher:
             await self.expire(handoff)
         waiting = [h for h in waiting if now - h.enqueued_at <= self.max_wait]
         agents = await self.queue.agents()
+        if await self.rescue_orphans(agents, now):
+            waiting, agents = await self.queue.waiting(), await self.queue.agents()
         if self.auto_assign:
             waiting = await self.assign(waiting, agents)
             agents = await self.queue.agents()
@@ -92,6 +96,31 @@ class Watcher:
                 await self.link.status(handoff.conversation_id, "waiting", position=rank + 1, eta_seconds=eta)
         current = {h.conversation_id for h in waiting}
         self.told = {k: v for k, v in self.told.items() if k in current}
+
+    async def rescue_orphans(self, agents: List[Agent], now: float) -> int:
+        """Chats of an agent who went offline (closed the console, lost the network) and stayed away for
+        ORPHAN_AFTER_SECONDS go back to the queue, at their old place, so nobody waits for a person who left."""
+        rescued = 0
+        for agent in agents:
+            if agent.status != "offline" or not agent.chats:
+                self.offline_since.pop(agent.id, None)
+                continue
+            if now - self.offline_since.setdefault(agent.id, now) < ORPHAN_AFTER_SECONDS:
+                continue
+            for handoff in await self.queue.chats(agent.id):
+                cid = handoff.conversation_id
+                if await self.queue.transfer_to_team(cid, agent.id, handoff.team) != "requeued":
+                    continue
+                rescued += 1
+                logger.warning("agent %s offline for %.0f s: conversation %s back in the queue", agent.id,
+                               now - self.offline_since[agent.id], cid)
+                if self.writer is not None:
+                    self.writer.add([handoff_row(handoff, "handoff_transferred", actor="system", agent_id=agent.id,
+                                                 to_team=handoff.team, because="agent_offline")])
+                await self.link.status(cid, "transferred", team=handoff.team, reason="agent_offline")
+                self.told.pop(cid, None)  # their place is told afresh below
+            self.offline_since.pop(agent.id, None)
+        return rescued
 
     async def expire(self, handoff: Handoff) -> None:
         if not await self.queue.leave(handoff.conversation_id, "expired"):

@@ -217,3 +217,48 @@ def test_waiting_conversations_survive_a_redis_restart_with_aof(tmp_path):
         server.stop()
     assert [h.conversation_id for h in after] == [h.conversation_id for h in before] == [f"aof-{i}" for i in (4, 3, 2, 1, 0)]
     assert after == before
+
+
+def test_chats_of_an_agent_who_went_away_go_back_to_the_queue_at_their_place(queue_url):
+    """The console's watcher: an agent offline (no heartbeat) past the grace period gives their chats back;
+    the visitor is told (through the widget's socket.io channel in Redis) and keeps their place."""
+    import pickle
+
+    import redis.asyncio as aioredis
+
+    from bot.channels import WIDGET_SOCKET_CHANNEL
+    from bot.console.live import ORPHAN_AFTER_SECONDS, VisitorLink, Watcher
+
+    async def scenario(q):
+        now = time.time()
+        await q.enqueue(Handoff("first", team="orders", enqueued_at=now - 300))
+        await q.enqueue(Handoff("later", team="orders", enqueued_at=now - 10))
+        anna = Agent("anna", "Anna", max_chats=3)
+        await q.register_agent(anna)
+        await q.heartbeat("anna")
+        assert await q.claim("first", anna) == "claimed"
+        listener = aioredis.Redis.from_url(queue_url).pubsub()
+        await listener.subscribe(WIDGET_SOCKET_CHANNEL)
+        watcher = Watcher(q, VisitorLink(queue_url), rasa=None, max_wait=3600, auto_assign=False)
+        await watcher.tick(now)
+        still_hers = (await q.get("first")).status
+        await q.offline("anna")  # the console tab closed
+        await watcher.tick(now + 1)  # just gone: a reload would bring her back, so nothing moves yet
+        after_a_moment = (await q.get("first")).status
+        await watcher.tick(now + 1 + ORPHAN_AFTER_SECONDS)
+        told = []
+        for _ in range(40):
+            message = await listener.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if message:
+                data = pickle.loads(message["data"])  # noqa: S301 (python-socketio's own format, our Redis)
+                if data.get("room") == "first":
+                    told.append(data["data"])
+        await listener.close()
+        return (still_hers, after_a_moment, (await q.get("first")).status, [h.conversation_id for h in await q.waiting()],
+                await q.chats("anna"), told)
+
+    still_hers, after_a_moment, status, waiting, chats, told = run(queue_url, scenario)
+    assert (still_hers, after_a_moment, status) == ("active", "active", "waiting")
+    assert waiting == ["first", "later"] and chats == []  # back at the front: it has waited longest
+    assert {"state": "transferred", "team": "orders", "reason": "agent_offline"} in told
+    assert any(t.get("state") == "waiting" and t.get("position") == 1 for t in told)

@@ -205,6 +205,8 @@
       scroll();
     } else if (data.state === "active") {
       add("event", (data.agent || "Someone from our team") + " joined the chat");
+    } else if (data.state === "transferred" && data.reason === "agent_offline") {
+      add("event", "Our colleague got disconnected: you keep your place and the next free person takes over");
     } else if (data.state === "transferred") {
       add("event", "You're being passed to our " + (data.team || "support") + " team");
     } else if (data.state === "bot") {
