@@ -19,6 +19,7 @@ import html
 import json
 import logging
 import secrets
+import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -31,10 +32,11 @@ from sanic.request import Request
 
 from bot.channels import WIDGET_SOCKET_CHANNEL
 from bot.handoff.queue import WAITING_STATES, HandoffQueue
+from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.identity import sign, verified_customer_id
 from bot.settings import Settings, get_settings
 from bot.touchpoints.broker import record as record_touchpoint
-from bot.touchpoints.events import error_row
+from bot.touchpoints.events import error_row, handoff_row
 from bot.transcript import history_from_events
 
 logger = logging.getLogger(__name__)
@@ -178,6 +180,7 @@ class WidgetInput(InputChannel):
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.sio: Optional[socketio.AsyncServer] = None
+        self._rasa_api: Optional[RasaApi] = None  # to resume the bot when a visitor stops waiting
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
@@ -244,6 +247,13 @@ class WidgetInput(InputChannel):
                 await sio.emit("history", {"messages": await self.history(session_id)}, to=sid)
                 await self.tell_handoff_state(queue, session_id, sid)
 
+        @sio.on("leave_queue")
+        async def leave_queue(sid: str, _data: Any = None) -> None:
+            session_id = (await sio.get_session(sid)).get("session_id")
+            if not session_id:
+                return await notice(sid, "no_session")
+            await self.stop_waiting(queue, session_id, sid, notice)
+
         @sio.on(self.user_message_evt)
         async def handle_message(sid: str, data: Any) -> None:
             session_id = (await sio.get_session(sid)).get("session_id")
@@ -276,6 +286,31 @@ class WidgetInput(InputChannel):
                 await sio.emit("typing", {"on": False, "who": "bot"}, room=session_id)
 
         return blueprint
+
+    async def stop_waiting(self, queue: HandoffQueue, session_id: str, sid: str, notice) -> None:
+        """The visitor pressed "Stop waiting": out of the queue, and the bot takes the conversation back."""
+        try:
+            handoff = await queue.get(session_id)
+            left = await queue.leave(session_id, "left")
+        except aioredis.RedisError as err:
+            logger.warning("%s could not leave the queue, Redis unavailable: %s", session_id, err)
+            return await notice(sid, "error")
+        if not left or handoff is None:  # someone took the chat meanwhile, or it was not waiting: say how it is
+            return await self.tell_handoff_state(queue, session_id, sid)
+        record_touchpoint(handoff_row(handoff, "handoff_handed_back", actor="visitor", outcome="left",
+                                      wait_seconds=round(time.time() - handoff.enqueued_at, 1)))
+        await self.sio.emit("handoff", {"state": "left"}, room=session_id)
+        try:
+            await self.rasa_api().resume_and_continue(session_id, "handoff_left")
+        except RasaUnavailable as err:
+            logger.error("%s left the queue but the bot was not resumed: %s", session_id, err)
+            await notice(sid, "error")
+
+    def rasa_api(self) -> RasaApi:
+        if self._rasa_api is None:
+            settings = get_settings()
+            self._rasa_api = RasaApi(settings.rasa_api_url, settings.rasa_token)
+        return self._rasa_api
 
     async def tell_handoff_state(self, queue: HandoffQueue, session_id: str, sid: str) -> None:
         """A reloaded page learns whether a person is involved (the console tells it only of changes)."""

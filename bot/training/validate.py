@@ -17,7 +17,7 @@ from bot.settings import ROOT
 UNUSED = re.compile(r"The utterance '([\w/]+)' is not used in any story or rule")
 NO_EXAMPLES = re.compile(r"The intent '(\w+)' is listed in the domain file, but is not found in the NLU training data")
 # intents nobody types: the agent console triggers them through Rasa's API (bot/console)
-SYSTEM_INTENTS = {"handoff_finished", "handoff_expired"}
+SYSTEM_INTENTS = {"handoff_finished", "handoff_expired", "handoff_left"}
 WARNING_START = re.compile(r"(?:^|\s)(\w*Warning): ")
 
 

@@ -45,6 +45,8 @@ def test_a_visitor_gets_a_person_and_back_to_the_bot(stack, browser):
             assert "connecting you with a person" in await visitor.js(last_bot)
             await visitor.wait_for("document.querySelector('.sc-queue') && !document.querySelector('.sc-queue').hidden")
             assert "number 1 in line" in await visitor.js("document.querySelector('.sc-queue').textContent")
+            assert await visitor.js("document.querySelector('.sc-queue .sc-stop').textContent") == "Stop waiting"
+            await visitor.screenshot(SHOTS / "widget-waiting.png")
             await send_plain(visitor, "My parcel <b>204518</b> is late")
 
             key = "Object.keys(localStorage).find(k => k.startsWith('shopchat:'))"

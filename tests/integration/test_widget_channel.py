@@ -273,3 +273,45 @@ def test_no_answer_is_told_not_silent(stack):
             stack.revive()
             actions.wait_healthy(time.monotonic() + 60)
     run(scenario())
+
+
+def test_a_waiting_visitor_can_stop_waiting_and_the_bot_takes_over_again(stack, nobody_on_shift):
+    from tests.conftest import make_agent
+
+    make_agent(stack, "wanda", max_chats=5)  # someone is on shift, so the visitor is queued
+
+    async def scenario():
+        visitor = await Visitor(stack).connect()
+        try:
+            session_id, _ = await visitor.start()
+            queued = await visitor.say("I want to talk to a person")
+            assert any("in line" in m.get("text", "") for m in queued), queued
+            mark = len(visitor.events)
+            await visitor.sio.emit("leave_queue", {})
+            assert (await visitor.wait_for("handoff", after=mark)) == {"state": "left"}
+            for _ in range(int(TIMEOUT / 0.05)):
+                said = [d.get("text", "") for n, d in visitor.events[mark:] if n == "bot_uttered"]
+                if said:
+                    break
+                await asyncio.sleep(0.05)
+            assert said and "left the queue" in said[0]
+            answer = await visitor.say("what are your opening hours")  # the bot answers again
+            assert answer and all("code" not in m for m in answer) and "in line" not in answer[0].get("text", "")
+            mark = len(visitor.events)
+            await visitor.sio.emit("leave_queue", {})  # not waiting any more: nothing happens, nothing breaks
+            await asyncio.sleep(1)
+            assert [n for n, _ in visitor.events[mark:] if n in ("handoff", "notice")] == []
+            return session_id
+        finally:
+            await visitor.close()
+
+    session_id = run(scenario())
+    from bot.handoff.queue import HandoffQueue
+
+    async def status():
+        queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+        try:
+            return await queue.status(session_id)
+        finally:
+            await queue.close()
+    assert run(status()) == "left"

@@ -77,6 +77,7 @@
     ".sc-event{align-self:center;color:#5f6368;font-size:12px;text-align:center}",
     ".sc-queue{align-self:stretch;text-align:center;background:#eef2fb;color:#1d2430;font-size:13px;border-radius:8px;padding:6px}",
     ".sc-queue[hidden]{display:none}",
+    ".sc-stop{margin-left:8px;border:0;background:none;color:inherit;text-decoration:underline;font:inherit;cursor:pointer}",
     ".sc-meta{display:block;font-size:11px;opacity:.65;margin-top:3px}",
     ".sc-who{display:block;font-size:12px;font-weight:600;margin-bottom:2px;color:var(--sc)}",
     ".sc-replies{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
@@ -108,7 +109,10 @@
   var status = el("div", { "class": "sc-status", role: "status", hidden: "" });
   var log = el("div", { "class": "sc-log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
   var typing = el("div", { "class": "sc-typing", hidden: "", text: "typing\u2026" });
-  var queueLine = el("div", { "class": "sc-queue", hidden: "", role: "status" });
+  var queueText = el("span", {});
+  var stopWaiting = el("button", { "class": "sc-stop", type: "button", text: "Stop waiting",
+                                   onclick: function () { if (state.socket) state.socket.emit("leave_queue", {}); } });
+  var queueLine = el("div", { "class": "sc-queue", hidden: "", role: "status" }, [queueText, stopWaiting]);
   var input = el("textarea", { "class": "sc-input", rows: "1", "aria-label": "Your message", placeholder: "Type your message\u2026", maxlength: "4000" });
   var send = el("button", { "class": "sc-send", type: "submit", text: "Send" });
   var form = el("form", { "class": "sc-form", onsubmit: function (e) { e.preventDefault(); submit(input.value); } }, [input, send]);
@@ -199,7 +203,7 @@
     queueLine.hidden = data.state !== "waiting";
     if (data.state === "waiting") {
       var minutes = Math.max(1, Math.round((data.eta_seconds || 0) / 60));
-      queueLine.textContent = "You're number " + data.position + " in line" +
+      queueText.textContent = "You're number " + data.position + " in line" +
         (data.eta_seconds ? " \u00B7 about " + minutes + " min" : "") + ". Keep writing: they'll see everything.";
       log.insertBefore(queueLine, typing);
       scroll();
@@ -209,6 +213,8 @@
       add("event", "Our colleague got disconnected: you keep your place and the next free person takes over");
     } else if (data.state === "transferred") {
       add("event", "You're being passed to our " + (data.team || "support") + " team");
+    } else if (data.state === "left") {
+      add("event", "You left the queue");
     } else if (data.state === "bot") {
       typing.hidden = true;
       add("event", "Our team handed you back to the assistant");
