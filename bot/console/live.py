@@ -109,15 +109,12 @@ class Watcher:
                 continue
             for handoff in await self.queue.chats(agent.id):
                 cid = handoff.conversation_id
-                if await self.queue.transfer_to_team(cid, agent.id, handoff.team) != "requeued":
+                if await requeue_and_tell(self.queue, self.link, self.writer, cid, agent.id, handoff.team,
+                                          actor="system", because="agent_offline") != "requeued":
                     continue
                 rescued += 1
                 logger.warning("agent %s offline for %.0f s: conversation %s back in the queue", agent.id,
                                now - self.offline_since[agent.id], cid)
-                if self.writer is not None:
-                    self.writer.add([handoff_row(handoff, "handoff_transferred", actor="system", agent_id=agent.id,
-                                                 to_team=handoff.team, because="agent_offline")])
-                await self.link.status(cid, "transferred", team=handoff.team, reason="agent_offline")
                 self.told.pop(cid, None)  # their place is told afresh below
             self.offline_since.pop(agent.id, None)
         return rescued
@@ -168,3 +165,17 @@ async def announce_claim(link: VisitorLink, writer: Optional[TouchpointWriter], 
         await link.status(handoff.conversation_id, "active", agent=agent.name)
     except Exception as err:  # the claim stands; the visitor sees the agent's first message
         logger.warning("visitor %s not told who joined: %s", handoff.conversation_id, err)
+
+
+async def requeue_and_tell(queue: HandoffQueue, link: VisitorLink, writer: Optional[TouchpointWriter], cid: str,
+                           from_id: str, team: str, actor: str = "agent", because: str = "") -> str:
+    """Back to the queue for `team` (an agent passing it on, or the watcher rescuing an absent agent's chat):
+    the touchpoint, and the visitor told. Returns the queue's answer ('requeued' or 'not_yours')."""
+    result = await queue.transfer_to_team(cid, from_id, team)
+    if result == "requeued":
+        why = {"because": because} if because else {}
+        if writer is not None:
+            writer.add([handoff_row(await queue.get(cid), "handoff_transferred", actor=actor,
+                                    agent_id=from_id, to_team=team, **why)])
+        await link.status(cid, "transferred", team=team, **({"reason": because} if because else {}))
+    return result

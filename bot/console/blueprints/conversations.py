@@ -9,6 +9,7 @@ from typing import Any, Dict, List
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.console.live import requeue_and_tell
 from bot.console.sessions import error, json_body, requires
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
@@ -129,11 +130,7 @@ async def transfer(request: Request, cid: str):
     if data.get("team"):
         if data["team"] not in TEAMS:
             return error(400, f"team must be one of {', '.join(TEAMS)}")
-        result = await ctx.queue.transfer_to_team(cid, me, data["team"])
-        if result == "requeued":
-            ctx.touchpoints.add([handoff_row(await ctx.queue.get(cid), "handoff_transferred", agent_id=me,
-                                             to_team=data["team"])])
-            await ctx.link.status(cid, "transferred", team=data["team"])
+        result = await requeue_and_tell(ctx.queue, ctx.link, ctx.touchpoints, cid, me, data["team"])
     elif data.get("agent"):
         target = await ctx.queue.agent(str(data["agent"]))
         if target is None or target.status != "available":
