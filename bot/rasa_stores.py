@@ -8,13 +8,14 @@ the event broker: they are the ones it is about to store.
 
 PromptRedisLockStore: Rasa's Redis lock store checks every second whether a conversation's lock is free. A
 message that arrives while the previous turn is still being saved (a quick visitor, an agent's line being
-appended) then waits a whole second for nothing; here the next in line checks every 10 ms."""
+appended) then waits a whole second for nothing; here a turn that ends wakes the next one in the same
+process at once, and the next in line also checks every 10 ms for turns on other replicas."""
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
-from typing import Any, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from rasa.core.lock_store import LockError, RedisLockStore, TicketLock
 from rasa.core.tracker_store import SQLTrackerStore
@@ -69,11 +70,13 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
 class PromptRedisLockStore(RedisLockStore):
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
+        self._waiting: Dict[str, List[asyncio.Future]] = {}
 
     async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
-        """As Rasa's, but the next in line checks every 10 ms and the n-th every n² x 10 ms (at most every
-        `wait_time_in_seconds`): prompt for a quick follow-up, and however many messages wait, fewer checks
-        than Rasa's one per second each (they are synchronous Redis calls, on the event loop)."""
+        """As Rasa's, but a turn that ends in this process wakes the turns waiting here at once. The lock lives
+        in Redis, so a turn on another replica can hold it as well: the next in line also checks every 10 ms,
+        the n-th every n² x 10 ms (at most every `wait_time_in_seconds`), fewer checks than Rasa's one per
+        second each however many wait (they are synchronous Redis calls, on the event loop)."""
         while True:
             lock = self.get_lock(conversation_id)
             if not lock:  # expired
@@ -81,6 +84,28 @@ class PromptRedisLockStore(RedisLockStore):
             if not lock.is_locked(ticket):
                 return lock
             ahead = max(1, ticket - (lock.now_serving or 0))
-            await asyncio.sleep(min(LOCK_POLL_SECONDS * ahead * ahead, wait_time_in_seconds))
+            await self._released_here(conversation_id, min(LOCK_POLL_SECONDS * ahead * ahead, wait_time_in_seconds))
             self.update_lock(conversation_id)
         raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+
+    async def _released_here(self, conversation_id: str, seconds: float) -> None:
+        """Until a turn of this conversation ends in this process, or `seconds` pass."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(conversation_id, []).append(waiter)
+        try:
+            await asyncio.wait_for(waiter, seconds)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            waiters = self._waiting.get(conversation_id, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._waiting[conversation_id]
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        """Rasa calls this when a turn ends (on the event loop); the turns waiting here then look at once."""
+        super().cleanup(conversation_id, ticket_number)
+        for waiter in self._waiting.pop(conversation_id, []):
+            if not waiter.done():
+                waiter.set_result(None)

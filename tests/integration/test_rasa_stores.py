@@ -47,14 +47,19 @@ def test_the_tracker_store_keeps_each_event_once_and_tells_the_broker_once(datab
     assert asyncio.run(store.retrieve(f"nobody-{uuid.uuid4().hex}")) is None
 
 
-def test_a_waiting_message_gets_the_lock_soon_after_it_is_released(redis_url):
+def lock_store(redis_url, prefix):
     target = RedisTarget.from_url(redis_url)
-    store = PromptRedisLockStore(EndpointConfig(url=target.host, port=target.port, password=target.password or None,
-                                                db=5, key_prefix=f"test{uuid.uuid4().hex[:6]}"))
+    return PromptRedisLockStore(EndpointConfig(url=target.host, port=target.port, password=target.password or None,
+                                               db=5, key_prefix=prefix))
+
+
+def hand_over(holder, waiter, wait_time_in_seconds):
+    """One turn holds a conversation's lock for 0.3 s while a second waits; (order, seconds from release to
+    acquisition)."""
     cid, order = f"lock-{uuid.uuid4().hex}", []
 
     async def first():
-        async with store.lock(cid):
+        async with holder.lock(cid):
             order.append("first in")
             await asyncio.sleep(0.3)
             order.append("first out")
@@ -62,7 +67,7 @@ def test_a_waiting_message_gets_the_lock_soon_after_it_is_released(redis_url):
 
     async def second():
         await asyncio.sleep(0.05)
-        async with store.lock(cid):
+        async with waiter.lock(cid, wait_time_in_seconds=wait_time_in_seconds):
             order.append("second in")
             return time.perf_counter()
 
@@ -70,5 +75,20 @@ def test_a_waiting_message_gets_the_lock_soon_after_it_is_released(redis_url):
         return await asyncio.gather(first(), second())
 
     released, acquired = asyncio.run(both())
+    return order, acquired - released
+
+
+def test_a_turn_that_ends_wakes_the_next_one_in_the_same_process(redis_url, monkeypatch):
+    monkeypatch.setattr("bot.rasa_stores.LOCK_POLL_SECONDS", 60.0)  # no polling: only the wake can let it in
+    store = lock_store(redis_url, f"test{uuid.uuid4().hex[:6]}")
+    order, waited = hand_over(store, store, wait_time_in_seconds=10)
     assert order == ["first in", "first out", "second in"]
-    assert acquired - released < 0.5  # Rasa's own store re-checks only every second
+    assert waited < 3  # polling would have taken 10 s
+    assert store._waiting == {}
+
+
+def test_a_turn_on_another_replica_is_noticed_soon_after_it_ends(redis_url):
+    prefix = f"test{uuid.uuid4().hex[:6]}"
+    order, waited = hand_over(lock_store(redis_url, prefix), lock_store(redis_url, prefix), wait_time_in_seconds=1)
+    assert order == ["first in", "first out", "second in"]
+    assert waited < 0.5  # Rasa's own store re-checks only every second
