@@ -123,11 +123,21 @@ def cross_validate(k: int) -> dict:
         "accuracy": accuracy_score(truth, raw),
         "macro_f1": f1_score(truth, raw, average="macro"),
         "confused": confused.most_common(3),
+        "weakest": weakest(truth, raw, 5),
         "fallback_rate": fell_back / len(truth),
         "wrong_answer_rate": wrong_answers / len(truth),
         "train_seconds": sum(train_seconds) / len(train_seconds),
         "thresholds": threshold_table(truth, ranked),
     }
+
+
+def weakest(truth: List[str], predicted: List[str], n: int) -> List[Tuple[str, float]]:
+    """The n intents with the lowest F1: where a trainer's next examples help most."""
+    from sklearn.metrics import f1_score
+
+    labels = sorted(set(truth))
+    scores = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
+    return sorted(zip(labels, (float(f) for f in scores), strict=True), key=lambda pair: pair[1])[:n]
 
 
 def threshold_table(truth: List[str], ranked: List[List[dict]], ambiguity: float = 0.1) -> List[Tuple[float, float, float]]:
@@ -173,6 +183,7 @@ def report(k: int, model: Path) -> None:
     print(f"  {cv['examples']} examples, {cv['intents']} intents")
     print(f"  intent accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}  (target macro-F1 >= 0.93)")
     print("  most confused (true -> predicted, count): " + "; ".join(f"{t} -> {p} ({n})" for (t, p), n in cv["confused"]))
+    print("  weakest intents (F1): " + "; ".join(f"{i} {f:.2f}" for i, f in cv["weakest"]))
     print(f"  with the fallback threshold: {cv['fallback_rate']:.1%} asked to rephrase, "
           f"{cv['wrong_answer_rate']:.1%} answered wrongly")
     print("  fallback threshold -> asked to rephrase / answered wrongly: " + "; ".join(
