@@ -43,3 +43,25 @@ def test_history_keeps_the_visible_transcript_in_order():
         {"sender": "bot", "agent": None, "text": "Hello!", "buttons": [{"title": "A", "payload": "/a"}], "timestamp": 2},
         {"sender": "agent", "agent": "Sam", "text": "I'm Sam from the team", "buttons": [], "timestamp": 3},
     ]
+
+
+def test_turns_run_one_at_a_time_per_conversation_in_arrival_order_and_clean_up():
+    import asyncio
+
+    from bot.channels.widget import Turns
+
+    turns, log = Turns(), []
+
+    async def turn(session, name, seconds):
+        async with turns.of(session):
+            log.append(f"{name} in")
+            await asyncio.sleep(seconds)
+            log.append(f"{name} out")
+
+    async def main():
+        await asyncio.gather(turn("a", "a1", 0.05), turn("a", "a2", 0), turn("b", "b1", 0.01))
+
+    asyncio.run(main())
+    assert log.index("a1 out") < log.index("a2 in")  # the second waits for the first, same conversation
+    assert log.index("b1 in") < log.index("a1 out")  # another conversation does not wait
+    assert turns._locks == {} and turns._users == {}
