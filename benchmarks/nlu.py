@@ -26,7 +26,9 @@ def load_examples() -> List[Tuple[str, str]]:
 def same_to_the_model(text: str) -> str:
     """Lowercase words with order numbers, other numbers and emails blanked: "refund order 100482" and
     "Refund order #100937!" are one example to the classifier (see bot.nlu.tokenizer)."""
-    text = re.sub(r"\S+@\S+", " @ ", text.lower())
+    from bot.nlu.entities import EMAIL
+
+    text = EMAIL.sub(" @ ", text).lower()
     text = re.sub(r"#?\d+", " 0 ", text)
     return " ".join(re.sub(r"[^a-z0-9@ ]+", " ", text).split())
 
