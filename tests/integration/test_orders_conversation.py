@@ -154,9 +154,9 @@ def test_bad_order_input_is_answered_and_harmless(chat, shop, text):
 def test_the_order_placed_on_a_given_day(chat, shop, stack):
     yesterday = dt.datetime.now().replace(hour=9, minute=30, second=0, microsecond=0) - dt.timedelta(days=1)
     order = arrange(shop, "shipped", placed_at=yesterday)
-    with shop.session.begin() as s:  # the customer's other orders were placed on other days
+    with shop.session.begin() as s:  # the customer's other orders were placed earlier: none yesterday, none newer
         s.execute(sa.update(OrderRow).where(OrderRow.customer_id == order.customer_id, OrderRow.number != order.number,
-                                            sa.func.date(OrderRow.placed_at) == yesterday.date())
+                                            OrderRow.placed_at >= yesterday.replace(hour=0, minute=0))
                   .values(placed_at=yesterday - dt.timedelta(days=30)).execution_options(synchronize_session=False))
     newer = arrange(shop, "paid", placed_at=dt.datetime.now() - dt.timedelta(minutes=30))  # greeted with this one
     with shop.session.begin() as s:
