@@ -8,11 +8,11 @@ from typing import Iterator, List, Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
+    """The same interpolated percentile the analytics dashboard reports, unrounded; NaN for no values."""
+    from bot.touchpoints.analytics import quantile
+
+    value = quantile(values, q)
+    return float("nan") if value is None else value
 
 
 def summary_ms(samples: Sequence[float]) -> str:

@@ -19,13 +19,20 @@ from bot.touchpoints.models import touchpoints as tp
 TOP = 10
 
 
-def percentile(values: Sequence[float], q: float) -> Optional[float]:
+def quantile(values: Sequence[float], q: float) -> Optional[float]:
+    """The q-th percentile (0-100), interpolated between the nearest ranks; None for no values."""
     if not values:
         return None
     ordered = sorted(values)
     k = (len(ordered) - 1) * q / 100
     low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return round(ordered[low] + (ordered[high] - ordered[low]) * (k - low), 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def percentile(values: Sequence[float], q: float) -> Optional[float]:
+    """As shown on the dashboard: to a tenth."""
+    value = quantile(values, q)
+    return None if value is None else round(value, 1)
 
 
 def _day(value: Any) -> str:
