@@ -158,7 +158,8 @@ def test_the_order_placed_on_a_given_day(chat, shop, stack):
         s.execute(sa.update(OrderRow).where(OrderRow.customer_id == order.customer_id, OrderRow.number != order.number,
                                             OrderRow.placed_at >= yesterday.replace(hour=0, minute=0))
                   .values(placed_at=yesterday - dt.timedelta(days=30)).execution_options(synchronize_session=False))
-    newer = arrange(shop, "paid", placed_at=dt.datetime.now() - dt.timedelta(minutes=30))  # greeted with this one
+    # greeted with this one; placed now, so today even just after midnight (30 minutes ago was yesterday then)
+    newer = arrange(shop, "paid", placed_at=dt.datetime.now().replace(microsecond=0))
     with shop.session.begin() as s:
         s.execute(sa.update(OrderRow).where(OrderRow.number == newer.number)
                   .values(customer_id=order.customer_id, email=order.email))
