@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from bot.identity import verified_customer_id
 from bot.touchpoints.journey import stage_for
 from bot.touchpoints.models import MAX_TEXT
 
@@ -72,8 +73,6 @@ class TouchpointMapper:
         return handler(cid, self.state(cid), event) if handler else []
 
     def _user(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
-        from bot.identity import verified_customer_id
-
         meta = e.get("metadata") or {}
         s.channel = e.get("input_channel") or meta.get("channel") or s.channel or ""
         customer = verified_customer_id(meta, self.secret) if self.secret else None
@@ -125,6 +124,10 @@ class TouchpointMapper:
         s.slots[name] = value
         if name == "customer_id" and value:
             s.customer_id = str(value)
+        if name == "session_started_metadata" and self.secret:
+            # set before action_session_start runs, whose greeting (its messages come before its slots) is
+            # then already the signed-in customer's
+            s.customer_id = verified_customer_id(value, self.secret) or s.customer_id
         if name == "failed_lookups":  # the state follows every value; a rise (not a replay) is a failed check
             failures, before = int(value or 0), s.failed_lookups
             s.failed_lookups = failures

@@ -96,6 +96,25 @@ def test_every_event_type_becomes_a_row_with_its_stage(db_url):
     assert {r["type"] for r in stored} == set(touchpoints_types())
 
 
+def test_the_greeting_at_session_start_is_already_the_signed_in_customers():
+    from bot.identity import sign
+
+    def session(cid, metadata):
+        # as Rasa stores them: the metadata slot, then action_session_start's greeting before its own slots
+        return [{"event": "slot", "sender_id": cid, "name": "session_started_metadata", "value": metadata, "timestamp": 1},
+                {"event": "action", "sender_id": cid, "name": "action_session_start", "timestamp": 1.1},
+                {"event": "bot", "sender_id": cid, "text": "Your order #100482 shipped", "timestamp": 1.2},
+                {"event": "session_started", "sender_id": cid, "timestamp": 1.3}]
+
+    mapper = TouchpointMapper("s3cret")
+    signed = {"customer": {"id": "C00017", "signature": sign("C00017", "s3cret")}}
+    forged = {"customer": {"id": "C00017", "signature": sign("C00017", "guess")}}
+    greeting = [r for e in session("a", signed) for r in mapper.rows(e)]
+    assert [(r["type"], r["customer_id"]) for r in greeting] == [("message", "C00017")]
+    assert [r["customer_id"] for e in session("b", forged) for r in mapper.rows(e)] == [None]
+    assert [r["customer_id"] for e in session("c", None) for r in mapper.rows(e)] == [None]
+
+
 def touchpoints_types():
     from bot.touchpoints.models import TYPES
     return TYPES
