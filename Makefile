@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 MODEL  := models/current.tar.gz
 RASA   := $(PY) -m rasa
 TRAIN_INPUTS := config.yml $(sort $(wildcard domain/*.yml) domain/answers.yml) $(shell find data -name '*.yml' 2>/dev/null)
+# the pipeline's own components: changing their code changes the model
+TRAIN_INPUTS += $(wildcard bot/nlu/*.py bot/frustration/*.py bot/frustration/*.yml)
 
 # quiet the libraries Rasa pulls in; keep our own output readable
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -35,7 +37,7 @@ domain: domain/answers.yml ## render the shop's answers from shop/facts.yml into
 domain/answers.yml: shop/facts.yml bot/shop.py | $(STAMP)
 	$(PY) -m bot domain
 
-train: $(MODEL) ## train the model, only if data, domain or config changed
+train: $(MODEL) ## train the model, only if data, domain, config or the pipeline's code changed
 
 $(MODEL): $(TRAIN_INPUTS) | $(STAMP)
 	$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name current

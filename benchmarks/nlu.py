@@ -86,7 +86,7 @@ def predict(model: Path, texts: List[str]) -> List[dict]:
 
 
 def raw_intent(parse: dict) -> str:
-    """DIET's own top intent, looking past the fallback classifier."""
+    """The classifiers' own top intent (DIET blended with the linear model), looking past the fallback classifier."""
     for ranked in parse.get("intent_ranking", []):
         if ranked["name"] != FALLBACK:
             return ranked["name"]

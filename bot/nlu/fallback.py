@@ -1,7 +1,7 @@
 """Rasa's FallbackClassifier, which also gives up on a message none of whose words the bot was taught.
 
-DIET's confidence says which of the known intents a message is most like, not whether the bot understood
-it: keyboard mashing such as "blorp fizzle wum" can come out as out_of_scope at 0.99. A message without a
+The classifiers' confidence says which of the known intents a message is most like, not whether the bot
+understood it: keyboard mashing such as "blorp fizzle wum" can come out as out_of_scope at 0.99. A message without a
 single word from the training examples cannot have been understood, so the visitor is asked to rephrase
 (and the miss counts towards offering a person) instead of getting a confident answer to something else.
 """
@@ -33,7 +33,7 @@ class KnownWordsFallbackClassifier(FallbackClassifier):
     @classmethod
     def required_components(cls) -> List[Type]:
         """Rasa's asks for an intent classifier before it, which its training graph, where this one learns the
-        words, does not have; config.yml places it after DIET."""
+        words, does not have; config.yml places it after the intent classifiers."""
         return [Tokenizer]
 
     @classmethod

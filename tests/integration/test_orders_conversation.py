@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from bot.identity import sign
 from bot.orders.sql import OrderRow, RefundRow, SqlOrders
+from tests.integration.test_touchpoints_stack import wait_for_rows
 
 NOT_VERIFIED = "I couldn't find an order with that number and email address"
 
@@ -50,6 +51,10 @@ def test_a_signed_in_customer_is_greeted_with_the_order_in_flight(chat, shop, st
     assert greeting[0]["buttons"][0]["payload"] == f'/track_order{{"order_number": "{order.number}"}}'
     answer = chat.text("where is my order?")
     assert order.tracking_number in answer and "DHL" in answer
+    # the greeting is logged as the signed-in customer's touchpoint, though it comes before their first message
+    rows = wait_for_rows(stack, chat.sender, {"order_lookup"})
+    logged = next(r for r in rows if r["actor"] == "bot" and r["type"] == "message")
+    assert f"#{order.number}" in logged["text"] and logged["customer_id"] == order.customer_id
 
 
 def test_a_forged_signature_is_anonymous(chat, shop):
