@@ -74,15 +74,12 @@ def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iter
     how many rows went, per kind. `url` holds the transcripts and handoff records, `touchpoints_url` the
     touchpoints (often the same)."""
     removed: Dict[str, int] = {}
-    engine = sa.create_engine(touchpoints_url, future=True)
-    try:
-        with engine.begin() as conn:
-            cids = set(also) | {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
-                touchpoints.c.customer_id == customer_id).distinct())}
-    finally:
-        engine.dispose()
+    touchpoints_engine = sa.create_engine(touchpoints_url, future=True)
     engine = sa.create_engine(url, future=True)
     try:
+        with touchpoints_engine.begin() as conn:
+            cids = set(also) | {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
+                touchpoints.c.customer_id == customer_id).distinct())}
         with engine.begin() as conn:
             inspector = sa.inspect(conn)
             if inspector.has_table(tickets.name):
@@ -96,14 +93,11 @@ def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iter
                 events = sa.Table(RASA_EVENTS_TABLE, sa.MetaData(), autoload_with=conn)
                 removed["transcript_events"] = conn.execute(events.delete().where(events.c.sender_id.in_(cids))).rowcount
             removed["conversations"] = len(cids)
-    finally:
-        engine.dispose()
-    engine = sa.create_engine(touchpoints_url, future=True)
-    try:
-        with engine.begin() as conn:
+        with touchpoints_engine.begin() as conn:
             removed["touchpoints"] = rollup.delete(conn, sa.or_(
                 touchpoints.c.customer_id == customer_id, touchpoints.c.conversation_id.in_(cids)))
     finally:
+        touchpoints_engine.dispose()
         engine.dispose()
     logger.info("forgot customer %s: %s", customer_id, removed)
     return removed
