@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import sys
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 import scipy.sparse
@@ -54,12 +54,17 @@ class Weighting:
         documents = np.bincount(counts.indices, minlength=counts.shape[1])  # csr: one column index per nonzero
         return cls(np.log((1 + n) / (1 + documents)) + 1)  # sklearn's smoothed idf
 
+    def row(self, columns: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """One message's weights for its nonzero counts (at `columns`)."""
+        weights = (1 + np.log(counts)) * self.idf[columns]
+        norm = np.sqrt(weights @ weights)
+        return weights / norm if norm else weights
+
     def __call__(self, counts: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
         weighted = counts.astype(np.float64, copy=True)
-        weighted.data = (1 + np.log(np.maximum(weighted.data, 1e-12))) * self.idf[weighted.indices]
-        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-        norms[norms == 0] = 1
-        return scipy.sparse.diags(1 / norms) @ weighted
+        for start, end in zip(weighted.indptr[:-1], weighted.indptr[1:], strict=True):
+            weighted.data[start:end] = self.row(weighted.indices[start:end], weighted.data[start:end])
+        return weighted
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -83,13 +88,15 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
 
     def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                  blocks: Optional[List[Dict[str, Any]]] = None, weightings: Optional[List[Weighting]] = None,
-                 coef: Optional[np.ndarray] = None, intercept: Optional[np.ndarray] = None,
+                 weights: Optional[np.ndarray] = None, intercept: Optional[np.ndarray] = None,
                  classes: Optional[List[str]] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage, self._resource = model_storage, resource
         self.blocks = blocks or []  # [{"origin": featurizer, "width": vocabulary size}] in column order
         self.weightings = weightings or []
-        self.coef, self.intercept, self.classes = coef, intercept, classes or []
+        # features x intents, C order: a message's scores are its few nonzero features times their rows
+        self.weights = None if weights is None else np.ascontiguousarray(weights)
+        self.intercept, self.classes = intercept, classes or []
 
     @classmethod
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -108,9 +115,27 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
             out.append(counts)
         return out
 
+    def _nonzeros(self, message: Message) -> Tuple[np.ndarray, np.ndarray]:
+        """The message's features as (columns, TF-IDF values), the featurizers' blocks side by side. Plain numpy:
+        at ~150 nonzeros a message, scipy's matrix machinery would cost more than the arithmetic."""
+        counts = sentence_counts(message)
+        columns, values, offset = [np.empty(0, np.int64)], [np.empty(0)], 0
+        for block, weighting in zip(self.blocks, self.weightings, strict=True):
+            found = counts.get(block["origin"])
+            if found is not None:
+                found = found.tocoo()
+                keep = found.data > 0
+                columns.append(found.col[keep] + offset)
+                values.append(weighting.row(found.col[keep], found.data[keep].astype(np.float64)))
+            offset += block["width"]
+        return np.concatenate(columns), np.concatenate(values)
+
     def _features(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
-        counts = self._counts(messages)
-        return scipy.sparse.hstack([w(c) for w, c in zip(self.weightings, counts, strict=True)], format="csr")
+        rows = [self._nonzeros(m) for m in messages]
+        indptr = np.cumsum([0] + [len(c) for c, _ in rows])
+        width = sum(block["width"] for block in self.blocks)
+        return scipy.sparse.csr_matrix((np.concatenate([v for _, v in rows]), np.concatenate([c for c, _ in rows]), indptr),
+                                       shape=(len(rows), width))
 
     def train(self, training_data: TrainingData) -> Resource:
         from sklearn.linear_model import LogisticRegression
@@ -128,7 +153,8 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
         model.fit(self._features(examples), [e.get(INTENT) for e in examples])
         self.classes = [str(c) for c in model.classes_]
         # with two intents sklearn keeps one row of weights (a sigmoid); as a softmax that is -w/2, +w/2
-        self.coef = model.coef_ if len(self.classes) > 2 else np.vstack([-model.coef_, model.coef_]) / 2
+        coef = model.coef_ if len(self.classes) > 2 else np.vstack([-model.coef_, model.coef_]) / 2
+        self.weights = np.ascontiguousarray(coef.T)
         self.intercept = model.intercept_ if len(self.classes) > 2 else np.hstack([-model.intercept_, model.intercept_]) / 2
         self._persist()
         return self._resource
@@ -136,7 +162,7 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
     def _persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             arrays = {f"idf{i}": w.idf for i, w in enumerate(self.weightings)}
-            np.savez(directory / ARRAYS_FILE, coef=self.coef, intercept=self.intercept,
+            np.savez(directory / ARRAYS_FILE, weights=self.weights, intercept=self.intercept,
                      classes=np.array(self.classes, dtype=str), **arrays)
             (directory / BLOCKS_FILE).write_text(json.dumps(self.blocks), encoding="utf-8")
 
@@ -149,12 +175,13 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
                 with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
                     return cls(config, model_storage, resource, blocks,
                                [Weighting(arrays[f"idf{i}"]) for i in range(len(blocks))],
-                               arrays["coef"], arrays["intercept"], [str(c) for c in arrays["classes"]])
+                               arrays["weights"], arrays["intercept"], [str(c) for c in arrays["classes"]])
         except (ValueError, FileNotFoundError):  # trained on no intent examples: DIET's ranking stands
             return cls(config, model_storage, resource)
 
     def probabilities(self, messages: List[Message]) -> np.ndarray:
-        scores = self._features(messages) @ self.coef.T + self.intercept
+        scores = np.array([values @ self.weights[columns] for columns, values in map(self._nonzeros, messages)])
+        scores = scores.reshape(len(messages), len(self.classes)) + self.intercept
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))
         return exp / exp.sum(axis=1, keepdims=True)
 
