@@ -15,12 +15,17 @@ from bot.settings import ROOT
 
 MESSAGES = ROOT / "tests" / "data" / "frustration_messages.yml"
 DIALOGUES = ROOT / "tests" / "data" / "frustration_dialogues.yml"
+BLIND = ROOT / "tests" / "data" / "blind_frustration.yml"
 VADER_NEGATIVE = -0.05  # VADER's own cut-off for negative sentiment
 
 
 def labelled(path: Path = MESSAGES) -> List[Tuple[str, bool]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [(t, True) for t in data["frustrated"]] + [(t, False) for t in data["neutral"]]
+
+
+def blind_labelled(path: Path = BLIND) -> List[Tuple[str, bool]]:
+    return [(m["text"], bool(m["frustrated"])) for m in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]]
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
@@ -45,12 +50,11 @@ def line(name: str, r: Dict[str, float], auc: float) -> str:
             f"  accuracy {r['accuracy']:.3f}  ROC AUC {auc:.3f}")
 
 
-def message_report() -> None:
+def message_report(data: List[Tuple[str, bool]], title: str) -> None:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    data = labelled()
     texts, labels = [t for t, _ in data], [y for _, y in data]
-    heading(f"Frustration per message: {sum(labels)} frustrated, {len(labels) - sum(labels)} neutral (tests/data)")
+    heading(f"Frustration per message, {title}: {sum(labels)} frustrated, {len(labels) - sum(labels)} neutral")
     ours = [score_message(t).score for t in texts]
     vader = SentimentIntensityAnalyzer()
     compound = [vader.polarity_scores(t)["compound"] for t in texts]
@@ -105,5 +109,6 @@ def dialogue_report() -> None:
 
 
 def report() -> None:
-    message_report()
+    message_report(labelled(), "labelled set (tests/data/frustration_messages.yml)")
+    message_report(blind_labelled(), "blind set (tests/data/blind_frustration.yml)")
     dialogue_report()

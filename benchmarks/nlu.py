@@ -179,6 +179,49 @@ def parse_latency(model: Path, n: int = 1000) -> List[float]:
     return asyncio.run(run())
 
 
+BLIND_SET = ROOT / "tests" / "data" / "blind_intents.yml"
+
+
+def load_blind(path: Path = BLIND_SET) -> List[Tuple[str, str]]:
+    """The blind set's (text, intent) pairs: written from the intents' descriptions, never trained on."""
+    import yaml
+
+    return [(e["text"], e["intent"]) for e in yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]]
+
+
+def blind_set(model: Path, path: Path = BLIND_SET) -> dict:
+    """How the trained model does on requests nobody taught it: a rephrase request counts as a miss."""
+    examples = load_blind(path)
+    parses = predict(model, [t for t, _ in examples])
+    truth = [intent for _, intent in examples]
+    served = [p["intent"]["name"] for p in parses]
+    confident_wrong = sum(p["intent"]["name"] not in (FALLBACK, t) and p["intent"]["confidence"] >= 0.9
+                          for p, t in zip(parses, truth, strict=True))
+    raw = [raw_intent(p) for p in parses]
+    confused = Counter((t, p) for t, p in zip(truth, raw, strict=True) if t != p)
+    return {
+        "examples": len(examples),
+        "accuracy": sum(s == t for s, t in zip(served, truth, strict=True)) / len(truth),
+        "top_intent_accuracy": sum(r == t for r, t in zip(raw, truth, strict=True)) / len(truth),
+        "rephrase_rate": served.count(FALLBACK) / len(truth),
+        "wrong_rate": sum(s not in (FALLBACK, t) for s, t in zip(served, truth, strict=True)) / len(truth),
+        "confident_wrong_rate": confident_wrong / len(truth),
+        "weakest": weakest(truth, served, 8),
+        "confused": confused.most_common(6),
+    }
+
+
+def report_blind(model: Path) -> None:
+    heading("NLU: blind set (tests/data/blind_intents.yml, written without seeing data/nlu)")
+    b = blind_set(model)
+    print(f"  {b['examples']} requests: accuracy {b['accuracy']:.3f} (asked to rephrase counts as a miss; target >= 0.90), "
+          f"asked to rephrase {b['rephrase_rate']:.1%}, answered wrongly {b['wrong_rate']:.1%}, "
+          f"confidently wrong (>= 0.9) {b['confident_wrong_rate']:.1%} (target < 1%)")
+    print(f"  top intent behind the fallback right: {b['top_intent_accuracy']:.3f}")
+    print("  weakest intents (F1): " + "; ".join(f"{i} {f:.2f}" for i, f in b["weakest"]))
+    print("  most confused (true -> top intent, count): " + "; ".join(f"{t} -> {p} ({n})" for (t, p), n in b["confused"]))
+
+
 def report(k: int, model: Path) -> None:
     heading(f"NLU: stratified {k}-fold cross-validation on data/nlu")
     cv = cross_validate(k)
@@ -191,5 +234,6 @@ def report(k: int, model: Path) -> None:
     print("  fallback threshold -> asked to rephrase / answered wrongly: " + "; ".join(
         f"{t:.1f}: {f:.1%} / {w:.1%}" for t, f, w in cv["thresholds"]))
     print(f"  NLU training time per fold: {cv['train_seconds']:.0f} s")
+    report_blind(model)
     heading("NLU parse latency, in process, 1,000 messages")
     print(f"  {summary_ms(parse_latency(model))}  (target p50 < 15 ms)")
