@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
@@ -70,7 +71,7 @@ class Mailer:
     tls: str  # starttls | ssl | none
     sender: str  # the From header: "help@shop.example" or "Shop help <help@shop.example>"
     user: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a log line
     timeout: float = 10.0
     texts: Mapping[str, Any] = field(default_factory=dict)  # mail templates and their facts (shop/facts.yml)
 
@@ -123,9 +124,18 @@ class Mailer:
             raise MailUnavailable(f"the mail server refused the address: {refused}"[:MAX_ERROR]) from err
         except aiosmtplib.SMTPResponseException as err:
             raise MailUnavailable(f"the mail server answered {err.code} {err.message}"[:MAX_ERROR]) from err
-        except (aiosmtplib.SMTPException, OSError) as err:
-            reason = f"{err.__class__.__name__}: {err}"
-            raise MailUnavailable(f"could not reach the mail server {self.host}:{self.port} ({reason})"[:MAX_ERROR]) from err
+        except OSError as err:  # aiosmtplib's connect and disconnect errors are ConnectionErrors too
+            raise MailUnavailable(f"could not reach the mail server {self.host}:{self.port}: {_reason(err)}"[:MAX_ERROR]) from err
+        except aiosmtplib.SMTPException as err:  # e.g. starttls asked for and not offered: nothing goes in the clear
+            raise MailUnavailable(f"the mail server {self.host}:{self.port} could not be used: {err}"[:MAX_ERROR]) from err
+
+
+def _reason(err: Exception) -> str:
+    """"Connection refused", not the repr of aiosmtplib's wrapper around asyncio's wrapper around the OS error."""
+    cause = err.__cause__ if isinstance(err.__cause__, OSError) else err
+    if isinstance(cause, OSError) and cause.errno:
+        return os.strerror(cause.errno) if cause.errno > 0 else (cause.strerror or str(cause))
+    return str(err) or err.__class__.__name__
 
 
 @dataclass(frozen=True)
