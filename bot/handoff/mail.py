@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
@@ -21,6 +22,7 @@ from bot import shop
 from bot.settings import Settings
 
 EDGES = "<>()[]{}\"'`,;:.!?"  # around an address in a sentence: "(anna@example.com)." is anna@example.com
+MESSAGE_WORDS = 8  # besides the address; fewer is rather "you can write to me at ..." than a message
 TEMPLATES = ("ticket_reply_subject", "ticket_reply_body")
 MAX_ERROR = 300
 
@@ -49,6 +51,15 @@ def email_in(text: str) -> Optional[str]:
             if address:
                 return address
     return None
+
+
+def message_besides_address(text: str) -> Optional[str]:
+    """What a visitor wrote around an address, when it is long enough to be the message they want to leave
+    ("anna@example.com my parcel came with a broken lid, ..."): they wrote both at once. Else None."""
+    if "@" not in (text or ""):
+        return None
+    rest = re.sub(r"[ \t]+", " ", re.sub(r"\S*@\S*", " ", text)).strip(" \t\r\n,;:-")
+    return rest if len(rest.split()) >= MESSAGE_WORDS else None
 
 
 def one_line(text: str, limit: int = 200) -> str:

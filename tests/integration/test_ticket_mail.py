@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from bot.handoff.records import HandoffRecords
 from bot.runner import Child, commands
 from bot.settings import Settings
-from tests.conftest import ADMIN_PASSWORD, Console, free_port
+from tests.conftest import ADMIN_PASSWORD, Chat, Console, free_port
 from tests.unit.test_mail import Inbox
 
 SENDER = "Northwind help <help@northwind.example>"
@@ -95,3 +95,18 @@ def test_without_smtp_settings_the_console_says_replies_are_stored_not_sent(tmp_
         assert answer["ticket"]["reply"] == "A new lid is on its way." and answer["ticket"]["status"] == "answered"
         refused = agent.call("POST", f"/api/tickets/{ticket.id}/send", expect=409)
         assert refused["error"].startswith("Replies are stored, not sent")
+
+
+def test_a_visitor_who_writes_a_bad_address_and_the_message_at_once_is_asked_only_for_the_address(
+        stack, nobody_on_shift):
+    chat = Chat(stack)
+    chat.texts("can I talk to a real person please")
+    assert "email address" in chat.text("yes")
+    asked = chat.text("anna@example.c my parcel 204518 arrived with a broken lid, please send a new one")
+    assert "doesn't look like an email" in asked and "What would you like to tell" not in asked
+    created = chat.text("anna@example.com")
+    assert "reference T-" in created and "anna@example.com" in created
+    reference = created.split("reference ")[1][:8]
+    ticket = next(t for t in Console(stack).call("GET", "/api/tickets?status=open")["tickets"] if t["reference"] == reference)
+    assert (ticket["email"], ticket["message"]) == (
+        "anna@example.com", "my parcel 204518 arrived with a broken lid, please send a new one")

@@ -68,6 +68,22 @@ def test_a_bad_email_keeps_what_the_visitor_already_wrote(domain):
     assert said == ["utter_ticket_email_invalid"] and "ticket_message" not in slots  # not cleared
 
 
+def test_a_message_written_with_a_bad_address_is_kept_and_only_the_address_asked_again(domain):
+    text = "anna@example my parcel 204518 arrived with a broken lid,\nplease send a new one"
+    said, slots = answer_to_email_question(text, domain)
+    assert said == ["utter_ticket_email_invalid"] and slots["ticket_email"] is None
+    assert slots["ticket_message"] == "my parcel 204518 arrived with a broken lid,\nplease send a new one"
+    said, slots = answer_to_email_question("anna@example.com", domain, {"ticket_message": slots["ticket_message"]})
+    assert said == [] and slots == {"ticket_email": "anna@example.com"}  # the message stays as it was
+
+
+@pytest.mark.parametrize("text", ["you can reach me at anna@example.com", "my email is anna@example.com thanks",
+                                  "my parcel arrived broken and nobody answers my emails at all"])
+def test_a_short_sentence_around_an_address_or_text_without_one_is_not_taken_for_the_message(text, domain):
+    _, slots = answer_to_email_question(text, domain)
+    assert "ticket_message" not in slots
+
+
 def test_the_check_is_the_same_for_the_sender_side():
     assert checked_address("anna@example.com") == "anna@example.com"
     assert checked_address("anna@example.com\r\nBcc: eve@example.com") is None
