@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from actions.base import verified_customer
 from bot.frustration.conversation import conversation_frustration
 from bot.handoff import services
+from bot.handoff.mail import email_in, message_besides_address
 from bot.handoff.queue import Handoff
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import availability, team_for
@@ -26,7 +27,6 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 HIGH_VALUE_SPEND = Decimal("1000")  # lifetime spend at which a customer gets the full head start
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 NOT_TOPICS = ("contact_human_agent", "contact_customer_service", "affirm", "deny", "nlu_fallback", "greet", "goodbye",
               "thank", "out_of_scope", "leave_message", "complaint")
 SKIP_WORDS = ("skip", "no", "nope", "later", "don't", "dont", "rather not", "pass")
@@ -136,8 +136,13 @@ class ValidateTicketForm(FormValidationAction):
     async def extract_ticket_email(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") != "ticket_email":
             return {}
-        found = EMAIL.search(tracker.latest_message.get("text") or "")
-        return {"ticket_email": found.group(0) if found else "invalid"}
+        text = tracker.latest_message.get("text") or ""
+        # a strict syntax check: the address becomes the To header of the answer (bot.handoff.mail)
+        found = {"ticket_email": email_in(text) or "invalid"}
+        besides = message_besides_address(text)
+        if besides and not tracker.get_slot("ticket_message"):  # both at once: a bad address is asked again, not this
+            found["ticket_message"] = besides
+        return found
 
     def validate_ticket_email(self, value, dispatcher, tracker, domain) -> Dict[str, Any]:
         if not value or value == "invalid":

@@ -11,6 +11,7 @@ import functools
 import os
 import secrets
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import unquote, urlsplit
@@ -48,6 +49,14 @@ ENV_HANDOFF_AUTO_ASSIGN = "HANDOFF_AUTO_ASSIGN"  # 1: give waiting chats to the 
 ENV_TOUCHPOINT_RETENTION_DAYS = "TOUCHPOINT_RETENTION_DAYS"  # 0: keep forever
 ENV_DEMO_DATA = "DEMO_DATA"  # 1 (default): fill an empty touchpoint table with demo conversations
 ENV_ERASURE_DELAY_SECONDS = "ERASURE_DELAY_SECONDS"
+# the mail server that sends agents' answers to tickets; no SMTP_HOST: answers are stored, not sent
+ENV_SMTP_HOST = "SMTP_HOST"
+ENV_SMTP_PORT = "SMTP_PORT"  # unset: 587 for starttls, 465 for ssl, 25 for none
+ENV_SMTP_USER = "SMTP_USER"
+ENV_SMTP_PASSWORD = "SMTP_PASSWORD"  # noqa: S105 (a variable name)
+ENV_SMTP_FROM = "SMTP_FROM"  # the sender: "help@shop.example" or "Shop help <help@shop.example>"
+ENV_SMTP_TLS = "SMTP_TLS"  # starttls | ssl | none
+ENV_SMTP_TIMEOUT = "SMTP_TIMEOUT"  # seconds one email may take, connecting included
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -59,6 +68,8 @@ DEFAULT_CONSOLE_PORT = 5006
 DEFAULT_HANDOFF_MAX_WAIT = 600
 LOCK_STORE_REDIS_DB = 1
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
+SMTP_TLS_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+DEFAULT_SMTP_TIMEOUT = 10.0
 
 
 class SettingsError(ValueError):
@@ -118,6 +129,19 @@ def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
 
 
+def _smtp(env: Mapping[str, str]) -> dict:
+    """The SMTP settings, checked: a host needs a sender address, and the TLS mode is one we know."""
+    host, sender = (env.get(ENV_SMTP_HOST) or "").strip(), (env.get(ENV_SMTP_FROM) or "").strip()
+    tls = (env.get(ENV_SMTP_TLS) or "starttls").strip().lower()
+    if tls not in SMTP_TLS_PORTS:
+        raise SettingsError(f"{ENV_SMTP_TLS} must be one of {', '.join(SMTP_TLS_PORTS)}, got {tls!r}")
+    if host and "@" not in parseaddr(sender)[1]:
+        raise SettingsError(f"{ENV_SMTP_FROM} must be the sender's address when {ENV_SMTP_HOST} is set, got {sender!r}")
+    return {"smtp_host": host, "smtp_port": _number(env, ENV_SMTP_PORT, 0), "smtp_user": env.get(ENV_SMTP_USER) or "",
+            "smtp_password": env.get(ENV_SMTP_PASSWORD) or "", "smtp_from": sender, "smtp_tls": tls,
+            "smtp_timeout": _number(env, ENV_SMTP_TIMEOUT, DEFAULT_SMTP_TIMEOUT, float)}
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = DEFAULT_HOST
@@ -153,6 +177,13 @@ class Settings:
     demo_data: bool = True
     frustration_handover_at: float = 0.8
     erasure_delay_seconds: float = 30.0  # a chat's erasure waits this long, so its last turns are stored first
+    smtp_host: str = ""  # empty: ticket answers are stored, not sent
+    smtp_port: int = 0  # 0: the usual port for smtp_tls
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_tls: str = "starttls"
+    smtp_timeout: float = DEFAULT_SMTP_TIMEOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -192,6 +223,7 @@ class Settings:
             demo_data=_flag(env, ENV_DEMO_DATA, default=True),
             frustration_handover_at=_number(env, ENV_FRUSTRATION_HANDOVER_AT, 0.8, float),
             erasure_delay_seconds=_number(env, ENV_ERASURE_DELAY_SECONDS, 30.0, float),
+            **_smtp(env),
             **({"rasa_token": token} if token else {}),
         )
 
@@ -204,6 +236,14 @@ class Settings:
         """Touchpoints share a PostgreSQL database; with SQLite they get a file of their own, so their batched
         writes never hold the lock the conversations' tracker store waits for."""
         return self.database_url or f"sqlite:///{(self.var_dir / 'touchpoints.db').resolve()}"
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or SMTP_TLS_PORTS[self.smtp_tls]
 
     @property
     def redis(self) -> RedisTarget:
@@ -264,6 +304,9 @@ class Settings:
             ENV_FRUSTRATION_HANDOVER_AT: self.frustration_handover_at,
             ENV_TOUCHPOINT_RETENTION_DAYS: self.touchpoint_retention_days, ENV_DEMO_DATA: int(self.demo_data),
             ENV_ERASURE_DELAY_SECONDS: self.erasure_delay_seconds,
+            ENV_SMTP_HOST: self.smtp_host, ENV_SMTP_PORT: self.smtp_port or "", ENV_SMTP_USER: self.smtp_user,
+            ENV_SMTP_PASSWORD: self.smtp_password, ENV_SMTP_FROM: self.smtp_from, ENV_SMTP_TLS: self.smtp_tls,
+            ENV_SMTP_TIMEOUT: self.smtp_timeout,
         }
         return {k: str(v) for k, v in pairs.items()}
 

@@ -17,6 +17,7 @@ from bot.console.blueprints import analytics, auth, conversations, queue, ticket
 from bot.console.live import VisitorLink, Watcher
 from bot.console.sessions import Sessions, error, requires
 from bot.console.users import Users, ensure_admin
+from bot.handoff.mail import Mailer
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.records import HandoffRecords
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> Sanic:
         app.ctx.users = Users(settings.sql_url)
         ensure_admin(app.ctx.users, settings.var_dir, settings.console_admin_password)  # a first admin, once
         app.ctx.records = HandoffRecords(settings.sql_url)
+        app.ctx.mailer = Mailer.from_settings(settings)  # None: ticket answers are stored, not sent
         app.ctx.orders = make_backend(settings)
         app.ctx.rasa = RasaApi(settings.rasa_api_url, settings.rasa_token)
         app.ctx.link = VisitorLink(redis_url)

@@ -26,7 +26,11 @@ tickets = sa.Table(
     sa.Column("replied_by", sa.String(64)),
     sa.Column("created_at", sa.DateTime, nullable=False, index=True),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),  # when the reply last went out by email
+    sa.Column("send_error", sa.String(300)),  # why the last sending failed (the reply stays stored)
 )
+# columns added after the first release: create_all() does not add columns to a table that exists
+LATER_COLUMNS = {tickets.name: ("sent_at", "send_error")}
 ratings = sa.Table(
     "handoff_ratings", metadata,
     sa.Column("conversation_id", sa.String(255), primary_key=True),  # once per conversation
@@ -78,10 +82,13 @@ class Ticket:
     replied_by: Optional[str]
     created_at: dt.datetime
     updated_at: dt.datetime
+    sent_at: Optional[dt.datetime] = None
+    send_error: Optional[str] = None
 
     def as_dict(self) -> Dict[str, Any]:
         out = dict(self.__dict__)
         out["created_at"], out["updated_at"] = self.created_at.isoformat(), self.updated_at.isoformat()
+        out["sent_at"] = self.sent_at.isoformat() if self.sent_at else None
         return out
 
 
@@ -94,12 +101,28 @@ class HandoffRecords:
         self.engine = sa.create_engine(url, future=True, pool_pre_ping=True)
         new = not sa.inspect(self.engine).has_table(canned.name)
         metadata.create_all(self.engine)
+        self._add_later_columns()
         if new:  # a first set to start from; admins edit them (deleting them all leaves none)
             self._run("seed canned responses", lambda c: c.execute(
                 canned.insert(), [{"title": t, "text": x} for t, x in DEFAULT_CANNED]))
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def _add_later_columns(self) -> None:
+        """Bring a database made by an older release up to date (the console and the action server may both
+        try at start: the loser's ALTER fails on the existing column, which is what it wanted)."""
+        for table_name, names in LATER_COLUMNS.items():
+            have = {c["name"] for c in sa.inspect(self.engine).get_columns(table_name)}
+            for name in (n for n in names if n not in have):
+                column = metadata.tables[table_name].c[name]
+                ddl = f"ALTER TABLE {table_name} ADD COLUMN {name} {column.type.compile(dialect=self.engine.dialect)}"
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(sa.text(ddl))
+                except SQLAlchemyError:
+                    if name not in {c["name"] for c in sa.inspect(self.engine).get_columns(table_name)}:
+                        raise
 
     def _run(self, what: str, fn):
         try:
@@ -131,9 +154,21 @@ class HandoffRecords:
         return Ticket(**row._mapping) if row else None
 
     def answer_ticket(self, ticket_id: int, reply: str, by: str, status: str = "answered") -> Optional[Ticket]:
+        """Store the reply; it has not been sent yet (a new reply is a new email)."""
         update = tickets.update().where(tickets.c.id == ticket_id).values(
-            reply=reply[:MAX_TEXT], replied_by=by, status=status, updated_at=_now())
+            reply=reply[:MAX_TEXT], replied_by=by, status=status, updated_at=_now(), sent_at=None, send_error=None)
         self._run("store the reply", lambda c: c.execute(update))
+        return self.ticket(ticket_id)
+
+    def record_sending(self, ticket_id: int, error: Optional[str] = None, status: Optional[str] = None) -> Optional[Ticket]:
+        """The reply went out (error None; `status` if given), or why it did not: then the ticket is open again,
+        so it stays in the agents' list until it is resent."""
+        if error is None:
+            values = {"sent_at": _now(), "send_error": None, **({"status": status} if status else {})}
+        else:
+            values = {"send_error": error[:300], "status": "open"}
+        update = tickets.update().where(tickets.c.id == ticket_id).values(updated_at=_now(), **values)
+        self._run("record the sending", lambda c: c.execute(update))
         return self.ticket(ticket_id)
 
     # ratings

@@ -1,18 +1,23 @@
-"""Tickets (messages visitors left when nobody could chat) and canned responses."""
+"""Tickets (messages visitors left when nobody could chat), their answers by email, and canned responses."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sqlalchemy.exc import IntegrityError
 
 from bot.console.sessions import error, json_body, requires
+from bot.handoff.mail import MailUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.touchpoints.events import ticket_row
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("tickets")
 TICKET_STATUSES = ("open", "answered", "closed")
+NOT_SENDING = ("Replies are stored, not sent: no mail server is set up (SMTP_HOST). "
+               "Answer the customer from your own mail system.")
 
 
 async def records_call(fn, *args):
@@ -29,13 +34,16 @@ async def list_tickets(request: Request):
     if status and status not in TICKET_STATUSES:
         return error(400, f"status must be one of {', '.join(TICKET_STATUSES)}")
     found, failed = await records_call(request.app.ctx.records.tickets, status)
-    return failed or response.json({"tickets": [t.as_dict() for t in found]})
+    sending = request.app.ctx.mailer is not None
+    return failed or response.json({"tickets": [t.as_dict() for t in found],
+                                    "mail": {"sending": sending, "note": None if sending else NOT_SENDING}})
 
 
 @bp.post("/api/tickets/<ticket_id:int>/reply")
 @requires("agent")
 async def reply_ticket(request: Request, ticket_id: int):
-    """Store the answer (sending the email is the shop's mail system's job) and the new status."""
+    """Store the answer and the new status first, then email it (`send`: false keeps it stored only). A mail
+    server that fails leaves the answer stored, the ticket open and the error on it, to be sent again."""
     data = json_body(request)
     text, status = str(data.get("reply") or "").strip(), data.get("status") or "answered"
     if not text:
@@ -49,7 +57,43 @@ async def reply_ticket(request: Request, ticket_id: int):
     if ticket is None:
         return error(404, "no such ticket")
     request.app.ctx.touchpoints.add([ticket_row(ticket, request.ctx.user.username)])
-    return response.json({"ticket": ticket.as_dict()})
+    if request.app.ctx.mailer is None or data.get("send") is False:
+        note = NOT_SENDING if request.app.ctx.mailer is None else "Stored, not sent."
+        return response.json({"ticket": ticket.as_dict(), "mail": {"sent": False, "error": None, "note": note}})
+    return await send_reply(request, ticket)
+
+
+@bp.post("/api/tickets/<ticket_id:int>/send")
+@requires("agent")
+async def resend_ticket(request: Request, ticket_id: int):
+    """Send the stored answer again (after the mail server was down)."""
+    ticket, failed = await records_call(request.app.ctx.records.ticket, ticket_id)
+    if failed:
+        return failed
+    if ticket is None:
+        return error(404, "no such ticket")
+    if not ticket.reply:
+        return error(409, "this ticket has no answer to send yet")
+    if request.app.ctx.mailer is None:
+        return error(409, NOT_SENDING)
+    return await send_reply(request, ticket, status="answered" if ticket.status == "open" else None)
+
+
+async def send_reply(request: Request, ticket, status=None):
+    """Email the ticket's answer once and record how it went; the answer says whether it was sent, or why not."""
+    try:
+        await request.app.ctx.mailer.send_ticket_reply(ticket)
+        problem = None
+    except MailUnavailable as err:
+        problem = str(err)
+        logger.warning("the answer to ticket %s was stored, not sent: %s", ticket.reference, problem)
+    recorded, failed = await records_call(request.app.ctx.records.record_sending, ticket.id, problem, status)
+    ticket = recorded or ticket
+    if problem:
+        note = f"Stored, not sent: {problem}. The ticket stays open; send it again when the mail server is back."
+    else:
+        note = f"Sent to {ticket.email}." + (" (Not recorded as sent: the database did not answer.)" if failed else "")
+    return response.json({"ticket": ticket.as_dict(), "mail": {"sent": problem is None, "error": problem, "note": note}})
 
 
 @bp.get("/api/canned")

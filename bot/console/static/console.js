@@ -231,20 +231,37 @@
     let data;
     try { data = await api("GET", `/api/tickets?status=${encodeURIComponent($("ticket-filter").value)}`); }
     catch (err) { return flash(`Tickets not loaded: ${err.message}`, true); }
+    const sending = Boolean(data.mail && data.mail.sending);
+    // without a mail server, say so above the list, not only after a reply (removed, not hidden: .signal sets display)
+    if ($("tickets-mail-note")) $("tickets-mail-note").remove();
+    if (!sending) $("tickets").before(el("p", {id: "tickets-mail-note", class: "signal"}, data.mail.note));
+    const answered = async (call) => {
+      try { const answer = await call(); flash(answer.mail.note, Boolean(answer.mail.error)); loadTickets(); }
+      catch (err) { flash(err.message, true); }
+    };
+    const mailLine = (t) => {  // whether the customer got the answer, or why not (with a way to send it again)
+      const resend = el("button", {type: "button", class: "link", onclick: () => answered(() => api("POST", `/api/tickets/${t.id}/send`))}, "Send again");
+      if (t.send_error) return el("p", {class: "error mail-state"}, `Not sent: ${t.send_error} `, resend);
+      if (t.sent_at) return el("p", {class: "mail-state"}, el("span", {class: "pill ok"}, `Emailed to ${t.email} · ${t.sent_at.slice(0, 16).replace("T", " ")} UTC`));
+      if (t.reply) return el("p", {class: "muted mail-state"}, "Stored, not sent. ", sending ? resend : null);
+      return null;
+    };
     $("tickets").replaceChildren(...data.tickets.map((t) => {
-      const reply = el("textarea", {rows: 2, placeholder: "Answer (stored; your mail system sends it)"});
+      const reply = el("textarea", {rows: 2, placeholder: sending ? `Answer (emailed to ${t.email})` : "Answer (stored, not sent)"});
       reply.value = t.reply || "";
       const status = el("select", {}, ["answered", "open", "closed"].map((s) => el("option", {value: s}, s)));
+      const email = el("input", {type: "checkbox", checked: true});
       return el("li", {class: "ticket"},
         el("div", {}, el("strong", {}, t.reference), ` · ${t.status} · ${t.created_at.slice(0, 16).replace("T", " ")} · `, t.email,
            el("small", {class: "muted"}, ` · ${t.reason.replaceAll("_", " ")}${t.customer_id ? " · " + t.customer_id : ""}`)),
         el("p", {class: "text"}, t.message),
         t.replied_by ? el("p", {class: "muted"}, `Answered by ${t.replied_by}`) : null,
-        el("form", {onsubmit: async (event) => {
+        mailLine(t),
+        el("form", {onsubmit: (event) => {
           event.preventDefault();
-          try { await api("POST", `/api/tickets/${t.id}/reply`, {reply: reply.value, status: status.value}); flash("Saved."); loadTickets(); }
-          catch (err) { flash(err.message, true); }
-        }}, reply, status, el("button", {type: "submit"}, "Save answer")),
+          answered(() => api("POST", `/api/tickets/${t.id}/reply`, {reply: reply.value, status: status.value, send: sending ? email.checked : undefined}));
+        }}, reply, status, sending ? el("label", {}, email, " email it") : null,
+           el("button", {type: "submit"}, sending ? "Save and send" : "Save answer")),
         el("a", {href: `#/c/${encodeURIComponent(t.conversation_id)}`, class: "small-link"}, "conversation"));
     }));
     $("tickets-empty").hidden = data.tickets.length > 0;
