@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from actions.base import verified_customer
 from bot.frustration.conversation import conversation_frustration
+from bot.frustration.labels import described
 from bot.handoff import services
 from bot.handoff.queue import Handoff
 from bot.handoff.records import RecordsUnavailable
@@ -38,7 +39,7 @@ def frustration_of(tracker: Tracker) -> Tuple[float, List[Dict[str, Any]]]:
     """The conversation's frustration score and its signals, for the queue's priority and the agent."""
     score, signals = conversation_frustration(tracker.events)
     message = tracker.latest_message.get("frustration") or {}
-    return max(score.score, float(message.get("score") or 0)), [s.as_dict() for s in signals[:10]]
+    return max(score.score, float(message.get("score") or 0)), described(s.as_dict() for s in signals)[:10]
 
 
 def handoff_reason(tracker: Tracker, frustration: float) -> str:

@@ -196,6 +196,8 @@ def conversation_frustration(events: Sequence[Dict[str, Any]]) -> Tuple[Conversa
     seen: Dict[str, Signal] = {}
     for turn, result in zip(turns, history, strict=False):
         for signal in result.signals + turn.message_signals:
+            if signal.name.startswith("message:") and turn.message_signals:
+                continue  # the message's own signals say the same ("human" and "message:human"), more precisely
             if signal.name not in seen or seen[signal.name].weight < signal.weight:
                 seen[signal.name] = signal
     return history[-1], sorted(seen.values(), key=lambda s: -s.weight)

@@ -5,7 +5,8 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa_sdk import Tracker
 
-from actions.handoff import score_from, topic
+from actions.handoff import frustration_of, score_from, topic
+from bot.frustration.signals import score_message
 from bot.handoff.hours import BusinessHours
 from bot.handoff.queue import DEFAULT_PICKUP_SECONDS, Agent, Handoff, estimate_wait
 from bot.handoff.routing import team_for
@@ -120,3 +121,18 @@ def test_routing_skips_hand_backs_ratings_and_small_talk_and_stops_at_the_sessio
     next_day = again + session(said("hi", "greet"), said("human please", "contact_human_agent"))
     assert topic(tracker_of(next_day)) == ""  # yesterday's request is not today's
     assert team_for(topic(tracker_of(next_day))) == "general"
+
+
+def test_a_handoff_carries_each_signal_once_with_its_label():
+    def user(text, intent):
+        parse = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
+                 "frustration": score_message(text, intent).as_dict()}
+        return {"event": "user", "text": text, "timestamp": 1.0, "parse_data": parse}
+
+    events = [{"event": "session_started"}, user("this is RIDICULOUS!!!", "complaint"),
+              {"event": "bot", "text": "I'm sorry.", "timestamp": 2.0}, user("get me a real person", "contact_human_agent")]
+    latest = events[-1]["parse_data"]
+    _, signals = frustration_of(Tracker("v", {}, latest, events, False, None, {}, "action_listen"))
+    names, shown = [s["name"] for s in signals], [s["label"] for s in signals]
+    assert "human" in names and not any(n.startswith("message:") for n in names), names
+    assert len(shown) == len(set(shown)) and "asks for a person" in shown and "angry words" in shown
