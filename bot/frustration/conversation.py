@@ -107,8 +107,8 @@ def _one_retry(evidence: List[Signal]) -> List[Signal]:
     retry = sorted((s for s in evidence if s.name in RETRY_SIGNALS), key=lambda s: -s.weight)
     if len(retry) < 2:
         return evidence
-    merged = Signal(retry[0].name, min(1.0, retry[0].weight + RETRY_EXTRA * (len(retry) - 1)),
-                    " + ".join(s.name for s in retry))
+    # the strongest sign's own evidence: the agent reads it, and "rephrasing + bot_repeating" was jargon
+    merged = Signal(retry[0].name, min(1.0, retry[0].weight + RETRY_EXTRA * (len(retry) - 1)), retry[0].evidence)
     return [s for s in evidence if s.name not in RETRY_SIGNALS] + [merged]
 
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from bot.frustration.conversation import Turn, conversation_frustration, escalation_turn, scores, similar
+from bot.frustration.conversation import RETRY_SIGNALS, Turn, conversation_frustration, escalation_turn, scores, similar
 from bot.frustration.labels import LABELS_FILE, described, label, labels
 from bot.frustration.signals import FRUSTRATED_AT, combine, load_lexicon, score_message
 
@@ -111,6 +111,17 @@ def test_signals_are_described_once_each_strongest_first():
     shown = described([{"name": "human", "weight": 0.3, "evidence": "a human"},
                        {"name": "message:human", "weight": 0.26, "evidence": "get me a human"},
                        {"name": "repeated_misses", "weight": 0.4, "evidence": "3 misses in a row"}])
-    assert [(s["label"], s["evidence"]) for s in shown] == [
-        ("the bot did not understand several times in a row", "3 misses in a row"), ("asks for a person", "a human")]
+    assert [(s["label"], s["evidence"], s["quote"]) for s in shown] == [
+        ("the bot did not understand several times in a row", "3 misses in a row", False),
+        ("asks for a person", "a human", True)]
+
+
+
+def test_evidence_an_agent_reads_is_words_not_signal_names():
+    complaint = score_message("I want to complain about this", intent="complaint")
+    assert complaint.signals[0].evidence == "I want to complain about this"
+    retry = Turn("where is my parcel 204518 now", bot_repeated=True, failed_verification=True)
+    merged = scores([Turn("where is my parcel 204518"), retry])[-1].signals
+    # one retry, shown by its strongest sign with that sign's own evidence (it was "bot_repeating + rephrasing + ...")
+    assert [(s.name, s.evidence) for s in merged if s.name in RETRY_SIGNALS] == [("bot_repeating", "same answer twice")]
 
