@@ -7,11 +7,11 @@ import pytest
 
 from bot.orders.present import day
 from bot.orders.sql import SqlOrders
-from tests.conftest import Console, make_agent, set_everyone_offline
+from tests.conftest import Chat, Console, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, Browser
 from tests.e2e.test_handoff_browser import sign_in
 from tests.e2e.test_widget_browser import SHOTS
-from tests.integration.test_console_context import late_order
+from tests.integration.test_console_context import late_order, release
 from tests.integration.test_handoff_flow import signed_chat
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -30,11 +30,11 @@ def test_the_agent_sees_the_customer_the_late_order_and_the_reasons_in_words(sta
     make_agent(stack, "paula", name="Paula").call("POST", "/api/logout")  # the account; she signs in below
     shop = SqlOrders(stack.settings.sql_url)
     try:
-        order = late_order(shop)
+        order, guest_order = late_order(shop), late_order(shop)
         record = shop.customer(order.customer_id)
     finally:
         shop.close()
-    chat = signed_chat(stack, order.customer_id)
+    chat, guest = signed_chat(stack, order.customer_id), Chat(stack)
 
     async def scenario():
         agent = await browser.isolated_page()
@@ -68,8 +68,19 @@ def test_the_agent_sees_the_customer_the_late_order_and_the_reasons_in_words(sta
             await agent.screenshot(SHOTS / "console-customer-context.png")
             await agent.js("document.getElementById('signals').scrollIntoView()")
             await agent.screenshot(SHOTS / "console-why-a-person.png")
+
+            await asyncio.to_thread(guest.say, "where is my order?")  # a guest proves an order with its email
+            await asyncio.to_thread(guest.say, f"{guest_order.number} {guest_order.email}")
+            await asyncio.to_thread(guest.say, "I want to talk to a human")
+            await agent.js(f"location.hash = '#/c/' + encodeURIComponent({guest.sender!r})")
+            await agent.wait_for(f"document.getElementById('customer').innerText.includes('#{guest_order.number}')")
+            seen = await agent.js(TEXT.format("customer"))
+            assert f"Guest: proved order #{guest_order.number} with {guest_order.email}" in seen and "late" in seen, seen
+            await agent.screenshot(SHOTS / "console-guest-context.png")
         finally:
             await agent.close()
     asyncio.run(scenario())
-    Console(stack, "paula", "paula-password-123").call("POST", f"/api/conversations/{chat.sender}/handback", {})
+    paula = Console(stack, "paula", "paula-password-123")
+    paula.call("POST", f"/api/conversations/{chat.sender}/handback", {})
+    release(paula, guest.sender)  # nobody is left waiting for the tests after this one
     set_everyone_offline(stack)

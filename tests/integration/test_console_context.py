@@ -34,6 +34,12 @@ def late_order(shop, **changes):
                    shipped_at=now - dt.timedelta(days=5), expected_delivery=(now - dt.timedelta(days=4)).date(), **changes)
 
 
+def release(agent, cid):
+    """Take the chat and hand it back, so no test after this one finds someone already waiting in line."""
+    agent.call("POST", f"/api/conversations/{cid}/claim")
+    agent.call("POST", f"/api/conversations/{cid}/handback", {})
+
+
 def waiting_row(agent, cid):
     return next(h for h in agent.call("GET", "/api/queue")["waiting"] if h["conversation_id"] == cid)
 
@@ -57,15 +63,17 @@ def test_an_angry_guest_with_a_late_order_reaches_orders_and_the_agent_sees_the_
     expected = order.expected_delivery
     assert (current["expected"], current["expected_delivery"]) == (day(expected), expected.isoformat())
     assert view["orders"] == []  # a guest's other orders stay private
+    release(agent, chat.sender)
 
 
 def test_a_guest_who_named_an_order_but_has_not_proven_it_sees_no_order_in_the_console(stack, agent, shop):
     order = late_order(shop)
     chat = Chat(stack)
     chat.say(f"where is order {order.number}?")  # the bot asks for the email: the number alone proves nothing
-    chat.say("I want to talk to a human")
+    assert IN_LINE in chat.text("I want to talk to a human")
     view = agent.call("GET", f"/api/conversations/{chat.sender}")
     assert view["order"] is None and view["customer"]["email"] is None
+    release(agent, chat.sender)
 
 
 def test_a_signed_in_customer_shows_name_email_and_late_orders_flagged(stack, agent, shop):
@@ -82,3 +90,4 @@ def test_a_signed_in_customer_shows_name_email_and_late_orders_flagged(stack, ag
     assert listed[order.number]["late"] and listed[order.number]["total"] == "23.90 EUR"
     assert all(not o["late"] for o in view["orders"] if o["status"] in ("delivered", "cancelled", "returned"))
     assert all(o["total"].endswith(" EUR") and len(o["total"].split()[0].split(".")[1]) == 2 for o in view["orders"])
+    release(agent, chat.sender)
