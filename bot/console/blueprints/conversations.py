@@ -15,7 +15,7 @@ from bot.console.sessions import error, json_body, requires
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import TEAMS
-from bot.orders import Order, OrdersBackend, OrdersUnavailable
+from bot.orders import Customer, Order, OrdersBackend, OrdersUnavailable
 from bot.orders.base import is_late
 from bot.orders.present import day, money
 from bot.touchpoints.events import handoff_row
@@ -51,16 +51,25 @@ def order_in_context(orders: OrdersBackend, slots: Dict[str, Any], customer_id: 
     return None
 
 
+def customer_record(orders: OrdersBackend, customer_id: str) -> Optional[Customer]:
+    """The shop's record of a signed-in customer; a shop API without it (or failing) leaves the orders shown."""
+    try:
+        return orders.customer(customer_id) if customer_id else None
+    except OrdersUnavailable as err:
+        logger.warning("customer record of %s unavailable: %s", customer_id, err)
+        return None
+
+
 def customer_context(orders: OrdersBackend, customer_id: str, verified: bool, slots: Dict[str, Any]) -> Dict[str, Any]:
     """Who the visitor is (the shop's customer record when signed in), the order under discussion, recent orders."""
     today = dt.date.today()
     customer = {"id": customer_id or None, "verified": verified, "name": None, "email": None}
     try:
-        record = orders.customer(customer_id) if customer_id else None
         current = order_in_context(orders, slots, customer_id)
         recent = orders.recent_orders(customer_id, 5) if customer_id else []
     except OrdersUnavailable as err:
         return {"customer": customer, "order": None, "orders": [], "orders_error": str(err)}
+    record = customer_record(orders, customer_id)
     if record:
         customer.update(name=record.name, email=record.email)
     elif current and not customer_id:
