@@ -15,11 +15,12 @@ from redis.exceptions import RedisError
 
 from actions.base import verified_customer
 from bot.frustration.conversation import conversation_frustration
+from bot.frustration.labels import described
 from bot.handoff import services
 from bot.handoff.mail import email_in, message_besides_address
 from bot.handoff.queue import Handoff
 from bot.handoff.records import RecordsUnavailable
-from bot.handoff.routing import availability, team_for
+from bot.handoff.routing import availability, request_of, team_for
 from bot.orders import OrdersUnavailable
 from bot.orders.factory import backend
 from bot.settings import get_settings
@@ -27,8 +28,6 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 HIGH_VALUE_SPEND = Decimal("1000")  # lifetime spend at which a customer gets the full head start
-NOT_TOPICS = ("contact_human_agent", "contact_customer_service", "affirm", "deny", "nlu_fallback", "greet", "goodbye",
-              "thank", "out_of_scope", "leave_message", "complaint")
 SKIP_WORDS = ("skip", "no", "nope", "later", "don't", "dont", "rather not", "pass")
 
 
@@ -40,7 +39,7 @@ def frustration_of(tracker: Tracker) -> Tuple[float, List[Dict[str, Any]]]:
     """The conversation's frustration score and its signals, for the queue's priority and the agent."""
     score, signals = conversation_frustration(tracker.events)
     message = tracker.latest_message.get("frustration") or {}
-    return max(score.score, float(message.get("score") or 0)), [s.as_dict() for s in signals[:10]]
+    return max(score.score, float(message.get("score") or 0)), described(s.as_dict() for s in signals)[:10]
 
 
 def handoff_reason(tracker: Tracker, frustration: float) -> str:
@@ -51,12 +50,8 @@ def handoff_reason(tracker: Tracker, frustration: float) -> str:
 
 
 def topic(tracker: Tracker) -> str:
-    """The last thing the visitor asked about that was not the request for a person (for routing)."""
-    for event in reversed(tracker.events):
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") if event.get("event") == "user" else None
-        if intent and intent not in NOT_TOPICS and not intent.startswith("chitchat_"):
-            return intent
-    return ""
+    """What the conversation is about, for routing: its request, not its last message (bot.handoff.routing)."""
+    return request_of(tracker.events)
 
 
 def customer_value(customer: Optional[str]) -> float:

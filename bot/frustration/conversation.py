@@ -107,8 +107,8 @@ def _one_retry(evidence: List[Signal]) -> List[Signal]:
     retry = sorted((s for s in evidence if s.name in RETRY_SIGNALS), key=lambda s: -s.weight)
     if len(retry) < 2:
         return evidence
-    merged = Signal(retry[0].name, min(1.0, retry[0].weight + RETRY_EXTRA * (len(retry) - 1)),
-                    " + ".join(s.name for s in retry))
+    # the strongest sign's own evidence: the agent reads it, and "rephrasing + bot_repeating" was jargon
+    merged = Signal(retry[0].name, min(1.0, retry[0].weight + RETRY_EXTRA * (len(retry) - 1)), retry[0].evidence)
     return [s for s in evidence if s.name not in RETRY_SIGNALS] + [merged]
 
 
@@ -196,6 +196,8 @@ def conversation_frustration(events: Sequence[Dict[str, Any]]) -> Tuple[Conversa
     seen: Dict[str, Signal] = {}
     for turn, result in zip(turns, history, strict=False):
         for signal in result.signals + turn.message_signals:
+            if signal.name.startswith("message:") and turn.message_signals:
+                continue  # the message's own signals say the same ("human" and "message:human"), more precisely
             if signal.name not in seen or seen[signal.name].weight < signal.weight:
                 seen[signal.name] = signal
     return history[-1], sorted(seen.values(), key=lambda s: -s.weight)

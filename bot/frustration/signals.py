@@ -186,6 +186,6 @@ def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lex
     if punct:
         add("punctuation", PUNCTUATION_WEIGHT, punct.group(0))
     if intent == "complaint":
-        add("complaint", COMPLAINT_WEIGHT, intent)
+        add("complaint", COMPLAINT_WEIGHT, text)  # the words, for the agent (the intent's name says nothing)
     signals = sorted(found.values(), key=lambda s: -s.weight)
     return Frustration(combine(s.weight for s in signals), signals)

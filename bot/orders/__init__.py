@@ -5,6 +5,7 @@ from bot.orders.base import (
     Address,
     AddressInvalid,
     ChangeResult,
+    Customer,
     Item,
     Order,
     OrdersBackend,
@@ -13,6 +14,6 @@ from bot.orders.base import (
 )
 
 __all__ = [
-    "CANCELLABLE", "Address", "AddressInvalid", "ChangeResult", "Item", "Order", "OrdersBackend",
+    "CANCELLABLE", "Address", "AddressInvalid", "ChangeResult", "Customer", "Item", "Order", "OrdersBackend",
     "OrdersUnavailable", "Refund",
 ]

@@ -104,6 +104,20 @@ class Order:
         return f"{names}{more}"
 
 
+def is_late(order: Order, today: dt.date) -> bool:
+    """Not delivered, cancelled or returned, and past the day it was expected: the visitor is owed an apology
+    and the agent a flag. One rule for the bot and the console."""
+    return order.is_open and order.expected_delivery is not None and order.expected_delivery < today
+
+
+@dataclass(frozen=True)
+class Customer:
+    """The shop's customer record, for the agent: who a signed-in visitor is."""
+    id: str
+    name: str
+    email: str
+
+
 @dataclass(frozen=True)
 class ChangeResult:
     """The outcome of a change request: done now, already done before (idempotent), or refused with why."""
@@ -121,6 +135,9 @@ class OrdersBackend(abc.ABC):
 
     @abc.abstractmethod
     def recent_orders(self, customer_id: str, limit: int = 5) -> List[Order]: ...
+
+    @abc.abstractmethod
+    def customer(self, customer_id: str) -> Optional[Customer]: ...
 
     @abc.abstractmethod
     def cancel(self, number: str, fee: Decimal) -> ChangeResult: ...

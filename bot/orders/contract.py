@@ -10,7 +10,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any, Dict, Optional
 
-from bot.orders.base import Address, ChangeResult, Item, Order, Refund
+from bot.orders.base import Address, ChangeResult, Customer, Item, Order, Refund
 
 
 def _time(value: Optional[str], kind=dt.datetime):
@@ -57,3 +57,11 @@ def change_from_json(data: Dict[str, Any]) -> ChangeResult:
     if data.get("outcome") not in ("done", "already", "refused"):
         raise ValueError(f"unknown outcome {data.get('outcome')!r}")
     return ChangeResult(data["outcome"], order_from_json(data["order"]), data.get("reason", ""), Decimal(data.get("fee", "0")))
+
+
+def customer_to_json(customer: Customer) -> Dict[str, Any]:
+    return asdict(customer)
+
+
+def customer_from_json(data: Dict[str, Any]) -> Customer:
+    return Customer(str(data["id"]), str(data.get("name") or ""), str(data.get("email") or ""))

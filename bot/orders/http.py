@@ -14,8 +14,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from bot.orders.base import Address, ChangeResult, Order, OrdersBackend, OrdersUnavailable, validate_address
-from bot.orders.contract import change_from_json, order_from_json
+from bot.orders.base import Address, ChangeResult, Customer, Order, OrdersBackend, OrdersUnavailable, validate_address
+from bot.orders.contract import change_from_json, customer_from_json, order_from_json
 
 DEFAULT_CONNECT_TIMEOUT = 2.0
 
@@ -74,6 +74,10 @@ class HttpOrders(OrdersBackend):
     def recent_orders(self, customer_id: str, limit: int = 5) -> List[Order]:
         response = self._call("GET", f"/customers/{requests.utils.quote(customer_id, safe='')}/orders", params={"limit": limit})
         return [] if response is None else self._decode(response, lambda data: [order_from_json(o) for o in data])
+
+    def customer(self, customer_id: str) -> Optional[Customer]:
+        response = self._call("GET", f"/customers/{requests.utils.quote(customer_id, safe='')}")
+        return None if response is None else self._decode(response, customer_from_json)
 
     def cancel(self, number: str, fee: Decimal) -> ChangeResult:
         return self._change(f"/orders/{number}/cancel", {"fee": str(fee)})

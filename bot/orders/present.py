@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Mapping, Optional
 
 from bot.orders.base import Order
 
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0}  # currencies without cents (ISO 4217); the rest have two
 STATUS_WORDS = {"shipped": "shipped", "delivered": "been delivered", "returned": "been returned", "cancelled": "been cancelled"}
 
 
 def money(amount: Decimal, currency: str = "EUR") -> str:
-    return f"{amount:.2f} {currency}"
+    """An amount as the shop shows prices, "23.90 EUR": the currency's decimals, half a cent rounded up.
+    The one formatter for the bot's answers and the agent console."""
+    places = MINOR_UNITS.get((currency or "").upper(), 2)
+    value = Decimal(str(amount)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{value} {currency}"
 
 
 def day(value: Optional[dt.date]) -> str:

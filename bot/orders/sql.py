@@ -17,6 +17,7 @@ from bot.orders.base import (
     CANCELLABLE,
     Address,
     ChangeResult,
+    Customer,
     Item,
     Order,
     OrdersBackend,
@@ -150,6 +151,14 @@ class SqlOrders(OrdersBackend):
                     .order_by(OrderRow.placed_at.desc()).limit(limit).options(selectinload(OrderRow.items))
                 ).scalars().all()
                 return [_order(r) for r in rows]
+        except SQLAlchemyError as err:
+            raise self._guard(err) from err
+
+    def customer(self, customer_id: str) -> Optional[Customer]:
+        try:
+            with self.session() as s:
+                row = s.get(CustomerRow, str(customer_id))
+                return Customer(row.id, row.name, row.email) if row else None
         except SQLAlchemyError as err:
             raise self._guard(err) from err
 

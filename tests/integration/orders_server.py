@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from bot.orders.base import Address, AddressInvalid
-from bot.orders.contract import change_to_json, order_to_json
+from bot.orders.contract import change_to_json, customer_to_json, order_to_json
 
 
 class OrdersServer:
@@ -69,6 +69,11 @@ class OrdersServer:
             if order is None:
                 raise KeyError(parts[1])
             return order_to_json(order)
+        if method == "GET" and parts[0] == "customers" and len(parts) == 2:
+            customer = self.orders.customer(parts[1])
+            if customer is None:
+                raise KeyError(parts[1])
+            return customer_to_json(customer)
         if method == "GET" and parts[0] == "customers" and parts[2:] == ["orders"]:
             return [order_to_json(o) for o in self.orders.recent_orders(parts[1], int(query.get("limit", ["5"])[0]))]
         if method == "POST" and parts[0] == "orders" and len(parts) == 3:

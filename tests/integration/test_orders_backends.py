@@ -164,6 +164,15 @@ def test_http_backend_reads_and_changes_through_the_contract(api, sql_orders):
     assert http.cancel(pending.number, FEE).outcome == "already"
 
 
+def test_both_backends_find_the_customer_record_for_the_agent(api, sql_orders):
+    order = first(sql_orders, status="shipped")
+    http = HttpOrders(api.url, token="test-token", read_timeout=2)
+    for backend in (sql_orders, http):
+        customer = backend.customer(order.customer_id)
+        assert (customer.id, customer.email) == (order.customer_id, order.email) and " " in customer.name
+        assert backend.customer("C99999") is None
+
+
 def test_http_backend_times_out_on_a_slow_api(api):
     api.mode, api.delay = "slow", 1.5
     http = HttpOrders(api.url, token="test-token", read_timeout=0.3, retries=0)

@@ -1,8 +1,13 @@
-"""Frustration scoring: message signals, negation, masks and typos, and the conversation score."""
+"""Frustration scoring: message signals, negation, masks and typos, the conversation score, and labels."""
+import re
+
 import pytest
 
-from bot.frustration.conversation import Turn, conversation_frustration, escalation_turn, scores, similar
-from bot.frustration.signals import FRUSTRATED_AT, combine, score_message
+from bot.frustration.conversation import RETRY_SIGNALS, Turn, conversation_frustration, escalation_turn, scores, similar
+from bot.frustration.labels import LABELS_FILE, described, label, labels
+from bot.frustration.signals import FRUSTRATED_AT, combine, load_lexicon, score_message
+
+FRUSTRATION = LABELS_FILE.parent
 
 
 def names(text, intent=None):
@@ -91,3 +96,32 @@ def test_conversation_frustration_reads_rasa_events_since_the_last_hand_back():
     assert "long_wait" in {s.name for s in conversation_frustration(slow)[1]}
     burst = [user(f"hello {i}", intent="greet", t=i, score=0.0) for i in range(3)]
     assert "burst" in {s.name for s in conversation_frustration(burst)[1]}
+
+
+def test_every_signal_the_bot_can_produce_has_a_label_for_agents():
+    source = "".join((FRUSTRATION / name).read_text(encoding="utf-8") for name in ("signals.py", "conversation.py"))
+    produced = set(re.findall(r"(?:Signal|add)\(f?\"([a-z_]+)[\":]", source)) | set(load_lexicon().weights)
+    assert {"shouting", "complaint", "repeated_misses", "long_wait", "human", "message"} <= produced
+    assert produced - set(labels()) == set()
+    assert label("message:human") == label("human") == "asks for a person"
+    assert label("brand_new_sign") == "brand new sign"  # a signal added without a label still reads as words
+
+
+def test_signals_are_described_once_each_strongest_first():
+    shown = described([{"name": "human", "weight": 0.3, "evidence": "a human"},
+                       {"name": "message:human", "weight": 0.26, "evidence": "get me a human"},
+                       {"name": "repeated_misses", "weight": 0.4, "evidence": "3 misses in a row"}])
+    assert [(s["label"], s["evidence"], s["quote"]) for s in shown] == [
+        ("the bot did not understand several times in a row", "3 misses in a row", False),
+        ("asks for a person", "a human", True)]
+
+
+
+def test_evidence_an_agent_reads_is_words_not_signal_names():
+    complaint = score_message("I want to complain about this", intent="complaint")
+    assert complaint.signals[0].evidence == "I want to complain about this"
+    retry = Turn("where is my parcel 204518 now", bot_repeated=True, failed_verification=True)
+    merged = scores([Turn("where is my parcel 204518"), retry])[-1].signals
+    # one retry, shown by its strongest sign with that sign's own evidence (it was "bot_repeating + rephrasing + ...")
+    assert [(s.name, s.evidence) for s in merged if s.name in RETRY_SIGNALS] == [("bot_repeating", "same answer twice")]
+

@@ -2,8 +2,11 @@
 import datetime as dt
 
 import pytest
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa_sdk import Tracker
 
-from actions.handoff import score_from
+from actions.handoff import frustration_of, score_from, topic
+from bot.frustration.signals import score_message
 from bot.handoff.hours import BusinessHours
 from bot.handoff.queue import DEFAULT_PICKUP_SECONDS, Agent, Handoff, estimate_wait
 from bot.handoff.routing import team_for
@@ -76,3 +79,60 @@ def test_routing_by_intent():
     assert team_for("track_order") == "orders"
     assert team_for("payment_issue") == "payments"
     assert team_for("greet") == "general" and team_for(None) == "general"
+
+
+def said(text, intent, **entities):
+    """A visitor turn as Rasa stores it in the tracker (the NLU's parse data included)."""
+    found = [{"entity": k, "value": v} for k, v in entities.items()]
+    parse = {"text": text, "intent": {"name": intent, "confidence": 0.93}, "entities": found}
+    return UserUttered(text, parse["intent"], found, parse_data=parse).as_dict()
+
+
+def session(*turns):
+    events = [ActionExecuted("action_session_start").as_dict(), SessionStarted().as_dict(),
+              ActionExecuted("action_listen").as_dict()]
+    for turn in turns:
+        events.append(turn if isinstance(turn, dict) else BotUttered(turn).as_dict())
+    return events
+
+
+def tracker_of(events):
+    latest = next((e["parse_data"] for e in reversed(events) if e["event"] == "user"), {})
+    return Tracker("guest", {}, latest, events, False, None, {}, "action_listen")
+
+
+def test_an_angry_guest_with_an_order_problem_is_routed_by_the_request_not_the_last_message():
+    events = session(said("where is my order??", "track_order"), "Tell me your order number and email, please.",
+                     said("100841 anna@example.com", "inform", order_number="100841", email="anna@example.com"),
+                     SlotSet("verified_orders", ["100841"]).as_dict(), "It should arrive by Sunday, 29 November.",
+                     said("it should have arrived DAYS ago, this is ridiculous", "complaint"),
+                     said("yes", "affirm"), said("get me a human now", "contact_human_agent"))
+    assert topic(tracker_of(events)) == "track_order" and team_for(topic(tracker_of(events))) == "orders"
+
+
+def test_routing_skips_hand_backs_ratings_and_small_talk_and_stops_at_the_session_start():
+    earlier = [said("my card was charged twice", "payment_issue"), "I'm sorry about that.",
+               said("I want a person", "contact_human_agent"),
+               UserUttered("EXTERNAL: handoff_finished", {"name": "handoff_finished", "confidence": 1.0},
+                           parse_data={"intent": {"name": "handoff_finished", "confidence": 1.0}}).as_dict(),
+               said("5", "nlu_fallback"), said("are you a bot?", "chitchat_bot_challenge"), said("thanks", "thank")]
+    again = session(*earlier, said("a person again please", "contact_human_agent"))
+    assert topic(tracker_of(again)) == "payment_issue"
+    next_day = again + session(said("hi", "greet"), said("human please", "contact_human_agent"))
+    assert topic(tracker_of(next_day)) == ""  # yesterday's request is not today's
+    assert team_for(topic(tracker_of(next_day))) == "general"
+
+
+def test_a_handoff_carries_each_signal_once_with_its_label():
+    def user(text, intent):
+        parse = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": [],
+                 "frustration": score_message(text, intent).as_dict()}
+        return {"event": "user", "text": text, "timestamp": 1.0, "parse_data": parse}
+
+    events = [{"event": "session_started"}, user("this is RIDICULOUS!!!", "complaint"),
+              {"event": "bot", "text": "I'm sorry.", "timestamp": 2.0}, user("get me a real person", "contact_human_agent")]
+    latest = events[-1]["parse_data"]
+    _, signals = frustration_of(Tracker("v", {}, latest, events, False, None, {}, "action_listen"))
+    names, shown = [s["name"] for s in signals], [s["label"] for s in signals]
+    assert "human" in names and not any(n.startswith("message:") for n in names), names
+    assert len(shown) == len(set(shown)) and "asks for a person" in shown and "angry words" in shown

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from bot.orders import Address, AddressInvalid, Item, Order
-from bot.orders.base import parse_address
+from bot.orders.base import is_late, parse_address
 from bot.orders.present import fee_line, history_lines, money, order_button, status_phrase, status_values
 
 
@@ -24,6 +24,23 @@ def test_money_and_fee_lines():
     assert "free" in fee_line(order("paid"), Decimal("4.90"))
     assert "4.90 EUR" in fee_line(order("packed"), Decimal("4.90"))
     assert "can't be cancelled" in fee_line(order("shipped"), Decimal("4.90"))
+
+
+@pytest.mark.parametrize("amount, currency, shown", [
+    ("23.9", "EUR", "23.90 EUR"), (Decimal("2390") / 100, "EUR", "23.90 EUR"), ("0.125", "EUR", "0.13 EUR"),
+    ("1134", "EUR", "1134.00 EUR"), ("1200", "JPY", "1200 JPY"), (Decimal("0"), "CHF", "0.00 CHF"),
+])
+def test_money_as_the_shop_shows_it(amount, currency, shown):
+    assert money(Decimal(amount), currency) == shown
+
+
+def test_an_order_is_late_only_while_on_its_way_past_its_expected_day():
+    expected = dt.date(2026, 11, 27)
+    assert not is_late(order(), expected)  # due today: not late yet
+    assert is_late(order(), dt.date(2026, 11, 28)) and is_late(order("packed"), dt.date(2026, 12, 3))
+    for done in ("delivered", "cancelled", "returned"):
+        assert not is_late(order(done), dt.date(2026, 12, 3))
+    assert not is_late(order("paid", expected_delivery=None), dt.date(2026, 12, 3))
 
 
 def test_status_phrase_says_yesterday():

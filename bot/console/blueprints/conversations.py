@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -14,7 +15,9 @@ from bot.console.sessions import error, json_body, requires
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import TEAMS
-from bot.orders import OrdersUnavailable
+from bot.orders import Customer, Order, OrdersBackend, OrdersUnavailable
+from bot.orders.base import is_late
+from bot.orders.present import day, money
 from bot.touchpoints.events import handoff_row
 from bot.transcript import history_from_events
 
@@ -24,9 +27,55 @@ MAX_REPLY = 2000
 RELAY_HEAD_START_SECONDS = 0.005
 
 
-def order_rows(orders) -> List[Dict[str, Any]]:
-    return [{"number": o.number, "status": o.status, "placed_at": o.placed_at.isoformat(), "total": str(o.total),
-             "currency": o.currency, "items": o.summary(), "tracking_number": o.tracking_number} for o in orders]
+def order_row(o: Order, today: dt.date) -> Dict[str, Any]:
+    """An order as the agent reads it: money as the shop shows it, days in words, late orders flagged."""
+    return {"number": o.number, "status": o.status, "placed_at": o.placed_at.isoformat(),
+            "total": money(o.total, o.currency), "currency": o.currency, "items": o.summary(), "carrier": o.carrier,
+            "tracking_number": o.tracking_number, "expected_delivery": iso(o.expected_delivery),
+            "expected": day(o.expected_delivery) if o.expected_delivery else None,
+            "delivered": day(o.delivered_at) if o.delivered_at else None, "late": is_late(o, today)}
+
+
+def iso(value: Optional[dt.date]) -> Optional[str]:
+    return value.isoformat() if value else None
+
+
+def order_in_context(orders: OrdersBackend, slots: Dict[str, Any], customer_id: str) -> Optional[Order]:
+    """The order the conversation is about (the order actions' order_number slot, else the last one a guest
+    proved), only once proven: verified with its email in this chat, or the signed-in customer's own."""
+    proven = [str(n) for n in slots.get("verified_orders") or []]
+    for number in [slots.get("order_number"), *proven[-1:]]:
+        order = orders.order(str(number)) if number else None
+        if order and (order.number in proven or (customer_id and order.customer_id == customer_id)):
+            return order
+    return None
+
+
+def customer_record(orders: OrdersBackend, customer_id: str) -> Optional[Customer]:
+    """The shop's record of a signed-in customer; a shop API without it (or failing) leaves the orders shown."""
+    try:
+        return orders.customer(customer_id) if customer_id else None
+    except OrdersUnavailable as err:
+        logger.warning("customer record of %s unavailable: %s", customer_id, err)
+        return None
+
+
+def customer_context(orders: OrdersBackend, customer_id: str, verified: bool, slots: Dict[str, Any]) -> Dict[str, Any]:
+    """Who the visitor is (the shop's customer record when signed in), the order under discussion, recent orders."""
+    today = dt.date.today()
+    customer = {"id": customer_id or None, "verified": verified, "name": None, "email": None}
+    try:
+        current = order_in_context(orders, slots, customer_id)
+        recent = orders.recent_orders(customer_id, 5) if customer_id else []
+    except OrdersUnavailable as err:
+        return {"customer": customer, "order": None, "orders": [], "orders_error": str(err)}
+    record = customer_record(orders, customer_id)
+    if record:
+        customer.update(name=record.name, email=record.email)
+    elif current and not customer_id:
+        customer["email"] = current.email  # the email the guest proved the order with
+    return {"customer": customer, "order": order_row(current, today) if current else None,
+            "orders": [order_row(o, today) for o in recent], "orders_error": None}
 
 
 async def owned(request: Request, cid: str):
@@ -49,13 +98,10 @@ async def conversation(request: Request, cid: str):
     events = tracker.get("events") or []
     if not events and handoff is None:
         return error(404, "no such conversation")
-    customer_id = (handoff.customer_id if handoff else "") or (tracker.get("slots") or {}).get("customer_id") or ""
-    orders, orders_error = [], None
-    if customer_id:
-        try:
-            orders = order_rows(await asyncio.to_thread(ctx.orders.recent_orders, customer_id, 5))
-        except OrdersUnavailable as err:
-            orders_error = str(err)
+    slots = tracker.get("slots") or {}
+    customer_id = (handoff.customer_id if handoff else "") or slots.get("customer_id") or ""
+    verified = bool(handoff and handoff.customer_verified) or bool(customer_id)
+    context = await asyncio.to_thread(customer_context, ctx.orders, customer_id, verified, slots)
     try:
         notes = await asyncio.to_thread(ctx.records.notes, cid)
         rating = await asyncio.to_thread(ctx.records.rating, cid)
@@ -67,8 +113,7 @@ async def conversation(request: Request, cid: str):
     return response.json({
         "conversation_id": cid, "handoff": handoff.as_dict() if handoff else None,
         "transcript": history_from_events(events, detail=True), "paused": bool(tracker.get("paused")),
-        "customer": {"id": customer_id or None, "verified": bool(handoff and handoff.customer_verified) or bool(customer_id)},
-        "orders": orders, "orders_error": orders_error, "notes": notes, "rating": rating,
+        **context, "notes": notes, "rating": rating,
         "mine": bool(handoff and handoff.status == "active" and handoff.agent_id == request.ctx.user.username),
     })
 

@@ -72,8 +72,8 @@
       el("td", {}, h.position),
       el("td", {}, duration(h.waiting_seconds), h.priority > 0 ? el("small", {class: "muted"}, ` (+${Math.round(h.priority / 60)} min priority)`) : null),
       el("td", {}, h.reason.replace("_", " ")),
-      el("td", {}, h.intent || "-", el("small", {class: "muted"}, ` · ${h.team}`)),
-      el("td", {}, frustrationBar(h.frustration), (h.signals || []).slice(0, 3).map((s) => el("small", {class: "signal"}, s.name))),
+      el("td", {}, topicText(h.intent), el("small", {class: "muted"}, ` · ${h.team}`)),
+      el("td", {}, frustrationBar(h.frustration), (h.signals || []).slice(0, 3).map((s) => el("small", {class: "signal"}, s.label || s.name))),
       el("td", {}, h.customer_id ? `${h.customer_id}${h.customer_verified ? " ✓" : ""}` : "guest"),
       el("td", {}, el("button", {onclick: () => claim(h.conversation_id)}, "Claim"),
          el("a", {href: `#/c/${encodeURIComponent(h.conversation_id)}`, class: "small-link"}, "read"))));
@@ -125,26 +125,51 @@
       meta.length ? el("div", {class: "meta"}, meta.join(" · ")) : null);
   }
 
+  // --- customer context: who the visitor is, the order in question, why a person ----------
+  const topicText = (intent) => intent ? intent.replaceAll("_", " ") : "-";
+
+  function orderLine(o) {
+    const when = o.delivered ? `delivered ${o.delivered}` : o.expected ? `expected ${o.expected}` : "";
+    const details = [`placed ${o.placed_at.slice(0, 10)}`, o.items, when,
+                     o.tracking_number ? `${o.carrier || ""} ${o.tracking_number}`.trim() : ""].filter(Boolean);
+    return [el("strong", {}, `#${o.number}`), ` ${o.status} · ${o.total}`,
+            o.late ? el("span", {class: "signal late", title: "not delivered by the expected day"}, "late") : null,
+            el("br"), el("small", {class: "muted"}, details.join(" · "))];
+  }
+
+  function customerBox(c) {
+    const who = c.customer;
+    const found = c.order ? [el("p", {class: "order current-order"}, el("small", {class: "muted"}, "Order in question"), el("br"), orderLine(c.order))] : [];
+    if (!who.id) {
+      return [el("p", {class: "muted"}, c.order ? `Guest: proved order #${c.order.number} with ${who.email}.` : "Not signed in: verify before sharing order details."), ...found];
+    }
+    return [el("p", {}, el("strong", {class: "customer-name"}, who.name || who.id), " ",
+              el("span", {class: who.verified ? "pill ok" : "pill"}, who.verified ? "verified (signed in)" : "not verified")),
+            who.email ? el("p", {class: "customer-email"}, who.email) : null,
+            who.name ? el("p", {}, el("small", {class: "muted"}, `customer ${who.id}`)) : null, ...found];
+  }
+
+  function signalsBox(h) {
+    const evidence = (s) => !s.evidence ? null : s.quote === false ? el("small", {class: "muted"}, ` (${s.evidence})`) : [": ", el("q", {}, s.evidence)];
+    return el("div", {},
+      el("p", {}, `Reason: ${h.reason.replaceAll("_", " ")} · asked about: ${topicText(h.intent)} · team ${h.team}`),
+      el("p", {}, "Frustration ", frustrationBar(h.frustration), ` ${Number(h.frustration).toFixed(2)}`),
+      el("ul", {class: "plain signals"}, (h.signals || []).map((s) => el("li", {}, s.label || s.name, evidence(s)))));
+  }
+
   function renderConversation() {
     const c = state.conv, h = c.handoff;
-    $("conv-title").textContent = c.customer.id ? `Customer ${c.customer.id}` : "Guest visitor";
+    $("conv-title").textContent = c.customer.name || (c.customer.id ? `Customer ${c.customer.id}` : "Guest visitor");
     $("conv-state").textContent = h ? (h.status === "active" ? `with ${h.agent_name}` : h.status) : "bot only";
     $("transcript").replaceChildren(...c.transcript.map(turn));
     $("transcript").scrollTop = $("transcript").scrollHeight;
     $("reply-form").hidden = !c.mine;
     $("owner-tools").hidden = !c.mine;
     $("not-mine").hidden = c.mine || !h || h.status !== "waiting";
-    $("customer").replaceChildren(c.customer.id
-      ? el("p", {}, c.customer.id, " ", el("span", {class: c.customer.verified ? "pill ok" : "pill"}, c.customer.verified ? "verified (signed in)" : "not verified"))
-      : el("p", {class: "muted"}, "Not signed in: verify before sharing order details."));
-    $("orders").replaceChildren(...(c.orders.length ? c.orders.map((o) => el("li", {},
-      el("strong", {}, `#${o.number}`), ` ${o.status} · ${o.total} ${o.currency}`, el("br"),
-      el("small", {class: "muted"}, `${o.placed_at.slice(0, 10)} · ${o.items}${o.tracking_number ? " · " + o.tracking_number : ""}`)))
+    $("customer").replaceChildren(...customerBox(c));
+    $("orders").replaceChildren(...(c.orders.length ? c.orders.map((o) => el("li", {class: "order"}, orderLine(o)))
       : [el("li", {class: "muted"}, c.orders_error ? `Orders unavailable: ${c.orders_error}` : "No orders to show.")]));
-    $("signals").replaceChildren(h ? el("div", {},
-      el("p", {}, `Reason: ${h.reason.replace("_", " ")} · topic: ${h.intent || "-"} · team ${h.team}`),
-      el("p", {}, "Frustration ", frustrationBar(h.frustration), ` ${Number(h.frustration).toFixed(2)}`),
-      el("ul", {class: "plain"}, (h.signals || []).map((s) => el("li", {}, `${s.name}: `, el("q", {}, s.evidence || ""))))) : el("p", {class: "muted"}, "Not handed over."));
+    $("signals").replaceChildren(h ? signalsBox(h) : el("p", {class: "muted"}, "Not handed over."));
     sizeMeters($("signals"));
     $("notes").replaceChildren(...c.notes.map((n) => el("li", {}, el("small", {class: "muted"}, `${n.author} · ${n.created_at.slice(0, 16).replace("T", " ")}`), el("br"), n.text)));
     const targets = [el("option", {value: ""}, "to…")];
