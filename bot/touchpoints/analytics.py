@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import yaml
 
 from bot.touchpoints.demo import PREFIX as DEMO_PREFIX
+from bot.touchpoints.journey import neutral
 from bot.touchpoints.models import STAGES
 from bot.touchpoints.models import conversation_days as cd
 from bot.touchpoints.models import touchpoints as tp
@@ -141,15 +142,18 @@ class Analytics:
                 "by_agent": _by_agent(rows)}
 
     def top(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
-        intents = sa.select(tp.c.intent, sa.func.count().label("n")).where(
+        """The most asked intents (not small talk: journey.yml's `keep`) and the most common messages not
+        understood, each with how many of them came from demo conversations."""
+        demo = sa.func.sum(sa.case((tp.c.conversation_id.like(f"{DEMO_PREFIX}%"), 1), else_=0)).label("demo")
+        intents = sa.select(tp.c.intent, sa.func.count().label("n"), demo).where(
             _range(start, end), tp.c.actor == "visitor", tp.c.type == "message", tp.c.intent.isnot(None),
-            tp.c.intent != "nlu_fallback").group_by(tp.c.intent).order_by(sa.desc("n")).limit(TOP)
+            tp.c.intent.notin_(sorted(neutral()))).group_by(tp.c.intent).order_by(sa.desc("n")).limit(TOP)
         text = sa.func.lower(tp.c.text)
-        unanswered = sa.select(text.label("text"), sa.func.count().label("n")).where(
+        unanswered = sa.select(text.label("text"), sa.func.count().label("n"), demo).where(
             _range(start, end), tp.c.type == "fallback").group_by(text).order_by(sa.desc("n")).limit(TOP)
         found = self._timed("top_intents", lambda c: c.execute(intents).all())
-        return {"intents": [{"intent": r.intent, "count": r.n} for r in found],
-                "unanswered": [{"text": r.text, "count": r.n}
+        return {"intents": [{"intent": r.intent, "count": r.n, "demo": int(r.demo or 0)} for r in found],
+                "unanswered": [{"text": r.text, "count": r.n, "demo": int(r.demo or 0)}
                                for r in self._timed("top_unanswered", lambda c: c.execute(unanswered).all())]}
 
     def funnel(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:

@@ -40,3 +40,8 @@ def stage_for(intent: Optional[str], kind: str = "message", last_stage: Optional
                 return stage
         return mapping["default"]
     return last_stage or mapping["default"]
+
+
+def neutral() -> frozenset:
+    """Intents and types that say nothing about where the visitor is (journey.yml's `keep`)."""
+    return frozenset(_mapping()["keep"])
