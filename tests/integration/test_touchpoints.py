@@ -209,8 +209,8 @@ def test_dashboard_figures_match_a_hand_computed_fixture(db_url):
     r = summary["ratings"]
     assert (r["csat_average"], r["csat_count"], r["csat_distribution"]["5"], r["csat_distribution"]["2"]) == (3.5, 2, 1, 1)
     assert r["nps"] == 0.0  # one promoter (10), one detractor (3)
-    assert summary["top"]["unanswered"][0] == {"text": "blorp", "count": 2}
-    assert summary["top"]["intents"][0] == {"intent": "track_order", "count": 2}
+    assert summary["top"]["unanswered"][0] == {"text": "blorp", "count": 2, "demo": 0}
+    assert summary["top"]["intents"][0] == {"intent": "track_order", "count": 2, "demo": 0}
     funnel = {x["stage"]: (x["conversations"], x["touched"]) for x in summary["funnel"]}
     assert [funnel[s] for s in ("awareness", "consideration", "purchase", "retention", "advocacy")] == [
         (5, 1), (5, 0), (5, 2), (4, 4), (2, 2)]  # reached it or a later stage; touched it
