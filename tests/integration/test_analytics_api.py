@@ -80,3 +80,14 @@ def test_an_admin_removes_the_demo_data_with_one_call_and_real_conversations_sta
     assert conversations_in(url) == {"real-remove-1"}
     after = admin.call("GET", "/api/analytics")
     assert after["demo"] == {"conversations": 0, "total": 0} and after["totals"]["conversations"] == 1
+    # and the next start does not fill them in again, even into an empty table
+    assert demo.fill_if_empty(f"sqlite:///{console_stack.settings.var_dir / 'empty.db'}", console_stack.settings.var_dir) == 0
+
+
+def test_an_empty_table_gets_demo_data_until_someone_removes_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'tp.db'}"
+    assert demo.fill_if_empty(url, tmp_path) > 0 and demo.fill_if_empty(url, tmp_path) == 0  # once
+    assert demo.remove(url, tmp_path) > 0
+    assert demo.fill_if_empty(url, tmp_path) == 0  # removed on purpose: it stays removed
+    demo.forget_removal(tmp_path)  # `python -m bot demo-data` asks for it again
+    assert demo.fill_if_empty(url, tmp_path) > 0

@@ -96,7 +96,8 @@ async def forget_customer(request: Request, customer_id: str):
 @requires("admin")
 async def remove_demo_data(request: Request):
     """What `python -m bot demo-data --remove` does, one click away on the dashboard."""
-    removed = await asyncio.to_thread(demo.remove, request.app.ctx.settings.touchpoints_url)
+    settings = request.app.ctx.settings
+    removed = await asyncio.to_thread(demo.remove, settings.touchpoints_url, settings.var_dir)
     logger.info("%s removed %d demo touchpoints", request.ctx.user.username, removed)
     return response.json({"removed": removed})
 
