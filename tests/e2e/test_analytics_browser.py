@@ -27,6 +27,10 @@ DURATION = re.compile(r"^(\d+ s|\d+ min( \d+ s)?|\d+ h( \d+ min)?)$")
 
 
 async def sign_in_to_analytics(page, console):
+    # every Content-Security-Policy violation on the pages that follow is kept for the test to see
+    await page.send("Page.enable")
+    await page.send("Page.addScriptToEvaluateOnNewDocument", source="window.__csp = []; document.addEventListener("
+                    "'securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
     await page.goto(f"{console.settings.console_url}/login")
     await page.js(f"document.getElementById('username').value='admin';"
                   f"document.getElementById('password').value={ADMIN_PASSWORD!r};"
@@ -52,8 +56,27 @@ async def check_readable(page):
     assert not [t for t in shown if "_" in t], shown  # no raw names
     assert any(t.startswith("Where is my order") for t in by_id["panel-intents"]["y"]), by_id["panel-intents"]["y"]
     assert "Bot did not understand twice" in by_id["panel-reasons"]["y"]
+    assert await page.js("window.__csp") == []  # the vendored library runs under the console's policy
     funnel = await page.js("Chart.getChart(document.querySelector('#panel-funnel canvas')).data.datasets[0].data")
     assert funnel == sorted(funnel, reverse=True) and funnel[0] > funnel[-1]  # it narrows
+
+
+async def hover_tooltip(page, panel: str, index: int):
+    """Move the mouse onto a chart's point or bar, as a person would; returns the tooltip's lines."""
+    where = await page.js(f"""(() => {{ const c = document.querySelector('#{panel} canvas'); c.scrollIntoView();
+      const el = Chart.getChart(c).getDatasetMeta(0).data[{index}].getCenterPoint(), r = c.getBoundingClientRect();
+      return [r.left + el.x, r.top + el.y]; }})()""")
+    await page.send("Input.dispatchMouseEvent", type="mouseMoved", x=where[0], y=where[1])
+    await page.wait_for(f"Chart.getChart(document.querySelector('#{panel} canvas')).tooltip.opacity > 0")
+    return await page.js(f"""(() => {{ const t = Chart.getChart(document.querySelector('#{panel} canvas')).tooltip;
+      return [...t.title, ...t.body.flatMap(b => b.lines)]; }})()""")
+
+
+async def check_tooltips(page):
+    wait = await hover_tooltip(page, "panel-wait", 3)
+    assert wait[1].startswith("median: ") and DURATION.match(wait[1][len("median: "):]), wait
+    funnel = await hover_tooltip(page, "panel-funnel", 2)
+    assert funnel[0] == "Ordering and orders" and re.match(r"[\d,]+ conversations, \d+% of all", funnel[1]), funnel
 
 
 async def check_cards(page):
@@ -80,11 +103,15 @@ def test_the_dashboard_reads_well_marks_demo_data_and_removes_it_in_one_click(co
             await sign_in_to_analytics(page, console_stack)
             await check_readable(page)
             await check_cards(page)
+            await check_tooltips(page)
             banner = await page.js("document.getElementById('demo-banner').hidden ? '' : "
                                    "document.getElementById('demo-text').textContent")
             assert re.search(r"include [\d,]+ demo conversations \(of [\d,]+ in this range\)", banner), banner
             assert await page.js("document.querySelectorAll('#agents tr.demo .pill.demo').length") >= 2
+            await page.js("window.scrollTo(0, 0)")
             await page.screenshot(SHOTS / "analytics.png")
+            await page.js("document.getElementById('agents-panel').scrollIntoView()")
+            await page.screenshot(SHOTS / "analytics-agents.png")
 
             await page.viewport(390, 2600, mobile=True)
             await page.goto(f"{console_stack.settings.console_url}/analytics")

@@ -39,7 +39,7 @@
   // --- how numbers read ------------------------------------------------------------------
   const NO_DATA = "no data yet";
   const count = (n) => Number(n).toLocaleString("en");
-  const percent = (x) => `${(x * 100).toFixed(x >= 0.1 || x === 0 ? 0 : 1)}%`;
+  const percent = (x) => `${+(x * 100).toFixed(x >= 0.1 ? 0 : 1)}%`;  // 79%, 2.3%, 8% (not 8.0%)
   function duration(seconds) {  // 530 -> "8 min 50 s", 3720 -> "1 h 2 min"
     const s = Math.round(seconds);
     if (s < 60) return `${s} s`;
