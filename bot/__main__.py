@@ -100,10 +100,12 @@ def cmd_seed(_: argparse.Namespace) -> int:
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from bot.touchpoints import demo
 
-    url = get_settings().touchpoints_url
+    settings = get_settings()
+    url = settings.touchpoints_url
     if args.remove:
-        print(f"removed {demo.remove(url)} demo touchpoints from {url}")
+        print(f"removed {demo.remove(url, settings.var_dir)} demo touchpoints from {url}")
     else:
+        demo.forget_removal(settings.var_dir)
         print(f"added {demo.fill(url, days=args.days, per_day=args.per_day)} demo touchpoints to {url}")
     return 0
 

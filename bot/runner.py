@@ -116,7 +116,7 @@ def prepare_touchpoints(settings: Settings) -> None:
 
     upgrade(settings.touchpoints_url)
     if settings.demo_data:
-        added = demo.fill_if_empty(settings.touchpoints_url)
+        added = demo.fill_if_empty(settings.touchpoints_url, settings.var_dir)
         if added:
             logger.info("added %d demo touchpoints (remove them with `python -m bot demo-data --remove`)", added)
 

@@ -6,17 +6,29 @@ in Python, so the same queries run on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import sqlalchemy as sa
+import yaml
 
+from bot.touchpoints.demo import PREFIX as DEMO_PREFIX
+from bot.touchpoints.journey import neutral
 from bot.touchpoints.models import STAGES
 from bot.touchpoints.models import conversation_days as cd
 from bot.touchpoints.models import touchpoints as tp
 
 TOP = 10
+LABELS_FILE = Path(__file__).resolve().parent / "labels.yml"
+
+
+@functools.lru_cache(maxsize=1)
+def labels() -> Dict[str, Dict[str, str]]:
+    """The words people read for stored names (stages, handoff reasons, touchpoint types, intents)."""
+    return yaml.safe_load(LABELS_FILE.read_text(encoding="utf-8"))
 
 
 def quantile(values: Sequence[float], q: float) -> Optional[float]:
@@ -87,10 +99,11 @@ class Analytics:
         return out
 
     def _meta_rows(self, name: str, kind: str, start: dt.datetime, end: dt.datetime, *fields: str) -> List[Dict[str, Any]]:
-        query = sa.select(tp.c.created_at, tp.c.agent_id, tp.c.meta).where(_range(start, end), tp.c.type == kind)
+        query = sa.select(tp.c.created_at, tp.c.agent_id, tp.c.conversation_id, tp.c.meta).where(
+            _range(start, end), tp.c.type == kind)
         rows = self._timed(name, lambda c: c.execute(query).all())
-        return [{"day": _day(r.created_at), "agent_id": r.agent_id, **{f: (r.meta or {}).get(f) for f in fields}}
-                for r in rows]
+        return [{"day": _day(r.created_at), "agent_id": r.agent_id, "demo": r.conversation_id.startswith(DEMO_PREFIX),
+                 **{f: (r.meta or {}).get(f) for f in fields}} for r in rows]
 
     def handed_back(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
         """Conversations an agent gave back to the bot (not waits that expired): handling and per-agent figures."""
@@ -129,24 +142,42 @@ class Analytics:
                 "by_agent": _by_agent(rows)}
 
     def top(self, start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
-        intents = sa.select(tp.c.intent, sa.func.count().label("n")).where(
+        """The most asked intents (not small talk: journey.yml's `keep`) and the most common messages not
+        understood, each with how many of them came from demo conversations."""
+        demo = sa.func.sum(sa.case((tp.c.conversation_id.like(f"{DEMO_PREFIX}%"), 1), else_=0)).label("demo")
+        intents = sa.select(tp.c.intent, sa.func.count().label("n"), demo).where(
             _range(start, end), tp.c.actor == "visitor", tp.c.type == "message", tp.c.intent.isnot(None),
-            tp.c.intent != "nlu_fallback").group_by(tp.c.intent).order_by(sa.desc("n")).limit(TOP)
+            tp.c.intent.notin_(sorted(neutral()))).group_by(tp.c.intent).order_by(sa.desc("n")).limit(TOP)
         text = sa.func.lower(tp.c.text)
-        unanswered = sa.select(text.label("text"), sa.func.count().label("n")).where(
+        unanswered = sa.select(text.label("text"), sa.func.count().label("n"), demo).where(
             _range(start, end), tp.c.type == "fallback").group_by(text).order_by(sa.desc("n")).limit(TOP)
         found = self._timed("top_intents", lambda c: c.execute(intents).all())
-        return {"intents": [{"intent": r.intent, "count": r.n} for r in found],
-                "unanswered": [{"text": r.text, "count": r.n}
+        return {"intents": [{"intent": r.intent, "count": r.n, "demo": int(r.demo or 0)} for r in found],
+                "unanswered": [{"text": r.text, "count": r.n, "demo": int(r.demo or 0)}
                                for r in self._timed("top_unanswered", lambda c: c.execute(unanswered).all())]}
 
     def funnel(self, start: dt.datetime, end: dt.datetime) -> List[Dict[str, Any]]:
-        """Conversations that reached each journey stage in the range (a conversation over several days once)."""
+        """Per journey stage, the conversations whose visitor reached it or a later stage in the range (a
+        conversation over several days once), so each stage holds at most as many as the one before; and
+        how many touched the stage itself."""
         reached = sa.select(*[sa.func.max(cd.c[f"reached_{s}"]).label(s) for s in STAGES]).where(
             _days(start, end)).group_by(cd.c.conversation_id).subquery()
-        query = sa.select(*[sa.func.sum(reached.c[s]).label(s) for s in STAGES])
-        row = self._timed("funnel", lambda c: c.execute(query).one())
-        return [{"stage": s, "conversations": int(row._mapping[s] or 0)} for s in STAGES]
+        at_or_after = lambda i: sa.func.sum(sa.case(  # noqa: E731
+            (sum((reached.c[s] for s in STAGES[i + 1:]), reached.c[STAGES[i]]) > 0, 1), else_=0))
+        query = sa.select(*[at_or_after(i).label(s) for i, s in enumerate(STAGES)],
+                          *[sa.func.sum(reached.c[s]).label(f"touched_{s}") for s in STAGES])
+        row = self._timed("funnel", lambda c: c.execute(query).one())._mapping
+        return [{"stage": s, "conversations": int(row[s] or 0), "touched": int(row[f"touched_{s}"] or 0)}
+                for s in STAGES]
+
+    def demo(self, start: dt.datetime, end: dt.datetime) -> Dict[str, int]:
+        """Demo conversations (bot.touchpoints.demo) in the range and in all, so the page can say so."""
+        demo = cd.c.conversation_id.like(f"{DEMO_PREFIX}%")
+        in_range = sa.case((_days(start, end), cd.c.conversation_id))
+        query = sa.select(sa.func.count(sa.distinct(in_range)).label("in_range"),
+                          sa.func.count(sa.distinct(cd.c.conversation_id)).label("total")).where(demo)
+        row = self._timed("demo", lambda c: c.execute(query).one())
+        return {"conversations": int(row.in_range or 0), "total": int(row.total or 0)}
 
     @staticmethod
     def agents(done: List[Dict[str, Any]], ratings: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -157,7 +188,8 @@ class Analytics:
             mine = [r for r in done if r["agent_id"] == agent]
             handling = [float(r["handling_seconds"]) for r in mine if r["handling_seconds"] is not None]
             firsts = [float(r["first_response_seconds"]) for r in mine if r["first_response_seconds"] is not None]
-            out.append({"agent_id": agent, "conversations": len(mine), "handling_p50": percentile(handling, 50),
+            out.append({"agent_id": agent, "conversations": len(mine), "demo_conversations": sum(r["demo"] for r in mine),
+                        "handling_p50": percentile(handling, 50),
                         "first_response_p50": percentile(firsts, 50), **ratings.get(agent, {"csat_average": None,
                                                                                               "ratings": 0})})
         return out
@@ -177,7 +209,8 @@ class Analytics:
                        "frustration_rate": _rate(sum(d["frustrated"] for d in daily), messages),
                        "fallback_rate": _rate(sum(d["fallbacks"] for d in daily), messages)},
             "handoffs": self.handoffs(start, end, done), "ratings": ratings, "top": self.top(start, end),
-            "funnel": self.funnel(start, end), "agents": self.agents(done, ratings["by_agent"]), "query_ms": self.timings,
+            "funnel": self.funnel(start, end), "agents": self.agents(done, ratings["by_agent"]),
+            "demo": self.demo(start, end), "labels": labels(), "query_ms": self.timings,
         }
 
 

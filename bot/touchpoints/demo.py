@@ -1,10 +1,12 @@
 """Demo touchpoints: a few weeks of believable conversations, so a new install shows a living dashboard
-(and the benchmark has a million rows to query). Demo conversations are named demo-* and can be removed."""
+(and the benchmark has a million rows to query). Demo conversations are named demo-* and can be removed;
+once removed they do not come back by themselves (a marker file in the var folder says so)."""
 from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any, Dict, Iterator, List
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
 
 import sqlalchemy as sa
 
@@ -13,6 +15,7 @@ from bot.touchpoints.journey import stage_for
 from bot.touchpoints.models import touchpoints, upgrade
 
 PREFIX = "demo-"
+REMOVED_MARKER = "demo-data-removed"
 INTENTS = [("track_order", 20), ("faq_shipping_cost", 8), ("check_refund_policy", 7), ("get_refund", 6),
            ("cancel_order", 5), ("change_shipping_address", 4), ("delivery_period", 6), ("check_payment_methods", 5),
            ("payment_issue", 3), ("get_invoice", 4), ("faq_size_guide", 4), ("faq_opening_hours", 3),
@@ -135,7 +138,10 @@ def fill(url: str, days: int = 21, per_day: int = 60, batch: int = 5000) -> int:
     return count
 
 
-def fill_if_empty(url: str) -> int:
+def fill_if_empty(url: str, var_dir: Optional[Path] = None) -> int:
+    """Demo conversations for a new install: only into an empty table, and not after someone removed them."""
+    if var_dir is not None and (var_dir / REMOVED_MARKER).exists():
+        return 0
     upgrade(url)
     engine = sa.create_engine(url, future=True)
     try:
@@ -146,10 +152,20 @@ def fill_if_empty(url: str) -> int:
     return fill(url) if empty else 0
 
 
-def remove(url: str) -> int:
+def remove(url: str, var_dir: Optional[Path] = None) -> int:
+    """Delete the demo conversations; with var_dir, remember it so the next start does not fill them in again."""
     engine = sa.create_engine(url, future=True)
     try:
         with engine.begin() as conn:
-            return rollup.delete(conn, touchpoints.c.conversation_id.like(f"{PREFIX}%"))
+            removed = rollup.delete(conn, touchpoints.c.conversation_id.like(f"{PREFIX}%"))
     finally:
         engine.dispose()
+    if var_dir is not None:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        (var_dir / REMOVED_MARKER).write_text("python -m bot demo-data adds them again\n", encoding="utf-8")
+    return removed
+
+
+def forget_removal(var_dir: Path) -> None:
+    """Demo data asked for again (python -m bot demo-data): a later empty table may be filled again too."""
+    (var_dir / REMOVED_MARKER).unlink(missing_ok=True)

@@ -19,15 +19,19 @@ def _mapping(path: Path = JOURNEY_FILE) -> Dict[str, object]:
     unknown = set(data["stages"]) | set(data["events"].values()) | set(data["prefixes"].values()) | {data["default"]}
     if not unknown <= set(STAGES):
         raise ValueError(f"{path}: unknown stages {sorted(unknown - set(STAGES))}; use {', '.join(STAGES)}")
-    return {"intents": by_intent, "events": data["events"], "prefixes": data["prefixes"], "default": data["default"]}
+    return {"intents": by_intent, "keep": set(data.get("keep") or ()), "events": data["events"],
+            "prefixes": data["prefixes"], "default": data["default"]}
 
 
 def stage_for(intent: Optional[str], kind: str = "message", last_stage: Optional[str] = None) -> str:
-    """An event type with its own stage wins; then the intent; a bot or agent turn without an intent keeps the
-    stage of the conversation so far."""
+    """An event type with its own stage wins; then the intent. What says nothing about the journey (a `keep`
+    intent or type) keeps the stage so far, or starts at the first; so does a bot or agent turn without an
+    intent, or falls back to the default stage."""
     mapping = _mapping()
     if kind in mapping["events"]:
         return mapping["events"][kind]
+    if kind in mapping["keep"] or intent in mapping["keep"]:
+        return last_stage or STAGES[0]
     if intent:
         if intent in mapping["intents"]:
             return mapping["intents"][intent]
@@ -36,3 +40,8 @@ def stage_for(intent: Optional[str], kind: str = "message", last_stage: Optional
                 return stage
         return mapping["default"]
     return last_stage or mapping["default"]
+
+
+def neutral() -> frozenset:
+    """Intents and types that say nothing about where the visitor is (journey.yml's `keep`)."""
+    return frozenset(_mapping()["keep"])

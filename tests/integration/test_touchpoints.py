@@ -80,7 +80,7 @@ def test_every_event_type_becomes_a_row_with_its_stage(db_url):
     stored = [(r["type"], r["actor"], r["stage"]) for r in rows_of(db_url, cid)]
     assert stored == [
         ("message", "visitor", "awareness"), ("message", "bot", "awareness"),
-        ("message", "visitor", "retention"), ("fallback", "system", "retention"),
+        ("message", "visitor", "awareness"), ("fallback", "system", "awareness"),  # not understood: no stage of its own
         ("message", "visitor", "purchase"), ("order_lookup", "bot", "purchase"), ("verification", "bot", "purchase"),
         ("verification", "bot", "purchase"), ("action", "bot", "purchase"),
         ("message", "visitor", "retention"), ("handoff_requested", "visitor", "retention"),
@@ -209,12 +209,71 @@ def test_dashboard_figures_match_a_hand_computed_fixture(db_url):
     r = summary["ratings"]
     assert (r["csat_average"], r["csat_count"], r["csat_distribution"]["5"], r["csat_distribution"]["2"]) == (3.5, 2, 1, 1)
     assert r["nps"] == 0.0  # one promoter (10), one detractor (3)
-    assert summary["top"]["unanswered"][0] == {"text": "blorp", "count": 2}
-    assert summary["top"]["intents"][0] == {"intent": "track_order", "count": 2}
-    funnel = {x["stage"]: x["conversations"] for x in summary["funnel"]}
-    assert (funnel["awareness"], funnel["purchase"], funnel["advocacy"]) == (1, 2, 2)
+    assert summary["top"]["unanswered"][0] == {"text": "blorp", "count": 2, "demo": 0}
+    assert summary["top"]["intents"][0] == {"intent": "track_order", "count": 2, "demo": 0}
+    funnel = {x["stage"]: (x["conversations"], x["touched"]) for x in summary["funnel"]}
+    assert [funnel[s] for s in ("awareness", "consideration", "purchase", "retention", "advocacy")] == [
+        (5, 1), (5, 0), (5, 2), (4, 4), (2, 2)]  # reached it or a later stage; touched it
     agents = {a["agent_id"]: a for a in summary["agents"]}
     assert (agents["anna"]["conversations"], agents["anna"]["csat_average"], agents["ben"]["handling_p50"]) == (1, 5.0, 300.0)
+
+
+def test_the_journey_funnel_narrows_and_small_talk_moves_no_conversation_along(db_url):
+    """Rows as the event broker writes them: a conversation counts at the furthest stage its visitor reached
+    and at every stage before it; thanks, yes/no and "not understood" say nothing about where they are."""
+    mapper = TouchpointMapper()
+    t = 978307200.0  # 2001-01-01, a day nobody else writes to
+    said = {"x": [("hi", "greet"), ("what does shipping cost", "faq_shipping_cost"), ("thanks", "thank")],
+            "y": [("where is my order", "track_order"), ("thanks", "thank")],
+            "z": [("blorp", "nlu_fallback")],
+            "w": [("I want my money back", "get_refund")]}
+    events = [user(f"fn-{cid}", text, intent, t + i) for cid, lines in said.items() for i, (text, intent) in enumerate(lines)]
+    events += [{"event": "slot", "sender_id": "fn-w", "name": name, "value": value, "timestamp": t + 5}
+               for name, value in (("csat", "5"), ("nps", "9"))]
+    rows = [r for e in events for r in mapper.rows(e)]
+    engine = sa.create_engine(db_url)
+    upgrade(db_url)
+    ours = touchpoints.c.conversation_id.like("fn-%")
+    day = dt.datetime(2001, 1, 1)
+    try:
+        with engine.begin() as conn:
+            rollup.delete(conn, ours)
+            rollup.insert(conn, rows)
+        funnel = Analytics(engine).funnel(day, day + dt.timedelta(days=1))
+    finally:
+        with engine.begin() as conn:
+            rollup.delete(conn, ours)
+        engine.dispose()
+    assert [(x["stage"], x["conversations"]) for x in funnel] == [
+        ("awareness", 4), ("consideration", 3), ("purchase", 2), ("retention", 1), ("advocacy", 1)]
+
+
+def test_demo_conversations_are_counted_so_the_dashboard_can_say_so(db_url):
+    import random
+
+    from bot.touchpoints import demo
+    day = dt.datetime(2001, 7, 1)
+    rng = random.Random(5)
+    rows = [r for i in range(6) for r in demo.conversation(rng, f"{demo.PREFIX}dc-{i}", day + dt.timedelta(hours=i))]
+    rows += [{**rows[0], "conversation_id": "real-dc-1"}]
+    engine = sa.create_engine(db_url)
+    upgrade(db_url)
+    ours = sa.or_(touchpoints.c.conversation_id.like(f"{demo.PREFIX}dc-%"), touchpoints.c.conversation_id == "real-dc-1")
+    try:
+        with engine.begin() as conn:
+            rollup.delete(conn, ours)
+            rollup.insert(conn, rows)
+        analytics = Analytics(engine)
+        in_range = analytics.demo(day, day + dt.timedelta(days=1))
+        elsewhere = analytics.demo(day + dt.timedelta(days=3), day + dt.timedelta(days=4))
+        agents = analytics.summary(day, day + dt.timedelta(days=1))["agents"]
+    finally:
+        with engine.begin() as conn:
+            rollup.delete(conn, ours)
+        engine.dispose()
+    assert in_range["conversations"] == 6 and in_range["total"] >= 6
+    assert elsewhere["conversations"] == 0 and elsewhere["total"] == in_range["total"]
+    assert agents and all(a["demo_conversations"] == a["conversations"] > 0 for a in agents)  # seed 5: 3 handoffs
 
 
 def _rollup_of(conn, cids):

@@ -1,5 +1,6 @@
-"""Analytics for admins: the dashboard page (server-rendered SVG charts), its figures as JSON, a CSV export
-of touchpoints, and deleting a customer's data."""
+"""Analytics for admins: the dashboard page (a static template; static/analytics.js draws it from the JSON
+with the vendored Chart.js), its figures as JSON, a CSV export of touchpoints, removing the demo data, and
+deleting a customer's data."""
 from __future__ import annotations
 
 import asyncio
@@ -7,19 +8,22 @@ import csv
 import datetime as dt
 import io
 import json
-from html import escape
-from typing import Any, Dict, Tuple
+import logging
+from pathlib import Path
+from typing import Tuple
 
 import sqlalchemy as sa
 from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from bot.console.charts import bar_chart, line_chart
 from bot.console.sessions import requires
+from bot.touchpoints import demo
 from bot.touchpoints.models import touchpoints as tp
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("analytics")
+PAGE = Path(__file__).resolve().parent.parent / "templates" / "analytics.html"
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
 CSV_COLUMNS = [c.name for c in tp.columns]
@@ -43,7 +47,9 @@ def date_range(request: Request) -> Tuple[dt.datetime, dt.datetime]:
 @requires("admin")
 async def figures(request: Request):
     start, end = date_range(request)
-    return response.json(await asyncio.to_thread(request.app.ctx.analytics.summary, start, end), default=str)
+    figures = await asyncio.to_thread(request.app.ctx.analytics.summary, start, end)
+    logger.info("analytics %s..%s: queries took %s ms", start.date(), end.date(), figures["query_ms"])
+    return response.json(figures, default=str)
 
 
 @bp.get("/api/analytics/touchpoints.csv")
@@ -86,73 +92,17 @@ async def forget_customer(request: Request, customer_id: str):
     return response.json({"customer_id": customer_id, "removed": removed})
 
 
+@bp.delete("/api/analytics/demo-data")
+@requires("admin")
+async def remove_demo_data(request: Request):
+    """What `python -m bot demo-data --remove` does, one click away on the dashboard."""
+    settings = request.app.ctx.settings
+    removed = await asyncio.to_thread(demo.remove, settings.touchpoints_url, settings.var_dir)
+    logger.info("%s removed %d demo touchpoints", request.ctx.user.username, removed)
+    return response.json({"removed": removed})
+
+
 @bp.get("/analytics")
 @requires("admin", page=True)
-async def page(request: Request):
-    try:
-        start, end = date_range(request)
-    except InvalidUsage as err:
-        return response.html(f"<p>{escape(str(err))}</p>", status=400)
-    data = await asyncio.to_thread(request.app.ctx.analytics.summary, start, end)
-    return response.html(render(data, start, end))
-
-
-def card(label: str, value: Any, unit: str = "") -> str:
-    shown = "-" if value is None else (f"{value * 100:.1f}%" if unit == "%" else f"{value}{unit}")
-    return f'<div class="card"><div class="v">{escape(shown)}</div><div class="k">{escape(label)}</div></div>'
-
-
-def render(d: Dict[str, Any], start: dt.datetime, end: dt.datetime) -> str:
-    days = [x["day"] for x in d["daily"]]
-    t, h, r = d["totals"], d["handoffs"], d["ratings"]
-    last = (end - dt.timedelta(days=1)).date().isoformat()
-    charts = [
-        line_chart("Conversations per day", days, [("conversations", [x["conversations"] for x in d["daily"]]),
-                                                   ("handed to a person", [x["handoffs"] for x in d["daily"]])]),
-        line_chart("Containment and handoff rate", days, [("containment", [x["containment"] for x in d["daily"]]),
-                                                          ("handoff rate", [x["handoff_rate"] for x in d["daily"]])],
-                   percent=True),
-        line_chart("Frustrated / not understood", days,
-                   [("frustrated", [x["frustration_rate"] for x in d["daily"]]),
-                    ("not understood", [x["fallback_rate"] for x in d["daily"]])], percent=True),
-        line_chart("Queue wait, seconds (p50, p90)", [x["day"] for x in h["wait_by_day"]],
-                   [("p50", [x["p50"] for x in h["wait_by_day"]]), ("p90", [x["p90"] for x in h["wait_by_day"]])]),
-        bar_chart("Why a person was asked for", list(h["reasons"].items()), horizontal=True),
-        bar_chart("CSAT (1-5)", list(r["csat_distribution"].items())),
-        bar_chart("NPS answers (0-10)", list(r["nps_distribution"].items())),
-        bar_chart("Journey: conversations reaching each stage", [(x["stage"], x["conversations"]) for x in d["funnel"]],
-                  horizontal=True),
-        bar_chart("Top intents", [(x["intent"], x["count"]) for x in d["top"]["intents"]], horizontal=True),
-        bar_chart("Top questions the bot did not understand", [(x["text"], x["count"]) for x in d["top"]["unanswered"]],
-                  horizontal=True),
-    ]
-    agents = "".join(
-        f"<tr><td>{escape(a['agent_id'])}</td><td>{a['conversations']}</td><td>{a['handling_p50'] or '-'}</td>"
-        f"<td>{a['first_response_p50'] or '-'}</td><td>{a['csat_average'] or '-'}</td><td>{a['ratings']}</td></tr>"
-        for a in d["agents"]) or '<tr><td colspan="6" class="muted">No agent handled a conversation in this range.</td></tr>'
-    cards = "".join([
-        card("conversations", t["conversations"]), card("contained by the bot", t["containment"], "%"),
-        card("handed to a person", t["handoff_rate"], "%"),
-        card("queue wait p50 / p90 (s)", f"{h['wait_p50'] or '-'} / {h['wait_p90'] or '-'}"),
-        card("first agent response p50 (s)", h["first_response_p50"]), card("handling time p50 (s)", h["handling_p50"]),
-        card(f"CSAT ({r['csat_count']} ratings)", r["csat_average"]), card(f"NPS ({r['nps_count']} answers)", r["nps"]),
-        card("frustrated messages", t["frustration_rate"], "%"), card("not understood", t["fallback_rate"], "%"),
-    ])
-    query = f"from={start.date().isoformat()}&to={last}"
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Analytics · Support console</title>
-<link rel="stylesheet" href="/static/console.css"></head><body>
-<header class="top"><strong>Support console</strong><nav><a href="/#/queue">Queue</a><a href="/#/tickets">Tickets</a>
-<a href="/#/admin">Admin</a><a href="/analytics">Analytics</a></nav><span class="spacer"></span></header>
-<main class="analytics">
-<form class="range" method="get" action="/analytics">
-<label>From <input type="date" name="from" value="{start.date().isoformat()}"></label>
-<label>To <input type="date" name="to" value="{last}"></label><button type="submit">Show</button>
-<a href="/api/analytics/touchpoints.csv?{query}">Export touchpoints (CSV)</a>
-<a href="/api/analytics?{query}">Figures (JSON)</a></form>
-<section class="cards">{cards}</section>
-<section class="charts">{''.join(f'<div class="panel">{c}</div>' for c in charts)}</section>
-<section class="panel"><h2>Agents</h2><table><thead><tr><th>Agent</th><th>Conversations</th><th>Handling p50 (s)</th>
-<th>First response p50 (s)</th><th>CSAT</th><th>Ratings</th></tr></thead><tbody>{agents}</tbody></table></section>
-<p class="muted">Queries took {escape(json.dumps(d["query_ms"]))} ms.</p>
-</main></body></html>"""
+async def page(_: Request):
+    return response.html(PAGE.read_text(encoding="utf-8"))
