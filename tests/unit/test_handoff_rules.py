@@ -76,3 +76,37 @@ def test_routing_by_intent():
     assert team_for("track_order") == "orders"
     assert team_for("payment_issue") == "payments"
     assert team_for("greet") == "general" and team_for(None) == "general"
+
+
+def rating_tracker(csat, nps, text="", requested="rating_comment"):
+    from rasa_sdk import Tracker
+    message = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3}, "entities": []}
+    return Tracker("visitor", {"csat": csat, "nps": nps, "requested_slot": requested}, message, [], False, None,
+                   {"name": "rating_form"}, "rating_form")
+
+
+@pytest.mark.parametrize("csat,nps,asks", [
+    ("2", "9", True), ("1", "skipped", True), ("4", "6", True), ("skipped", "0", True),  # CSAT 1-2 or NPS 0-6
+    ("3", "7", False), ("5", "10", False), ("skipped", "skipped", False), ("done", "done", False),
+])
+def test_a_low_rating_asks_what_went_wrong(csat, nps, asks):
+    import asyncio
+
+    from actions.handoff import ValidateRatingForm
+    slots = asyncio.run(ValidateRatingForm().required_slots(["csat", "nps", "rating_comment"], None,
+                                                            rating_tracker(csat, nps), {}))
+    assert slots == (["csat", "nps", "rating_comment"] if asks else ["csat", "nps"])
+
+
+@pytest.mark.parametrize("text,stored", [
+    ("The agent never answered my question about the refund", "The agent never answered my question about the refund"),
+    ("skip", "skipped"), ("No thanks.", "skipped"), ("no one told me anything", "no one told me anything"),
+])
+def test_what_went_wrong_is_the_visitors_own_words(text, stored):
+    import asyncio
+
+    from actions.handoff import ValidateRatingForm
+    extracted = asyncio.run(ValidateRatingForm().extract_rating_comment(None, rating_tracker("1", "2", text), {}))
+    assert extracted == {"rating_comment": stored}
+    other = asyncio.run(ValidateRatingForm().extract_rating_comment(None, rating_tracker("1", "2", text, "nps"), {}))
+    assert other == {}  # only when that is the question

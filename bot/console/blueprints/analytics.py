@@ -8,7 +8,8 @@ import datetime as dt
 import io
 import json
 from html import escape
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sanic import Blueprint, response
@@ -17,6 +18,7 @@ from sanic.request import Request
 
 from bot.console.charts import bar_chart, line_chart
 from bot.console.sessions import requires
+from bot.handoff.records import RecordsUnavailable
 from bot.touchpoints.models import touchpoints as tp
 
 bp = Blueprint("analytics")
@@ -43,7 +45,17 @@ def date_range(request: Request) -> Tuple[dt.datetime, dt.datetime]:
 @requires("admin")
 async def figures(request: Request):
     start, end = date_range(request)
-    return response.json(await asyncio.to_thread(request.app.ctx.analytics.summary, start, end), default=str)
+    data = await asyncio.to_thread(request.app.ctx.analytics.summary, start, end)
+    return response.json(await with_low_ratings(request, data, start, end), default=str)
+
+
+async def with_low_ratings(request: Request, data: Dict[str, Any], start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
+    """The latest low ratings with what went wrong, from the handoff records (not the touchpoints' database)."""
+    try:
+        data["low_ratings"] = await asyncio.to_thread(request.app.ctx.records.low_ratings, start, end)
+    except RecordsUnavailable:
+        data["low_ratings"] = []
+    return data
 
 
 @bp.get("/api/analytics/touchpoints.csv")
@@ -94,12 +106,25 @@ async def page(request: Request):
     except InvalidUsage as err:
         return response.html(f"<p>{escape(str(err))}</p>", status=400)
     data = await asyncio.to_thread(request.app.ctx.analytics.summary, start, end)
-    return response.html(render(data, start, end))
+    return response.html(render(await with_low_ratings(request, data, start, end), start, end))
 
 
 def card(label: str, value: Any, unit: str = "") -> str:
     shown = "-" if value is None else (f"{value * 100:.1f}%" if unit == "%" else f"{value}{unit}")
     return f'<div class="card"><div class="v">{escape(shown)}</div><div class="k">{escape(label)}</div></div>'
+
+
+def low_ratings_panel(rows: List[Dict[str, Any]]) -> str:
+    """What visitors who rated the help low said went wrong, newest first, each linked to its conversation."""
+    score = lambda v, of: "skipped" if v is None else f"{v}/{of}"  # noqa: E731
+    lines = "".join(
+        f'<tr><td>{escape(r["created_at"][:16].replace("T", " "))}</td><td>{score(r["csat"], 5)}</td>'
+        f'<td>{score(r["nps"], 10)}</td><td>{escape(r["agent_id"] or "-")}</td><td>{escape(r["comment"])}</td>'
+        f'<td><a href="/#/c/{escape(quote(r["conversation_id"], safe=""))}">open</a></td></tr>' for r in rows
+    ) or '<tr><td colspan="6" class="muted">No low rating with a comment in this range.</td></tr>'
+    return ('<section class="panel low-ratings"><h2>What went wrong: comments with low ratings</h2><table><thead><tr>'
+            '<th>When (UTC)</th><th>Satisfaction</th><th>Recommend</th><th>Agent</th><th>Comment</th><th></th></tr>'
+            f'</thead><tbody>{lines}</tbody></table></section>')
 
 
 def render(d: Dict[str, Any], start: dt.datetime, end: dt.datetime) -> str:
@@ -154,5 +179,6 @@ def render(d: Dict[str, Any], start: dt.datetime, end: dt.datetime) -> str:
 <section class="charts">{''.join(f'<div class="panel">{c}</div>' for c in charts)}</section>
 <section class="panel"><h2>Agents</h2><table><thead><tr><th>Agent</th><th>Conversations</th><th>Handling p50 (s)</th>
 <th>First response p50 (s)</th><th>CSAT</th><th>Ratings</th></tr></thead><tbody>{agents}</tbody></table></section>
+{low_ratings_panel(d.get("low_ratings") or [])}
 <p class="muted">Queries took {escape(json.dumps(d["query_ms"]))} ms.</p>
 </main></body></html>"""
