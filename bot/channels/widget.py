@@ -389,7 +389,8 @@ class WidgetInput(InputChannel):
                 await self.sio.emit("handoff", {"state": "waiting", "position": placement.position,
                                                 "eta_seconds": placement.eta_seconds}, to=sid)
             elif handoff and handoff.status == "active":
-                await self.sio.emit("handoff", {"state": "active", "agent": handoff.agent_name}, to=sid)
+                # `resumed`: the header learns who has the chat; a "joined" line now would follow their replies
+                await self.sio.emit("handoff", {"state": "active", "agent": handoff.agent_name, "resumed": True}, to=sid)
         except aioredis.RedisError as err:
             logger.warning("handoff state of %s not told: %s", session_id, err)
 

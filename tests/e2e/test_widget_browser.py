@@ -200,6 +200,14 @@ def order_in_flight(stack, customer):
         shop.close()
 
 
+async def sign_in(page, stack, username, password):
+    await page.goto(f"{stack.settings.console_url}/login")
+    await page.js(f"document.getElementById('username').value={username!r};"
+                  f"document.getElementById('password').value={password!r};"
+                  "document.getElementById('login').requestSubmit()")
+    await page.wait_for("location.pathname === '/' && document.getElementById('me').textContent.length > 0")
+
+
 LOG_CLASSES = "[...document.querySelector('.sc-log').children].filter(n => !n.hidden).map(n => n.className)"
 
 
@@ -258,13 +266,39 @@ def test_the_header_says_who_is_chatting_and_back_to_the_assistant(stack, browse
             tom.call("POST", f"/api/conversations/{session_id}/messages", {"text": "Hi, Tom here. How can I help?"})
             await page.wait_for("document.querySelector('.sc-agent')")
             await page.screenshot(SHOTS / "widget-header-agent.png")
-            await page.goto(demo)  # a reload still knows who has the chat
+            await page.goto(demo)  # a reload still knows who has the chat, and who wrote what
             await page.wait_for(f"{header} === \"You're chatting with Tom\"")
+            await page.wait_for("document.querySelector('.sc-agent')")
+            assert await page.js("document.querySelector('.sc-agent .sc-who').textContent") == "Tom"
+            await asyncio.sleep(0.3)
+            assert await page.js("[...document.querySelectorAll('.sc-event')].filter(e => "
+                                 "e.textContent.includes('joined')).length") == 0  # not told again, after his message
 
             tom.call("POST", f"/api/conversations/{session_id}/handback", {})
             await page.wait_for(f"{header} === 'Nora, our assistant, answers right away'")
             await page.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('How happy'))")
             await page.screenshot(SHOTS / "widget-header-back-to-bot.png")
+
+            # a low rating: the bot asks what went wrong, and the agent reads it in the conversation view
+            await page.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '2').click()")
+            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('recommend us')")
+            await page.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '3').click()")
+            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('What went wrong')")
+            await send(page, "Tom was kind but my refund is still missing")
+            assert "Thank you for telling us" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+            await page.screenshot(SHOTS / "widget-low-rating.png")
+
+            console = await browser.isolated_page()
+            try:
+                await sign_in(console, stack, "tom", "tom-password-123")
+                await console.goto(f"{stack.settings.console_url}/#/c/{session_id}")
+                await console.wait_for("document.querySelector('#notes .rating')")
+                rating = await console.js("document.querySelector('#notes .rating').textContent")
+                assert "Satisfaction 2/5" in rating and "would recommend 3/10" in rating
+                assert "my refund is still missing" in rating
+                await console.screenshot(SHOTS / "console-low-rating.png")
+            finally:
+                await console.close()
         finally:
             await page.close()
     try:

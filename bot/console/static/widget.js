@@ -217,7 +217,7 @@
         (data.eta_seconds ? " \u00B7 about " + minutes + " min" : "") + ". Keep writing: they'll see everything.";
       log.insertBefore(queueLine, typing);
       scroll();
-    } else if (data.state === "active") {
+    } else if (data.state === "active" && !data.resumed) {
       add("event", (data.agent || "Someone from our team") + " joined the chat");
     } else if (data.state === "transferred" && data.reason === "agent_offline") {
       add("event", "Our colleague got disconnected: you keep your place and the next free person takes over");
@@ -264,7 +264,9 @@
       // replace what is shown: a reconnect replays the history again, and nothing may appear twice
       while (log.firstChild !== typing) log.removeChild(log.firstChild);
       (data.messages || []).forEach(function (m) {
-        add(m.sender, m.text, { agent: m.agent, timestamp: m.timestamp, buttons: [], replay: true });
+        // the transcript keeps who the agent was as {id, name}; live messages carry the name alone
+        var agent = m.agent && typeof m.agent === "object" ? m.agent.name : m.agent;
+        add(m.sender, m.text, { agent: agent, timestamp: m.timestamp, buttons: [], replay: true });
       });
     });
     socket.on("bot_uttered", function (data) {
