@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from bot.orders.sql import OrderRow, SqlOrders
 from bot.settings import ROOT
-from tests.conftest import make_agent, set_everyone_offline
+from tests.conftest import ADMIN_PASSWORD, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, Browser
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -299,6 +299,16 @@ def test_the_header_says_who_is_chatting_and_back_to_the_assistant(stack, browse
                 await console.screenshot(SHOTS / "console-low-rating.png")
             finally:
                 await console.close()
+            owner = await browser.isolated_page()  # the shop owner reads it on the analytics page
+            try:
+                await sign_in(owner, stack, "admin", ADMIN_PASSWORD)
+                await owner.goto(f"{stack.settings.console_url}/analytics")
+                panel = "document.querySelector('.low-ratings')"
+                await owner.wait_for(f"{panel}.textContent.includes('my refund is still missing')")
+                await owner.js(f"{panel}.scrollIntoView()")
+                await owner.screenshot(SHOTS / "analytics-low-ratings.png")
+            finally:
+                await owner.close()
         finally:
             await page.close()
     try:

@@ -77,8 +77,11 @@ def test_a_low_rating_asks_what_went_wrong_and_the_agent_and_analytics_see_it(st
     assert "Thank you for telling us" in thanks and "Thank you! That helps" not in thanks
     view = anna.call("GET", f"/api/conversations/{chat.sender}")
     assert (view["rating"]["csat"], view["rating"]["nps"], view["rating"]["comment"]) == (2, 3, comment)
-    figures = Console(stack).call("GET", "/api/analytics")
+    admin = Console(stack)
+    figures = admin.call("GET", "/api/analytics")
     assert any(r["conversation_id"] == chat.sender and r["comment"] == comment for r in figures["low_ratings"])
+    page = admin.http.get(f"{admin.base}/analytics", timeout=30).text
+    assert "What went wrong" in page and "I still have no refund and nobody told me why" in page
 
     happy = Chat(stack)  # a high rating is thanked at once, with no question
     happy.say("I want to talk to a human")
