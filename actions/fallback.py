@@ -4,13 +4,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue import consecutive_fallbacks
+from bot.dialogue import consecutive_misses
 
 MISSES_BEFORE_OFFERING_HUMAN = 2
 
 
 class ActionCheckRepeatedMiss(Action):
-    """Set `repeated_miss` when the bot has not understood the visitor twice in a row.
+    """Set `repeated_miss` when the bot has missed twice in a row (not understood or out of scope, in any mix).
 
     The rules in data/rules/fallback.yml branch on it: rephrase, or offer a person.
     """
@@ -19,5 +19,5 @@ class ActionCheckRepeatedMiss(Action):
         return "action_check_repeated_miss"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        repeated = consecutive_fallbacks(tracker.events) >= MISSES_BEFORE_OFFERING_HUMAN
+        repeated = consecutive_misses(tracker.events) >= MISSES_BEFORE_OFFERING_HUMAN
         return [SlotSet("repeated_miss", repeated)]

@@ -28,6 +28,8 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 HIGH_VALUE_SPEND = Decimal("1000")  # lifetime spend at which a customer gets the full head start
+MAX_COMMENT = 2000
+NO_COMMENT = {"skip", "no", "nope", "no thanks", "no thank you", "rather not", "pass", "nothing", "later", "none", ""}
 SKIP_WORDS = ("skip", "no", "nope", "later", "don't", "dont", "rather not", "pass")
 
 
@@ -52,6 +54,11 @@ def handoff_reason(tracker: Tracker, frustration: float) -> str:
 def topic(tracker: Tracker) -> str:
     """What the conversation is about, for routing: its request, not its last message (bot.handoff.routing)."""
     return request_of(tracker.events)
+
+
+def upset(tracker: Tracker, reason: str) -> bool:
+    """Whether the visitor is unhappy (frustrated, or complaining): they hear an apology before anything else."""
+    return reason == "frustration" or tracker.latest_message.get("intent", {}).get("name") == "complaint"
 
 
 def customer_value(customer: Optional[str]) -> float:
@@ -86,6 +93,8 @@ class ActionRequestHuman(Action):
         try:
             open_now = await availability(queue, services.hours())
             if not open_now.ok:
+                if upset(tracker, reason):  # the complaint first, then why nobody can come
+                    dispatcher.utter_message(response="utter_handoff_sorry")
                 offer_ticket(dispatcher, open_now.reason, open_now.opens_at)
                 return [SlotSet("handoff_reason", reason), SlotSet("ticket_reason", open_now.reason)]
             customer = verified_customer(tracker)
@@ -99,6 +108,8 @@ class ActionRequestHuman(Action):
             placement = await queue.enqueue(handoff)
         except RedisError as err:  # the queue is down: say so, and keep the conversation with the bot
             logger.error("could not queue %s for a person: %s", tracker.sender_id, err)
+            if upset(tracker, reason):
+                dispatcher.utter_message(response="utter_handoff_sorry")
             offer_ticket(dispatcher, "no_agents")
             return [SlotSet("handoff_reason", reason), SlotSet("ticket_reason", "queue_unavailable")]
         if placement.status == "active":
@@ -186,8 +197,8 @@ class ActionHandoffFinished(Action):
             logger.warning("rating state of %s unknown, not asking: %s", tracker.sender_id, err)
             rated = True
         if rated:  # filled slots make the rating form finish at once, silently
-            return [SlotSet("csat", "done"), SlotSet("nps", "done")]
-        return [SlotSet("csat", None), SlotSet("nps", None)]
+            return [SlotSet("csat", "done"), SlotSet("nps", "done"), SlotSet("rating_comment", None)]
+        return [SlotSet("csat", None), SlotSet("nps", None), SlotSet("rating_comment", None)]
 
 
 def score_from(text: str, low: int, high: int) -> Optional[str]:
@@ -201,9 +212,29 @@ def score_from(text: str, low: int, high: int) -> Optional[str]:
     return None
 
 
+def low_rating(csat: Any, nps: Any) -> bool:
+    """CSAT 1-2 of 5 or NPS 0-6 of 10 (a detractor): worth asking what went wrong."""
+    as_int = lambda v: int(v) if isinstance(v, str) and v.isdigit() else None  # noqa: E731
+    low_csat, low_nps = as_int(csat), as_int(nps)
+    return (low_csat is not None and low_csat <= 2) or (low_nps is not None and low_nps <= 6)
+
+
 class ValidateRatingForm(FormValidationAction):
+    """CSAT, then NPS, then, only after a low rating, what went wrong (free text)."""
+
     def name(self) -> str:
         return "validate_rating_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[str]:
+        scores = ["csat", "nps"]
+        return scores + ["rating_comment"] if low_rating(tracker.get_slot("csat"), tracker.get_slot("nps")) else scores
+
+    async def extract_rating_comment(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "rating_comment":
+            return {}
+        text = (tracker.latest_message.get("text") or "").strip()
+        declined = re.sub(r"[^\w' ]", "", text.lower()).strip() in NO_COMMENT
+        return {"rating_comment": "skipped" if declined or not text else text[:MAX_COMMENT]}
 
     async def extract_csat(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") != "csat":
@@ -236,6 +267,8 @@ class ActionSaveRating(Action):
         csat, nps = tracker.get_slot("csat"), tracker.get_slot("nps")
         if csat == "done":  # rated earlier in this conversation
             return []
+        comment = tracker.get_slot("rating_comment")
+        comment = comment if isinstance(comment, str) and comment != "skipped" else None
         as_int = lambda v: int(v) if isinstance(v, str) and v.isdigit() else None  # noqa: E731
         try:
             handoff = await services.queue().get(tracker.sender_id)
@@ -243,8 +276,8 @@ class ActionSaveRating(Action):
             handoff = None
         try:
             await asyncio.to_thread(services.records().save_rating, tracker.sender_id, as_int(csat), as_int(nps),
-                                    handoff.agent_id if handoff else "")
+                                    handoff.agent_id if handoff else "", comment)
         except RecordsUnavailable as err:
             logger.error("rating of %s not stored: %s", tracker.sender_id, err)
-        dispatcher.utter_message(response="utter_thanks_rating")
-        return [SlotSet("csat", "done"), SlotSet("nps", "done")]
+        dispatcher.utter_message(response="utter_thanks_rating_comment" if comment else "utter_thanks_rating")
+        return [SlotSet("csat", "done"), SlotSet("nps", "done"), SlotSet("rating_comment", None)]

@@ -1,18 +1,18 @@
-"""A new conversation: carry slots over, and greet a signed-in customer with their order in flight."""
+"""A new conversation: carry slots over; greet, a signed-in customer with their order in flight."""
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from rasa_sdk import Action
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
 from actions.base import verified_customer
-from bot.orders import OrdersUnavailable
+from bot.orders import Order, OrdersUnavailable
 from bot.orders.factory import backend
-from bot.orders.present import status_phrase
+from bot.orders.present import first_name, status_phrase
 
 logger = logging.getLogger(__name__)
 RECENT_DAYS = 14
@@ -28,24 +28,60 @@ class ActionSessionStart(Action):
         customer = verified_customer(tracker)
         if customer:
             events.append(SlotSet("customer_id", customer))
-            try:
-                events += await asyncio.to_thread(self._recognise, dispatcher, tracker, customer)
-            except OrdersUnavailable as err:  # a greeting is not worth an error message
-                logger.warning("no order greeting for %s: %s", tracker.sender_id, err)
         return events + [ActionExecuted("action_listen")]
 
-    def _recognise(self, dispatcher, tracker, customer) -> List[Dict]:
-        recent = backend().recent_orders(customer, 3)
+
+def order_in_flight(customer: str, today: dt.date) -> Optional[Order]:
+    """The customer's recent order still on its way (or delivered in the last two days), if any."""
+    recent = backend().recent_orders(customer, 3)
+    current = next((o for o in recent if o.is_open or (
+        o.status == "delivered" and o.delivered_at and (today - o.delivered_at.date()).days <= 2)), None)
+    if current is None or (today - current.placed_at.date()).days > RECENT_DAYS:
+        return None
+    return current
+
+
+class ActionGreet(Action):
+    """One greeting, whoever it is for: a signed-in customer with an order in flight hears about that order
+    (the first time in a session), with its buttons at the end; everyone else gets the shop's greeting."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(self, dispatcher, tracker, domain) -> List[Dict]:
+        customer = verified_customer(tracker)
+        if customer and not self._greeted_before(tracker):
+            try:
+                events = await asyncio.to_thread(self._greet_customer, dispatcher, tracker, customer)
+                if events is not None:
+                    return events
+            except OrdersUnavailable as err:  # a greeting is not worth an error message
+                logger.warning("no order greeting for %s: %s", tracker.sender_id, err)
+        dispatcher.utter_message(response="utter_greet")
+        return []
+
+    @staticmethod
+    def _greeted_before(tracker) -> bool:
+        """Whether this session already had a greeting (a second "hi" gets the plain one)."""
+        for event in reversed(tracker.events):
+            if event.get("event") == "session_started":
+                return False
+            if event.get("event") == "action" and event.get("name") == "action_greet":
+                return True
+        return False
+
+    def _greet_customer(self, dispatcher, tracker, customer) -> Optional[List[Dict]]:
         today = dt.date.today()
-        current = next((o for o in recent if o.is_open or (
-            o.status == "delivered" and o.delivered_at and (today - o.delivered_at.date()).days <= 2)), None)
-        if current is None or (today - current.placed_at.date()).days > RECENT_DAYS:
-            return []
+        current = order_in_flight(customer, today)
+        if current is None:
+            return None
         meta = tracker.get_slot("session_started_metadata")
         who = meta.get("customer") if isinstance(meta, dict) else None
-        name = (who.get("name") if isinstance(who, dict) else None) or "there"
+        given = who.get("name") if isinstance(who, dict) else None
+        # the name on the customer's own order first: the page's name is whatever the shop page sent
+        name = first_name(current.address.name) or (str(given)[:40] if given else "") or "there"
         dispatcher.utter_message(
-            response="utter_recognised_customer", name=str(name)[:40], number=current.number, items=current.summary(),
+            response="utter_greet_customer", name=name, number=current.number, items=current.summary(),
             status_phrase=status_phrase(current, today),
             buttons=[{"title": "Yes, about this order", "payload": f'/track_order{{"order_number": "{current.number}"}}'},
                      {"title": "Something else", "payload": "/deny"}],

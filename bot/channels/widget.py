@@ -3,9 +3,10 @@
 Compatible with Rasa's protocol (`session_request` -> `session_confirm`, `user_uttered`,
 `bot_uttered`), so existing Rasa socket.io clients work; on top of it:
 - only allowed origins may connect (WIDGET_ORIGINS);
-- session ids are random and come with a session token (HMAC of the id): resuming a session,
-  and so reading its history, needs the token, not just the id. Messages always go to the
-  session this connection was given, whatever `session_id` the message names;
+- session ids are random and come with a session token (HMAC of the id and of the signed-in
+  customer, if any): resuming a session, and so reading its history, needs the token and the same
+  identity. A page whose customer changed (logged in, out, or another one) gets a new session.
+  Messages always go to the session this connection was given, whatever `session_id` the message names;
 - limits on message size, message rate per session and connections per address, each
   answered with a `notice` event, never a silent drop;
 - rooms through Redis (python-socketio's AsyncRedisManager), so another process (the agent
@@ -20,6 +21,7 @@ import hmac
 import html
 import json
 import logging
+import re
 import secrets
 import time
 from pathlib import Path
@@ -36,6 +38,9 @@ from bot.channels import WIDGET_SOCKET_CHANNEL
 from bot.handoff.queue import WAITING_STATES, HandoffQueue
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.identity import sign, verified_customer_id
+from bot.orders import OrdersUnavailable
+from bot.orders.factory import backend
+from bot.orders.present import first_name
 from bot.settings import Settings, get_settings
 from bot.touchpoints.broker import record as record_touchpoint
 from bot.touchpoints.events import error_row, handoff_row
@@ -48,6 +53,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "console" / "templates"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RATE_WINDOW_SECONDS = 10
 MAX_METADATA_BYTES = 2048
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # as secrets.token_urlsafe makes them
 CONNECTION_COUNT_TTL = 3600  # a crashed process cannot leave an address blocked for longer
 NOTICES = {
     "too_long": "That message is too long for me. Could you shorten it (at most {limit} characters)?",
@@ -76,14 +82,23 @@ class CountingOutput(SocketIOOutput):
         await super().send_custom_json(recipient_id, json_message, **kwargs)
 
 
-def session_token(session_id: str, secret: str) -> str:
-    return hmac.new(f"widget-session:{secret}".encode(), session_id.encode(), hashlib.sha256).hexdigest()
+def session_token(session_id: str, secret: str, customer_id: str = "") -> str:
+    """Bound to who the page said the visitor was (an anonymous session's token is the id's alone), so a
+    session never outlives its identity: logged out, the next person on this browser cannot resume it."""
+    bound = f"{session_id}|{customer_id}" if customer_id else session_id
+    return hmac.new(f"widget-session:{secret}".encode(), bound.encode(), hashlib.sha256).hexdigest()
 
 
-def valid_session(session_id: Any, token: Any, secret: str) -> bool:
-    if not isinstance(session_id, str) or not isinstance(token, str) or not 8 <= len(session_id) <= 64:
+def valid_session(session_id: Any, token: Any, secret: str, customer_id: str = "") -> bool:
+    if not isinstance(session_id, str) or not isinstance(token, str) or not SESSION_ID.fullmatch(session_id):
         return False
-    return hmac.compare_digest(session_token(session_id, secret), token)
+    return hmac.compare_digest(session_token(session_id, secret, customer_id), token)
+
+
+def page_identity(data: Dict[str, Any], secret: str) -> str:
+    """The signed-in customer the page sent with `session_request` (checked), or "" for anonymous."""
+    meta = message_metadata(data, secret)
+    return str(meta["customer"]["id"]) if meta["customer_verified"] else ""
 
 
 def message_metadata(data: Dict[str, Any], secret: str) -> Dict[str, Any]:
@@ -105,14 +120,34 @@ def message_metadata(data: Dict[str, Any], secret: str) -> Dict[str, Any]:
     return meta
 
 
-def demo_page(settings: Settings, customer_id: Optional[str] = None) -> str:
-    """The demo shop page. Signing any customer from the query string is a demo convenience, so it is
-    done only while the bot listens on loopback; elsewhere the page is anonymous."""
+def demo_login(settings: Settings, customer_id: Optional[str]) -> Optional[str]:
+    """The customer the demo page may sign in: any, from the query string, but only while the bot listens
+    on loopback (a demo convenience); elsewhere the page is anonymous."""
+    if customer_id and settings.host in LOOPBACK and len(customer_id) <= 32:
+        return customer_id
+    return None
+
+
+def name_on_orders(customer_id: str) -> str:
+    """The customer's first name as their latest order has it, as a shop page would show it ("" if unknown)."""
+    try:
+        latest = backend().recent_orders(customer_id, 1)
+    except OrdersUnavailable as err:
+        logger.warning("no name for demo customer %s: %s", customer_id, err)
+        return ""
+    return first_name(latest[0].address.name) if latest else ""
+
+
+def demo_page(settings: Settings, customer_id: Optional[str] = None, name: str = "") -> str:
+    """The demo shop page, signed in as `customer_id` (see demo_login) with the customer's own name."""
     config: Dict[str, Any] = {"title": "Northwind Goods help", "subtitle": "Nora, our assistant, answers right away"}
     login = '<a href="?customer=C00001">Log in as demo customer C00001</a>'
-    if customer_id and settings.host in LOOPBACK and len(customer_id) <= 32:
-        config["customer"] = {"id": customer_id, "signature": sign(customer_id, settings.identity_secret), "name": "Demo"}
-        login = f'Logged in as {html.escape(customer_id)} &middot; <a href="?">log out</a>'
+    if customer_id:
+        config["customer"] = {"id": customer_id, "signature": sign(customer_id, settings.identity_secret)}
+        if name:
+            config["customer"]["name"] = name
+        shown = f"{html.escape(name)} ({html.escape(customer_id)})" if name else html.escape(customer_id)
+        login = f'Logged in as {shown} &middot; <a href="?">log out</a>'
     # JSON inside <script>: "<" escaped so no value can close the tag
     config_js = json.dumps(config).replace("<", "\\u003c")
     page = (TEMPLATES / "demo.html").read_text(encoding="utf-8")
@@ -241,7 +276,9 @@ class WidgetInput(InputChannel):
 
         @blueprint.route("/demo", methods=["GET"])
         async def demo(request: Request):
-            return response.html(demo_page(settings, request.args.get("customer")))
+            customer = demo_login(settings, request.args.get("customer"))
+            name = await asyncio.to_thread(name_on_orders, customer) if customer else ""
+            return response.html(demo_page(settings, customer, name))
 
         async def notice(sid: str, code: str) -> None:
             text = NOTICES[code].format(limit=settings.widget_max_message_bytes)
@@ -265,14 +302,15 @@ class WidgetInput(InputChannel):
         @sio.on("session_request")
         async def session_request(sid: str, data: Optional[Dict] = None) -> None:
             data = data if isinstance(data, dict) else {}
-            resumed = valid_session(data.get("session_id"), data.get("session_token"), secret)
+            customer = page_identity(data, secret)  # another customer than the session's: a new session
+            resumed = valid_session(data.get("session_id"), data.get("session_token"), secret, customer)
             session_id = data["session_id"] if resumed else secrets.token_urlsafe(18)
             session = await sio.get_session(sid)
             await sio.save_session(sid, {**session, "session_id": session_id})
             await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, to=sid)
-            await sio.emit("session_token", {"session_id": session_id, "session_token": session_token(session_id, secret)},
-                           to=sid)
+            await sio.emit("session_token", {"session_id": session_id,
+                                             "session_token": session_token(session_id, secret, customer)}, to=sid)
             if resumed:
                 await sio.emit("history", {"messages": await self.history(session_id)}, to=sid)
                 await self.tell_handoff_state(queue, session_id, sid)
@@ -351,7 +389,8 @@ class WidgetInput(InputChannel):
                 await self.sio.emit("handoff", {"state": "waiting", "position": placement.position,
                                                 "eta_seconds": placement.eta_seconds}, to=sid)
             elif handoff and handoff.status == "active":
-                await self.sio.emit("handoff", {"state": "active", "agent": handoff.agent_name}, to=sid)
+                # `resumed`: the header learns who has the chat; a "joined" line now would follow their replies
+                await self.sio.emit("handoff", {"state": "active", "agent": handoff.agent_name, "resumed": True}, to=sid)
         except aioredis.RedisError as err:
             logger.warning("handoff state of %s not told: %s", session_id, err)
 

@@ -28,6 +28,7 @@ HANDOVER_ACTION = "action_request_human"
 LEFT_TO_RULES = {"nlu_fallback", "contact_human_agent", "contact_customer_service", "affirm", "deny",
                  "leave_message", "handoff_finished", "handoff_expired", "goodbye"}
 OFFERS = {OFFER_ACTION, "utter_offer_human"}  # either offer, once made (and perhaps declined), is not repeated
+RATING_FORM = "rating_form"
 PRIORITY = 5  # above RulePolicy (4): when this policy speaks, it wins ties
 
 
@@ -63,6 +64,8 @@ class FrustrationPolicy(Policy):
             return None
         if (tracker.latest_message.intent or {}).get("name") in LEFT_TO_RULES:
             return None
+        if tracker.active_loop_name == RATING_FORM:
+            return None  # rating the help just given: however angry, the words are the answer, stored for the team
         events = [e.as_dict() for e in tracker.events_after_latest_restart()]
         acted = {e.get("name") for e in current_stretch(events) if e.get("event") == "action"}
         if HANDOVER_ACTION in acted:

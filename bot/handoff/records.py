@@ -30,7 +30,6 @@ tickets = sa.Table(
     sa.Column("send_error", sa.String(300)),  # why the last sending failed (the reply stays stored)
 )
 # columns added after the first release: create_all() does not add columns to a table that exists
-LATER_COLUMNS = {tickets.name: ("sent_at", "send_error")}
 ratings = sa.Table(
     "handoff_ratings", metadata,
     sa.Column("conversation_id", sa.String(255), primary_key=True),  # once per conversation
@@ -38,6 +37,7 @@ ratings = sa.Table(
     sa.Column("nps", sa.Integer),  # 0-10, None if skipped
     sa.Column("agent_id", sa.String(64)),
     sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("comment", sa.Text),  # what went wrong, asked after a low rating; None if not asked or skipped
 )
 notes = sa.Table(
     "handoff_notes", metadata,
@@ -62,6 +62,28 @@ DEFAULT_CANNED = [
     ("Closing", "Thanks for chatting with us! I'll hand you back to our assistant now."),
 ]
 MAX_TEXT = 4000
+
+
+def add_missing_columns(engine: sa.engine.Engine) -> List[str]:
+    """A database made by an older version gets the columns added since (create_all makes only missing
+    tables). Added columns are nullable, so rows already there stay valid. Returns what was added. The console
+    and the action server may both try at start: the loser's ALTER fails on the column now there, which is
+    what it wanted."""
+    inspector, added = sa.inspect(engine), []
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=engine.dialect)
+                try:
+                    with engine.begin() as conn:
+                        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+                except SQLAlchemyError:
+                    if column.name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
+                        raise
+                    continue
+                added.append(f"{table.name}.{column.name}")
+    return added
 
 
 class RecordsUnavailable(RuntimeError):
@@ -101,28 +123,13 @@ class HandoffRecords:
         self.engine = sa.create_engine(url, future=True, pool_pre_ping=True)
         new = not sa.inspect(self.engine).has_table(canned.name)
         metadata.create_all(self.engine)
-        self._add_later_columns()
+        add_missing_columns(self.engine)
         if new:  # a first set to start from; admins edit them (deleting them all leaves none)
             self._run("seed canned responses", lambda c: c.execute(
                 canned.insert(), [{"title": t, "text": x} for t, x in DEFAULT_CANNED]))
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def _add_later_columns(self) -> None:
-        """Bring a database made by an older release up to date (the console and the action server may both
-        try at start: the loser's ALTER fails on the existing column, which is what it wanted)."""
-        for table_name, names in LATER_COLUMNS.items():
-            have = {c["name"] for c in sa.inspect(self.engine).get_columns(table_name)}
-            for name in (n for n in names if n not in have):
-                column = metadata.tables[table_name].c[name]
-                ddl = f"ALTER TABLE {table_name} ADD COLUMN {name} {column.type.compile(dialect=self.engine.dialect)}"
-                try:
-                    with self.engine.begin() as conn:
-                        conn.execute(sa.text(ddl))
-                except SQLAlchemyError:
-                    if name not in {c["name"] for c in sa.inspect(self.engine).get_columns(table_name)}:
-                        raise
 
     def _run(self, what: str, fn):
         try:
@@ -177,15 +184,23 @@ class HandoffRecords:
             ratings.select().where(ratings.c.conversation_id == conversation_id)).first())
         return dict(row._mapping) if row else None
 
-    def save_rating(self, conversation_id: str, csat: Optional[int], nps: Optional[int], agent_id: str = "") -> bool:
+    def save_rating(self, conversation_id: str, csat: Optional[int], nps: Optional[int], agent_id: str = "",
+                    comment: Optional[str] = None) -> bool:
         """False if this conversation was already rated: the first rating stands."""
         row = {"conversation_id": conversation_id, "csat": csat, "nps": nps, "agent_id": agent_id or None,
-               "created_at": _now()}
+               "created_at": _now(), "comment": comment[:MAX_TEXT] if comment else None}
         try:
             self._run("store the rating", lambda c: c.execute(ratings.insert().values(**row)))
         except IntegrityError:
             return False
         return True
+
+    def low_ratings(self, start: dt.datetime, end: dt.datetime, limit: int = 20) -> List[Dict[str, Any]]:
+        """The latest ratings in [start, end) that came with a comment on what went wrong, newest first."""
+        query = ratings.select().where(ratings.c.created_at >= start, ratings.c.created_at < end,
+                                       ratings.c.comment.isnot(None)).order_by(ratings.c.created_at.desc()).limit(limit)
+        return self._run("read low ratings", lambda c: [
+            {**r._mapping, "created_at": r.created_at.isoformat()} for r in c.execute(query)])
 
     # notes
     def add_note(self, conversation_id: str, author: str, text: str) -> Dict[str, Any]:

@@ -69,3 +69,9 @@ def history_lines(orders: Iterable[Order]) -> str:
 def order_button(order: Order, intent: str) -> dict:
     return {"title": f"#{order.number} {order.summary()[:30]} ({order.status})",
             "payload": f'/{intent}{{"order_number": "{order.number}"}}'}
+
+
+def first_name(full_name: Optional[str]) -> str:
+    """How a greeting addresses a customer: the first word of the name on their order ("" if none)."""
+    words = (full_name or "").split()
+    return words[0][:40] if words else ""

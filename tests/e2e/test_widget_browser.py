@@ -2,11 +2,15 @@
 
 Screenshots go to test-artifacts/ for a person to look at."""
 import asyncio
+import datetime as dt
 import json
 
 import pytest
+import sqlalchemy as sa
 
+from bot.orders.sql import OrderRow, SqlOrders
 from bot.settings import ROOT
+from tests.conftest import ADMIN_PASSWORD, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, Browser
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -35,7 +39,7 @@ async def open_chat(page, stack, query="", fresh=True):
     await page.wait_for("document.querySelector('.sc-launch')")
     await page.js("document.querySelector('.sc-launch').click()")
     await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")
-    await asyncio.sleep(0.3)  # a signed-in customer's greeting comes in two parts
+    await asyncio.sleep(0.3)  # nothing else arrives after the greeting
     return url
 
 
@@ -176,3 +180,138 @@ def test_a_dropped_connection_is_announced_and_recovers(stack, browser):
         finally:
             await page.close()
     run(scenario())
+
+
+def order_in_flight(stack, customer):
+    """The customer's latest order shipped yesterday (their other orders are older): the signed-in greeting names it."""
+    shop = SqlOrders(stack.settings.sql_url)
+    try:
+        number = shop.recent_orders(customer, 1)[0].number
+        now = dt.datetime.now().replace(microsecond=0)
+        with shop.session.begin() as s:
+            s.execute(sa.update(OrderRow).where(OrderRow.customer_id == customer, OrderRow.number != number)
+                      .values(placed_at=now - dt.timedelta(days=40)))
+            s.execute(sa.update(OrderRow).where(OrderRow.number == number).values(
+                status="shipped", placed_at=now - dt.timedelta(days=2), shipped_at=now - dt.timedelta(days=1),
+                carrier="DHL", tracking_number="00340434" + number, delivered_at=None, cancelled_at=None,
+                expected_delivery=(now + dt.timedelta(days=1)).date()))
+        return shop.order(number)
+    finally:
+        shop.close()
+
+
+async def sign_in(page, stack, username, password):
+    await page.goto(f"{stack.settings.console_url}/login")
+    await page.js(f"document.getElementById('username').value={username!r};"
+                  f"document.getElementById('password').value={password!r};"
+                  "document.getElementById('login').requestSubmit()")
+    await page.wait_for("location.pathname === '/' && document.getElementById('me').textContent.length > 0")
+
+
+LOG_CLASSES = "[...document.querySelector('.sc-log').children].filter(n => !n.hidden).map(n => n.className)"
+
+
+def test_logging_in_mid_chat_starts_a_fresh_chat_greeted_once_by_name(stack, browser):
+    order = order_in_flight(stack, "C00042")
+    first = order.address.name.split()[0]
+
+    async def scenario():
+        page = await browser.page()
+        try:
+            demo = await open_chat(page, stack)  # anonymous, mid-chat
+            await send(page, "how much is shipping")
+            await page.goto(f"{demo}?customer=C00042")  # logs in on the shop page
+            await page.wait_for(f"document.querySelector('.sc-bot') && "
+                                f"document.querySelector('.sc-bot').textContent.includes('#{order.number}')")
+            await asyncio.sleep(0.5)  # and nothing else follows
+            assert f"Logged in as {first} (C00042)" in await page.js("document.querySelector('.login').textContent")
+            assert await page.js("document.querySelectorAll('.sc-visitor').length") == 0  # not the guest's chat
+            bots = await page.js("[...document.querySelectorAll('.sc-bot')].map(b => b.firstChild.textContent)")
+            assert len(bots) == 1, bots  # one greeting
+            assert bots[0].startswith(f"Hi {first}, I'm Nora") and "Demo" not in bots[0] and "shipped yesterday" in bots[0]
+            assert await page.js(LOG_CLASSES) == ["sc-msg sc-bot", "sc-replies"]  # buttons at the end
+            assert await page.js("[...document.querySelectorAll('.sc-reply')].map(b => b.textContent)") == \
+                ["Yes, about this order", "Something else"]
+            await page.screenshot(SHOTS / "widget-logged-in-greeting.png")
+
+            await page.goto(demo)  # logs out: the next person on this browser must not see her chat
+            await page.wait_for("document.querySelector('.sc-bot') && "
+                                "!document.querySelector('.sc-bot').textContent.includes('#')")
+            await asyncio.sleep(0.5)
+            bots = await page.js("[...document.querySelectorAll('.sc-bot')].map(b => b.firstChild.textContent)")
+            assert len(bots) == 1 and bots[0].startswith("Hi, I'm Nora") and first not in bots[0]
+            assert await page.js("document.querySelectorAll('.sc-reply').length") == 0
+            await page.screenshot(SHOTS / "widget-logged-out.png")
+        finally:
+            await page.close()
+    run(scenario())
+
+
+def test_the_header_says_who_is_chatting_and_back_to_the_assistant(stack, browser):
+    set_everyone_offline(stack)
+    tom = make_agent(stack, "tom", name="Tom")
+    header = "document.querySelector('.sc-head p').textContent"
+
+    async def scenario():
+        page = await browser.page()
+        try:
+            demo = await open_chat(page, stack)
+            assert await page.js(header) == "Nora, our assistant, answers right away"
+            await send(page, "I want to talk to a person")
+            await page.wait_for(f"{header} === 'Connecting you with our team\u2026'")
+            key = "Object.keys(localStorage).find(k => k.startsWith('shopchat:'))"
+            session_id = (await page.js(f"JSON.parse(localStorage.getItem({key}))"))["session_id"]
+            tom.call("POST", f"/api/conversations/{session_id}/claim")
+            await page.wait_for(f"{header} === \"You're chatting with Tom\"")
+            tom.call("POST", f"/api/conversations/{session_id}/messages", {"text": "Hi, Tom here. How can I help?"})
+            await page.wait_for("document.querySelector('.sc-agent')")
+            await page.screenshot(SHOTS / "widget-header-agent.png")
+            await page.goto(demo)  # a reload still knows who has the chat, and who wrote what
+            await page.wait_for(f"{header} === \"You're chatting with Tom\"")
+            await page.wait_for("document.querySelector('.sc-agent')")
+            assert await page.js("document.querySelector('.sc-agent .sc-who').textContent") == "Tom"
+            await asyncio.sleep(0.3)
+            assert await page.js("[...document.querySelectorAll('.sc-event')].filter(e => "
+                                 "e.textContent.includes('joined')).length") == 0  # not told again, after his message
+
+            tom.call("POST", f"/api/conversations/{session_id}/handback", {})
+            await page.wait_for(f"{header} === 'Nora, our assistant, answers right away'")
+            await page.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('How happy'))")
+            await page.screenshot(SHOTS / "widget-header-back-to-bot.png")
+
+            # a low rating: the bot asks what went wrong, and the agent reads it in the conversation view
+            await page.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '2').click()")
+            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('recommend us')")
+            await page.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '3').click()")
+            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('What went wrong')")
+            await send(page, "Tom was kind but my refund is still missing")
+            assert "Thank you for telling us" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+            await page.screenshot(SHOTS / "widget-low-rating.png")
+
+            console = await browser.isolated_page()
+            try:
+                await sign_in(console, stack, "tom", "tom-password-123")
+                await console.goto(f"{stack.settings.console_url}/#/c/{session_id}")
+                await console.wait_for("document.querySelector('#notes .rating')")
+                rating = await console.js("document.querySelector('#notes .rating').textContent")
+                assert "Satisfaction 2/5" in rating and "would recommend 3/10" in rating
+                assert "my refund is still missing" in rating
+                await console.screenshot(SHOTS / "console-low-rating.png")
+            finally:
+                await console.close()
+            owner = await browser.isolated_page()  # the shop owner reads it on the analytics page
+            try:
+                await sign_in(owner, stack, "admin", ADMIN_PASSWORD)
+                await owner.goto(f"{stack.settings.console_url}/analytics")
+                panel = "document.querySelector('.low-ratings')"
+                await owner.wait_for(f"{panel}.textContent.includes('my refund is still missing')")
+                await owner.js(f"{panel}.scrollIntoView()")
+                await owner.screenshot(SHOTS / "analytics-low-ratings.png")
+            finally:
+                await owner.close()
+        finally:
+            await page.close()
+    try:
+        run(scenario())
+    finally:
+        set_everyone_offline(stack)

@@ -53,6 +53,45 @@ def test_nobody_on_shift_the_visitor_leaves_a_message_that_becomes_a_ticket(stac
     assert reference not in [t["reference"] for t in admin.call("GET", "/api/tickets?status=open")["tickets"]]
 
 
+def test_an_upset_visitor_nobody_can_help_hears_an_apology_first_then_the_offer(stack, nobody_on_shift):
+    chat = Chat(stack)
+    offer = chat.texts("this is absolutely ridiculous, nobody answers my emails!!!")
+    assert "Would you like me to get a person" in offer[0]
+    answer = chat.texts("yes")
+    assert "apologise for the trouble" in answer[0]  # the complaint is heard first...
+    assert "nobody from our team can take the chat" in answer[1] and "leave a message" in answer[2]  # ...then the way out
+    calm = Chat(stack).texts("can I talk to a real person please")  # a calm ask gets no apology it did not need
+    assert "nobody from our team can take the chat" in calm[0] and len(calm) == 2
+
+
+def test_a_low_rating_asks_what_went_wrong_and_the_agent_and_analytics_see_it(stack, anna):
+    chat = Chat(stack)
+    chat.say("I want to talk to a human")
+    anna.call("POST", f"/api/conversations/{chat.sender}/claim")
+    anna.call("POST", f"/api/conversations/{chat.sender}/handback", {})
+    assert "recommend us" in chat.text("2")
+    asked = chat.say("3")
+    assert "What went wrong" in asked[0]["text"] and [b["title"] for b in asked[0]["buttons"]] == ["Skip"]
+    comment = "Anna was friendly, but I still have no refund and nobody told me why"
+    thanks = chat.text(comment)
+    assert "Thank you for telling us" in thanks and "Thank you! That helps" not in thanks
+    view = anna.call("GET", f"/api/conversations/{chat.sender}")
+    assert (view["rating"]["csat"], view["rating"]["nps"], view["rating"]["comment"]) == (2, 3, comment)
+    admin = Console(stack)
+    figures = admin.call("GET", "/api/analytics")
+    assert any(r["conversation_id"] == chat.sender and r["comment"] == comment for r in figures["low_ratings"])
+    page = admin.http.get(f"{admin.base}/analytics", timeout=30).text
+    assert "What went wrong" in page and "I still have no refund and nobody told me why" in page
+
+    happy = Chat(stack)  # a high rating is thanked at once, with no question
+    happy.say("I want to talk to a human")
+    anna.call("POST", f"/api/conversations/{happy.sender}/claim")
+    anna.call("POST", f"/api/conversations/{happy.sender}/handback", {})
+    chat_said = happy.text("5")
+    assert "recommend us" in chat_said and "Thank you! That helps" in happy.text("9")
+    assert anna.call("GET", f"/api/conversations/{happy.sender}")["rating"]["comment"] is None
+
+
 def test_an_agent_takes_over_replies_and_hands_back_and_the_bot_asks_for_a_rating_once(stack, anna):
     chat = signed_chat(stack)
     chat.say("where is my order")

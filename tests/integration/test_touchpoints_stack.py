@@ -53,8 +53,7 @@ def test_a_conversation_with_a_handoff_is_logged_touchpoint_by_touchpoint(stack,
     assert visitor[0]["customer_id"] == "C00002" and visitor[0]["channel"] == "rest"
     assert visitor[0]["intent"] and visitor[0]["confidence"] > 0 and visitor[0]["frustration"] is not None
     assert visitor[0]["stage"] == "purchase"
-    # the first answer, after the visitor's first message: a customer with an order in flight is greeted
-    # at session start before that message, and the greeting answers nothing, so it has no latency
+    # the first answer, after the visitor's first message, has the latency of that message's answer
     bot = [r for r in rows if r["actor"] == "bot" and r["type"] == "message" and r["id"] > visitor[0]["id"]]
     assert bot[0]["latency_ms"] is not None and bot[0]["latency_ms"] >= 0
     agent = next(r for r in rows if r["actor"] == "agent" and r["type"] == "message")

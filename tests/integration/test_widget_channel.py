@@ -189,6 +189,40 @@ def test_signed_identity_reaches_the_bot_and_a_forged_one_does_not(stack, databa
     run(scenario())
 
 
+def test_a_session_resumes_only_for_the_customer_it_was_started_for(stack):
+    from bot.identity import sign
+
+    def page(customer=None):  # what the shop page sends with session_request
+        return {"customer": {"id": customer, "signature": sign(customer, stack.settings.identity_secret)}} if customer else {}
+
+    async def reload(session_id, token, customer=None):
+        tab = await Visitor(stack).connect()
+        got, _ = await tab.start(session_id=session_id, session_token=token, metadata=page(customer))
+        await asyncio.sleep(0.3)  # a resumed session's history would be here by now
+        await tab.close()
+        return got, "history" in [n for n, _ in tab.events]
+
+    async def scenario():
+        anonymous = await Visitor(stack).connect()
+        guest_id, guest_token = await anonymous.start(metadata=page())
+        await anonymous.say("do you sell gift cards")
+        await anonymous.close()
+        assert await reload(guest_id, guest_token) == (guest_id, True)  # a reload: the same chat
+        logged_in = await reload(guest_id, guest_token, "C00011")  # logged in mid-chat: a fresh session
+        assert logged_in[0] != guest_id and not logged_in[1]
+
+        anna = await Visitor(stack).connect()
+        anna_id, anna_token = await anna.start(metadata=page("C00011"))
+        assert "Your most recent orders" in " ".join(
+            a.get("text", "") for a in await anna.say("show me my orders", metadata=page("C00011")))
+        await anna.close()
+        assert await reload(anna_id, anna_token, "C00011") == (anna_id, True)
+        for after_her in (None, "C00012"):  # logged out, or another customer: her chat (and its orders) stays hers
+            got, history = await reload(anna_id, anna_token, after_her)
+            assert got != anna_id and not history
+    run(scenario())
+
+
 def test_another_process_reaches_the_visitor_through_redis(stack):
     """What the agent console (or a second Rasa replica) does: publish to the visitor's room via Redis."""
     async def scenario():

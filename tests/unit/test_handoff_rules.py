@@ -136,3 +136,36 @@ def test_a_handoff_carries_each_signal_once_with_its_label():
     names, shown = [s["name"] for s in signals], [s["label"] for s in signals]
     assert "human" in names and not any(n.startswith("message:") for n in names), names
     assert len(shown) == len(set(shown)) and "asks for a person" in shown and "angry words" in shown
+
+
+def rating_tracker(csat, nps, text="", requested="rating_comment"):
+    message = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3}, "entities": []}
+    return Tracker("visitor", {"csat": csat, "nps": nps, "requested_slot": requested}, message, [], False, None,
+                   {"name": "rating_form"}, "rating_form")
+
+
+@pytest.mark.parametrize("csat,nps,asks", [
+    ("2", "9", True), ("1", "skipped", True), ("4", "6", True), ("skipped", "0", True),  # CSAT 1-2 or NPS 0-6
+    ("3", "7", False), ("5", "10", False), ("skipped", "skipped", False), ("done", "done", False),
+])
+def test_a_low_rating_asks_what_went_wrong(csat, nps, asks):
+    import asyncio
+
+    from actions.handoff import ValidateRatingForm
+    slots = asyncio.run(ValidateRatingForm().required_slots(["csat", "nps", "rating_comment"], None,
+                                                            rating_tracker(csat, nps), {}))
+    assert slots == (["csat", "nps", "rating_comment"] if asks else ["csat", "nps"])
+
+
+@pytest.mark.parametrize("text,stored", [
+    ("The agent never answered my question about the refund", "The agent never answered my question about the refund"),
+    ("skip", "skipped"), ("No thanks.", "skipped"), ("no one told me anything", "no one told me anything"),
+])
+def test_what_went_wrong_is_the_visitors_own_words(text, stored):
+    import asyncio
+
+    from actions.handoff import ValidateRatingForm
+    extracted = asyncio.run(ValidateRatingForm().extract_rating_comment(None, rating_tracker("1", "2", text), {}))
+    assert extracted == {"rating_comment": stored}
+    other = asyncio.run(ValidateRatingForm().extract_rating_comment(None, rating_tracker("1", "2", text, "nps"), {}))
+    assert other == {}  # only when that is the question

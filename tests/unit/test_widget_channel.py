@@ -1,4 +1,4 @@
-from bot.channels.widget import message_metadata, session_token, valid_session
+from bot.channels.widget import demo_page, message_metadata, page_identity, session_token, valid_session
 from bot.identity import sign
 from bot.transcript import history_from_events
 
@@ -13,6 +13,28 @@ def test_a_session_resumes_only_with_its_own_token():
     assert not valid_session("abcdefgh12345678", None, SECRET)
     assert not valid_session("short", session_token("short", SECRET), SECRET)
     assert session_token("abcdefgh12345678", SECRET) != sign("abcdefgh12345678", SECRET)  # not an identity signature
+
+
+def test_a_session_is_bound_to_the_customer_the_page_had():
+    anonymous = session_token("abcdefgh12345678", SECRET)
+    anna = session_token("abcdefgh12345678", SECRET, "C00017")
+    assert valid_session("abcdefgh12345678", anna, SECRET, "C00017")
+    assert not valid_session("abcdefgh12345678", anna, SECRET)  # logged out: not Anna's chat any more
+    assert not valid_session("abcdefgh12345678", anna, SECRET, "C00018")  # another customer
+    assert not valid_session("abcdefgh12345678", anonymous, SECRET, "C00017")  # logged in: a fresh session
+    assert not valid_session("abcdefgh|C00017", session_token("abcdefgh|C00017", SECRET), SECRET)  # not an id
+    signed = {"metadata": {"customer": {"id": "C00017", "signature": sign("C00017", SECRET)}}}
+    assert page_identity(signed, SECRET) == "C00017"
+    assert page_identity({"metadata": {"customer": {"id": "C00017", "signature": "0" * 64}}}, SECRET) == ""
+    assert page_identity({}, SECRET) == ""
+
+
+def test_the_demo_page_signs_in_with_the_customers_own_name():
+    from bot.settings import Settings
+    settings = Settings(identity_secret=SECRET)
+    page = demo_page(settings, "C00001", "Laura")
+    assert '"name": "Laura"' in page and "Demo" not in page and "Logged in as Laura (C00001)" in page
+    assert '"customer"' not in demo_page(settings)
 
 
 def test_metadata_is_bounded_and_identity_checked():

@@ -10,7 +10,7 @@ import io
 import json
 import logging
 from pathlib import Path
-from typing import Tuple
+from typing import Any, Dict, Tuple
 
 import sqlalchemy as sa
 from sanic import Blueprint, response
@@ -18,6 +18,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.console.sessions import requires
+from bot.handoff.records import RecordsUnavailable
 from bot.touchpoints import demo
 from bot.touchpoints.models import touchpoints as tp
 
@@ -47,9 +48,18 @@ def date_range(request: Request) -> Tuple[dt.datetime, dt.datetime]:
 @requires("admin")
 async def figures(request: Request):
     start, end = date_range(request)
-    figures = await asyncio.to_thread(request.app.ctx.analytics.summary, start, end)
-    logger.info("analytics %s..%s: queries took %s ms", start.date(), end.date(), figures["query_ms"])
-    return response.json(figures, default=str)
+    data = await asyncio.to_thread(request.app.ctx.analytics.summary, start, end)
+    logger.info("analytics %s..%s: queries took %s ms", start.date(), end.date(), data["query_ms"])
+    return response.json(await with_low_ratings(request, data, start, end), default=str)
+
+
+async def with_low_ratings(request: Request, data: Dict[str, Any], start: dt.datetime, end: dt.datetime) -> Dict[str, Any]:
+    """The latest low ratings with what went wrong, from the handoff records (not the touchpoints' database)."""
+    try:
+        data["low_ratings"] = await asyncio.to_thread(request.app.ctx.records.low_ratings, start, end)
+    except RecordsUnavailable:
+        data["low_ratings"] = []
+    return data
 
 
 @bp.get("/api/analytics/touchpoints.csv")

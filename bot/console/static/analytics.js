@@ -196,6 +196,16 @@
     $("cards").replaceChildren(...cards.map(([k, v]) => el("div", {class: "card"}, el("div", {class: "v"}, v), el("div", {class: "k"}, k))));
   }
 
+  function drawLowRatings(d) {
+    const score = (v, of) => v === null || v === undefined ? "skipped" : `${v}/${of}`;
+    const rows = (d.low_ratings || []).map((r) => el("tr", {},
+      el("td", {}, r.created_at.slice(0, 16).replace("T", " ")), el("td", {}, score(r.csat, 5)), el("td", {}, score(r.nps, 10)),
+      el("td", {}, r.agent_id || NO_DATA), el("td", {class: "comment"}, r.comment),
+      el("td", {}, el("a", {href: `/#/c/${encodeURIComponent(r.conversation_id)}`}, "open"))));
+    $("low-ratings").replaceChildren(...(rows.length ? rows :
+      [el("tr", {}, el("td", {colspan: "6", class: "muted"}, "No low rating with a comment in this range."))]));
+  }
+
   function drawAgents(d) {
     const rows = d.agents.map((a) => el("tr", {class: a.demo_conversations ? "demo" : null},
       el("td", {}, a.agent_id, a.demo_conversations ? el("span", {class: "pill demo", title:
@@ -264,6 +274,7 @@
     drawCards(d);
     drawCharts(d);
     drawAgents(d);
+    drawLowRatings(d);
     $("analytics-loading").hidden = true;
     document.body.dataset.loaded = "1";  // for tests: everything is drawn
   }

@@ -157,6 +157,15 @@
       el("ul", {class: "plain signals"}, (h.signals || []).map((s) => el("li", {}, s.label || s.name, evidence(s)))));
   }
 
+  // the visitor's rating of this conversation, with what went wrong when they rated it low
+  function ratingLine(r) {
+    if (!r) return [];
+    const score = (v, of) => (v === null || v === undefined ? "skipped" : `${v}/${of}`);
+    return [el("li", {class: "rating"}, el("small", {class: "muted"}, `Visitor's rating · ${r.created_at.slice(0, 16).replace("T", " ")}`),
+      el("br"), `Satisfaction ${score(r.csat, 5)} · would recommend ${score(r.nps, 10)}`,
+      r.comment ? [el("br"), "What went wrong: ", el("q", {}, r.comment)] : null)];
+  }
+
   function renderConversation() {
     const c = state.conv, h = c.handoff;
     $("conv-title").textContent = c.customer.name || (c.customer.id ? `Customer ${c.customer.id}` : "Guest visitor");
@@ -171,7 +180,7 @@
       : [el("li", {class: "muted"}, c.orders_error ? `Orders unavailable: ${c.orders_error}` : "No orders to show.")]));
     $("signals").replaceChildren(h ? signalsBox(h) : el("p", {class: "muted"}, "Not handed over."));
     sizeMeters($("signals"));
-    $("notes").replaceChildren(...c.notes.map((n) => el("li", {}, el("small", {class: "muted"}, `${n.author} · ${n.created_at.slice(0, 16).replace("T", " ")}`), el("br"), n.text)));
+    $("notes").replaceChildren(...ratingLine(c.rating), ...c.notes.map((n) => el("li", {}, el("small", {class: "muted"}, `${n.author} · ${n.created_at.slice(0, 16).replace("T", " ")}`), el("br"), n.text)));
     const targets = [el("option", {value: ""}, "to…")];
     for (const team of ["orders", "payments", "general"]) targets.push(el("option", {value: `team:${team}`}, `team ${team}`));
     for (const a of (state.queue ? state.queue.agents : [])) {

@@ -6,7 +6,8 @@
  *
  * Every text (visitor, bot, agent) is put into the page as text nodes, never as HTML.
  * The session id and token live in localStorage, so the chat survives reloads and navigation;
- * the server replays the history once per connection.
+ * the server replays the history once per connection. The token is bound to the signed-in customer
+ * (config.customer): when the page's customer changes, the server starts a fresh session.
  */
 (function () {
   "use strict";
@@ -116,9 +117,10 @@
   var input = el("textarea", { "class": "sc-input", rows: "1", "aria-label": "Your message", placeholder: "Type your message\u2026", maxlength: "4000" });
   var send = el("button", { "class": "sc-send", type: "submit", text: "Send" });
   var form = el("form", { "class": "sc-form", onsubmit: function (e) { e.preventDefault(); submit(input.value); } }, [input, send]);
+  var subtitle = el("p", { "class": "sc-subtitle", text: config.subtitle, "aria-live": "polite" });
   var panel = el("div", { "class": "sc-panel", role: "dialog", "aria-label": config.title, hidden: "" }, [
     el("div", { "class": "sc-head" }, [
-      el("div", {}, [el("h2", { text: config.title }), el("p", { text: config.subtitle })]),
+      el("div", {}, [el("h2", { text: config.title }), subtitle]),
       el("button", { "class": "sc-close", type: "button", "aria-label": "Close chat", text: "\u00D7", onclick: function () { toggle(false); } })
     ]),
     status, log, form
@@ -197,9 +199,17 @@
     input.value = "";
   }
 
+  // The header says who answers: the assistant, the person who has the chat, or that one is coming.
+  function showWho(data) {
+    if (data.state === "active") subtitle.textContent = "You're chatting with " + (data.agent || "our team");
+    else if (data.state === "waiting" || data.state === "transferred") subtitle.textContent = "Connecting you with our team\u2026";
+    else subtitle.textContent = config.subtitle;  // bot, left, expired: the assistant again
+  }
+
   // A person's part of the conversation: one line that keeps the visitor's place in the queue up to
   // date, and short notes when someone joins, passes the chat on or hands back to the assistant.
   function handoffState(data) {
+    showWho(data);
     queueLine.hidden = data.state !== "waiting";
     if (data.state === "waiting") {
       var minutes = Math.max(1, Math.round((data.eta_seconds || 0) / 60));
@@ -207,7 +217,7 @@
         (data.eta_seconds ? " \u00B7 about " + minutes + " min" : "") + ". Keep writing: they'll see everything.";
       log.insertBefore(queueLine, typing);
       scroll();
-    } else if (data.state === "active") {
+    } else if (data.state === "active" && !data.resumed) {
       add("event", (data.agent || "Someone from our team") + " joined the chat");
     } else if (data.state === "transferred" && data.reason === "agent_offline") {
       add("event", "Our colleague got disconnected: you keep your place and the next free person takes over");
@@ -231,7 +241,9 @@
     state.socket = socket;
     socket.on("connect", function () {
       var s = saved();
-      socket.emit("session_request", s ? { session_id: s.session_id, session_token: s.session_token } : {});
+      var request = { metadata: metadata() };  // who the page says the visitor is: the session is bound to it
+      if (s) { request.session_id = s.session_id; request.session_token = s.session_token; }
+      socket.emit("session_request", request);
     });
     socket.on("session_token", function (data) {
       var s = saved();
@@ -243,6 +255,7 @@
       if (state.wasConnected) setTimeout(function () { if (state.connected) setStatus(""); }, 2500);
       state.wasConnected = true;
       if (!resumed) {
+        showWho({ state: "bot" });
         while (log.firstChild !== typing) log.removeChild(log.firstChild);
         socket.emit("user_uttered", { message: "/greet", metadata: metadata() });
       }
@@ -251,7 +264,9 @@
       // replace what is shown: a reconnect replays the history again, and nothing may appear twice
       while (log.firstChild !== typing) log.removeChild(log.firstChild);
       (data.messages || []).forEach(function (m) {
-        add(m.sender, m.text, { agent: m.agent, timestamp: m.timestamp, buttons: [], replay: true });
+        // the transcript keeps who the agent was as {id, name}; live messages carry the name alone
+        var agent = m.agent && typeof m.agent === "object" ? m.agent.name : m.agent;
+        add(m.sender, m.text, { agent: agent, timestamp: m.timestamp, buttons: [], replay: true });
       });
     });
     socket.on("bot_uttered", function (data) {
