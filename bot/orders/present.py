@@ -64,3 +64,16 @@ def history_lines(orders: Iterable[Order]) -> str:
 def order_button(order: Order, intent: str) -> dict:
     return {"title": f"#{order.number} {order.summary()[:30]} ({order.status})",
             "payload": f'/{intent}{{"order_number": "{order.number}"}}'}
+
+
+def is_late(order: Order, today: dt.date) -> bool:
+    """Still on its way after the day it should have arrived: the bot apologises and the agent sees it flagged."""
+    return order.is_open and order.expected_delivery is not None and order.expected_delivery < today
+
+
+def tracking_link(order: Order, facts: Mapping[str, object]) -> str:
+    """The carrier's page for this parcel (shop/facts.yml tracking_urls), else the order's page in the shop."""
+    template = (facts.get("tracking_urls") or {}).get(order.carrier or "")
+    if template and order.tracking_number:
+        return str(template).replace("{tracking}", order.tracking_number)
+    return f"{facts.get('orders_url')}/{order.number}"
