@@ -48,7 +48,8 @@ def status_values(order: Order, facts: Mapping[str, object]) -> dict:
 def status_phrase(order: Order, today: dt.date) -> str:
     if order.status == "shipped" and order.shipped_at:
         when = "yesterday" if (today - order.shipped_at.date()).days == 1 else f"on {day(order.shipped_at)}"
-        return f"shipped {when} with {order.carrier} and should arrive by {day(order.expected_delivery)}"
+        due = "was due by" if is_late(order, today) else "should arrive by"  # a greeting must not promise the past
+        return f"shipped {when} with {order.carrier} and {due} {day(order.expected_delivery)}"
     if order.status == "delivered":
         return f"was delivered on {day(order.delivered_at)}"
     return {"pending": "is waiting for payment", "paid": "is being prepared",

@@ -72,3 +72,11 @@ def test_tracking_link_is_the_carriers_page_for_the_parcel():
     assert link.startswith("https://www.dhl.de/") and link.endswith("piececode=0034043412")
     unknown_carrier = dataclasses.replace(order("100841", "shipped"), carrier="Pigeon post")
     assert tracking_link(unknown_carrier, facts) == f"{facts['orders_url']}/100841"
+
+
+def test_the_greeting_does_not_promise_a_day_that_has_passed():
+    from bot.orders.present import status_phrase
+    late = dataclasses.replace(order("100841", "shipped", expected=dt.date(2026, 11, 29)),
+                               shipped_at=dt.datetime(2026, 11, 26, 9))
+    assert status_phrase(late, TODAY).endswith("was due by Sunday, 29 November")
+    assert "should arrive by" in status_phrase(late, dt.date(2026, 11, 28))
