@@ -116,7 +116,7 @@ class OrderAction(Action):
                 return self._failed(dispatcher, tracker, started=time.monotonic())
         if customer:
             return self._for_customer(dispatcher, tracker, customer, in_context)
-        picked = self._picked_from_proven(tracker)
+        picked = None if named else self._picked_from_proven(tracker)
         if picked:
             return picked, []
         number = named or in_context

@@ -222,3 +222,11 @@ def test_a_failed_pair_is_not_tried_again_without_a_correction(domain, use_backe
     messages, events = run(ActionTrackOrder(), said("where is my order", **slots), domain)
     assert [m["response"] for m in messages] == ["utter_ask_order_email"]
     assert fold(slots, events)["failed_lookups"] == 1
+
+
+def test_a_guest_with_two_proven_orders_names_one_by_its_item(domain, use_backend):
+    use_backend(MemoryOrders(order("100908", "shipped", "Desk lamp", days_ago=1),
+                             order("100909", "paid", "Rain jacket", days_ago=1)))
+    t = said("and the rain jacket?", verified_orders=["100908", "100909"], order_number="100908")
+    messages, _ = run(ActionTrackOrder(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_order_status_paid"] and messages[0]["number"] == "100909"
