@@ -1,9 +1,10 @@
 """Country names as visitors write them, for the `country` entity (bot.nlu.entities).
 
 The entity's value is the English name used in shop/facts.yml (shipping_zones), so the shop can say
-which zone a country is in. Countries the shop does not ship to are here too: "do you ship to Japan"
-deserves a clear no. Aliases are lower case; adjectives only where they rarely mean anything else
-("swiss", "dutch"), not "english" (a language) or "us" (a pronoun).
+which zone a country is in; it is written as it reads in a sentence ("we ship to the Netherlands").
+Countries the shop does not ship to are here too: "do you ship to Japan" deserves a clear no.
+Aliases are lower case; adjectives only where they rarely mean anything else ("swiss", "dutch"),
+not "english" (a language) or "us" (a pronoun).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ ALIASES: Dict[str, List[str]] = {
     "Bulgaria": ["bulgaria"],
     "Croatia": ["croatia"],
     "Cyprus": ["cyprus"],
-    "Czech Republic": ["czech republic", "czechia", "czech"],
+    "the Czech Republic": ["czech republic", "czechia", "czech"],
     "Denmark": ["denmark", "dänemark", "danish"],
     "Estonia": ["estonia"],
     "Finland": ["finland"],
@@ -30,7 +31,7 @@ ALIASES: Dict[str, List[str]] = {
     "Lithuania": ["lithuania"],
     "Luxembourg": ["luxembourg", "luxemburg"],
     "Malta": ["malta"],
-    "Netherlands": ["netherlands", "the netherlands", "holland", "niederlande", "dutch"],
+    "the Netherlands": ["netherlands", "the netherlands", "holland", "niederlande", "dutch"],
     "Poland": ["poland", "polen", "polish"],
     "Portugal": ["portugal", "portuguese"],
     "Romania": ["romania"],
@@ -38,7 +39,7 @@ ALIASES: Dict[str, List[str]] = {
     "Slovenia": ["slovenia"],
     "Spain": ["spain", "spanien", "spanish"],
     "Sweden": ["sweden", "schweden", "swedish"],
-    "United Kingdom": ["united kingdom", "uk", "u.k.", "great britain", "britain", "england", "scotland", "wales",
+    "the United Kingdom": ["united kingdom", "uk", "u.k.", "great britain", "britain", "england", "scotland", "wales",
                        "british"],
     "Switzerland": ["switzerland", "schweiz", "swiss"],
     "Norway": ["norway", "norwegen", "norwegian"],
@@ -47,7 +48,7 @@ ALIASES: Dict[str, List[str]] = {
     "Serbia": ["serbia"],
     "Turkey": ["turkey", "türkei"],
     "Ukraine": ["ukraine"],
-    "United States": ["united states", "usa", "u.s.a.", "u.s.", "america", "the states"],
+    "the United States": ["united states", "usa", "u.s.a.", "u.s.", "america", "the states"],
     "Canada": ["canada"],
     "Mexico": ["mexico"],
     "Brazil": ["brazil"],
@@ -59,7 +60,7 @@ ALIASES: Dict[str, List[str]] = {
     "South Korea": ["south korea", "korea"],
     "Singapore": ["singapore"],
     "Israel": ["israel"],
-    "United Arab Emirates": ["united arab emirates", "uae", "dubai"],
+    "the United Arab Emirates": ["united arab emirates", "uae", "dubai"],
     "South Africa": ["south africa"],
 }
 
