@@ -81,3 +81,14 @@ def test_the_zones_name_known_countries_once_and_agree_with_the_domestic_prices(
     assert domestic["cost"] == FACTS["standard_shipping_cost"]
     assert domestic["free_from"] == FACTS["free_shipping_threshold"]
     assert all(len(str(zone["cost"]).split(".")[1]) == 2 for zone in zones)  # money as written
+
+
+def test_the_classifier_sees_every_country_as_one_placeholder():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.tokenizer import MaskingWhitespaceTokenizer
+
+    tokenizer = MaskingWhitespaceTokenizer(MaskingWhitespaceTokenizer.get_default_config())
+    seen = [[t.text for t in tokenizer.tokenize(Message({"text": text}), "text")]
+            for text in ("delivery to Germany", "delivery to Italy", "delivery to the United Kingdom")]
+    assert seen == [["delivery", "to", "__country__"]] * 2 + [["delivery", "to", "the", "__country__", "__country__"]]
