@@ -160,7 +160,8 @@ class OrderAction(Action):
         picked = by_items(recent, tracker.latest_message.get("text") or "")
         if entity(tracker, "order_ref") == "last" or len(recent) == 1 or len(picked) == 1:
             return (picked or recent)[0], []
-        current = owned_order(tracker, in_context, customer) if in_context else None
+        # naming a product overrides the order in context: "no, I mean the running shoes order"
+        current = owned_order(tracker, in_context, customer) if in_context and not picked else None
         fitting = candidates(picked or recent, self.intent, dt.date.today(), int(shop.cached_facts()["return_days"]))
         if current and (not fitting or current.number in {o.number for o in fitting}):
             return current, []

@@ -230,3 +230,13 @@ def test_a_guest_with_two_proven_orders_names_one_by_its_item(domain, use_backen
     t = said("and the rain jacket?", verified_orders=["100908", "100909"], order_number="100908")
     messages, _ = run(ActionTrackOrder(), t, domain)
     assert [m["response"] for m in messages] == ["utter_order_status_paid"] and messages[0]["number"] == "100909"
+
+
+def test_a_product_name_picks_the_one_fitting_order_among_those_with_that_item(domain, use_backend):
+    orders = customer_with_orders()
+    orders.orders["100910"] = order("100910", "delivered", "Running shoes", days_ago=300)  # long past returning
+    use_backend(orders)
+    t = said("no, I mean the running shoes order", intent="inform", customer_id="C00007", order_number="100901",
+             pending_request="action_get_refund")
+    messages, _ = run(ActionContinueOrderRequest(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_confirm_refund"] and messages[0]["number"] == "100902"
