@@ -8,6 +8,7 @@ failures the conversation gets no more lookups (no enumeration).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from decimal import Decimal
@@ -19,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import identity, shop
 from bot.orders import Order, OrdersUnavailable
+from bot.orders.choose import by_items, candidates
 from bot.orders.factory import backend
 from bot.orders.present import order_button
 from bot.settings import get_settings
@@ -100,21 +102,29 @@ class OrderAction(Action):
         return events + self.handle(dispatcher, tracker, order)
 
     def find_order(self, dispatcher, tracker, customer) -> tuple:
-        number = entity(tracker, "order_number")
-        if not number and not (entity(tracker, "date") or entity(tracker, "order_ref")):
-            number = tracker.get_slot("order_number")  # "it", "my order": the one in context
-        email = entity(tracker, "email") or tracker.get_slot("email")
-        proven = tracker.get_slot("verified_orders") or []
-        if number:
-            owned = owned_order(tracker, number, customer)
+        named = entity(tracker, "order_number")  # this message names an order
+        in_context = None  # "it", "my order": the one the conversation is about
+        if not named and not (entity(tracker, "date") or entity(tracker, "order_ref")):
+            in_context = tracker.get_slot("order_number")
+        email_said = entity(tracker, "email")
+        email = email_said or tracker.get_slot("email")
+        if named:
+            owned = owned_order(tracker, named, customer)
             if owned:
                 return owned, []
             if customer:  # a signed-in customer naming an order that is not theirs
                 return self._failed(dispatcher, tracker, started=time.monotonic())
         if customer:
-            return self._for_customer(dispatcher, tracker, customer)
-        if number and email:
-            return self._verify(dispatcher, tracker, number, email, proven)
+            return self._for_customer(dispatcher, tracker, customer, in_context)
+        picked = None if named else self._picked_from_proven(tracker)
+        if picked:
+            return picked, []
+        number = named or in_context
+        if number and number in (tracker.get_slot("verified_orders") or []):
+            return backend().order(number), []
+        # a number and an email, one of them new: a failed pair is not tried again, a corrected half is
+        if number and email and (named or email_said):
+            return self._verify(dispatcher, tracker, number, email, tracker.get_slot("verified_orders") or [])
         if not self.ask_if_missing:
             return None, []
         asking = [SlotSet("pending_request", self.name())]
@@ -127,25 +137,50 @@ class OrderAction(Action):
         dispatcher.utter_message(response="utter_ask_order_details")
         return None, asking
 
-    def _for_customer(self, dispatcher, tracker, customer) -> tuple:
-        """No order number named: the customer's order by date, "my last order", or the only open one."""
-        orders = backend()
+    def _picked_from_proven(self, tracker) -> Optional[Order]:
+        """A guest with several proven orders names one by what is in it."""
+        proven = tracker.get_slot("verified_orders") or []
+        if len(proven) < 2:
+            return None
+        orders = [o for o in (backend().order(n) for n in proven) if o]
+        picked = by_items(orders, tracker.latest_message.get("text") or "")
+        return picked[0] if len(picked) == 1 else None
+
+    def _for_customer(self, dispatcher, tracker, customer, in_context: Optional[str]) -> tuple:
+        """No order number named: the order by what is in it, by date, "my last order", the one being talked
+        about if it fits the request, or the only one that fits; with several, the visitor chooses."""
         placed_on = entity(tracker, "date")
-        recent = orders.recent_orders(customer, 20 if placed_on else 5)
+        recent = backend().recent_orders(customer, 20 if placed_on else 10)
         if placed_on:  # "the order I placed on Monday": that day's orders, if any
             recent = [o for o in recent if o.placed_at.date().isoformat() == placed_on] or recent[:5]
         if not recent:
             if self.ask_if_missing:
                 dispatcher.utter_message(response="utter_no_orders")
             return None, []
-        open_orders = [o for o in recent if o.is_open]
-        if entity(tracker, "order_ref") == "last" or len(recent) == 1:
-            return recent[0], []
-        if len(open_orders) == 1:
-            return open_orders[0], []
+        picked = by_items(recent, tracker.latest_message.get("text") or "")
+        if entity(tracker, "order_ref") == "last" or len(recent) == 1 or len(picked) == 1:
+            return (picked or recent)[0], []
+        # naming a product overrides the order in context: "no, I mean the running shoes order"
+        current = owned_order(tracker, in_context, customer) if in_context and not picked else None
+        fitting = candidates(picked or recent, self.intent, dt.date.today(), int(shop.cached_facts()["return_days"]))
+        if current and (not fitting or current.number in {o.number for o in fitting}):
+            return current, []
+        if not fitting and not picked:
+            return self.nothing_fits(dispatcher, recent)
+        choices = list({o.number: o for o in [current, *(fitting or picked)] if o}.values())
+        if len(choices) == 1:
+            return choices[0], []
         if not self.ask_if_missing:
             return None, []
-        dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent) for o in recent[:4]])
+        dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent) for o in choices[:4]])
+        return None, [SlotSet("pending_request", self.name())]
+
+    def nothing_fits(self, dispatcher, recent: List[Order]) -> tuple:
+        """None of the recent orders fits the request: ask among those not cancelled (the answer says why not)."""
+        shown = [o for o in recent if o.status != "cancelled"] or recent
+        if len(shown) == 1 or not self.ask_if_missing:
+            return (shown[0] if self.ask_if_missing else None), []
+        dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent) for o in shown[:4]])
         return None, [SlotSet("pending_request", self.name())]
 
     def _verify(self, dispatcher, tracker, number, email, proven) -> tuple:
@@ -161,7 +196,15 @@ class OrderAction(Action):
         logger.info("failed order lookup %d in %s", failures, tracker.sender_id)
         blocked = failures >= MAX_FAILED_LOOKUPS
         dispatcher.utter_message(response="utter_lookups_blocked" if blocked else "utter_order_not_verified")
-        return None, [SlotSet("failed_lookups", failures), SlotSet("order_number", None), SlotSet("pending_request", None)]
+        events = [SlotSet("failed_lookups", failures), SlotSet("order_number", None), SlotSet("pending_request", None)]
+        if blocked or verified_customer(tracker):
+            return None, events
+        # a guest may correct just one half: keep the number and email they gave (not as proof: only a
+        # matching pair is), and the request, so "sorry, it's anna@example.com" carries on
+        tried = [SlotSet("order_number", entity(tracker, "order_number") or tracker.get_slot("order_number")),
+                 SlotSet("email", entity(tracker, "email") or tracker.get_slot("email")),
+                 SlotSet("pending_request", self.name())]
+        return None, events[:1] + tried
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict]:
         raise NotImplementedError

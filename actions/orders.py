@@ -4,13 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Dict, List
 
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.base import OrderAction, fee, with_address_decision
 from bot import shop
 from bot.orders import CANCELLABLE
+from bot.orders.base import is_late
 from bot.orders.factory import backend
-from bot.orders.present import day, fee_line, history_lines, money, status_values
+from bot.orders.present import day, fee_line, history_lines, money, status_values, tracking_link
 
 
 def values(order) -> dict:
@@ -28,8 +29,17 @@ class ActionTrackOrder(OrderAction):
     intent = "track_order"
 
     def handle(self, dispatcher, tracker, order) -> List[Dict]:
+        if is_late(order, dt.date.today()):
+            link = tracking_link(order, shop.cached_facts())
+            dispatcher.utter_message(response="utter_order_late", tracking_link=link, **values(order))
+            return [FollowupAction("utter_offer_person_late_order")]  # its yes and no are rules
         dispatcher.utter_message(response=STATUS_RESPONSES[order.status], **values(order))
         return []
+
+    def nothing_fits(self, dispatcher, recent) -> tuple:
+        """Nothing on its way: say so with the history, rather than offer cancelled or long-delivered orders."""
+        dispatcher.utter_message(response="utter_no_order_on_its_way", lines=history_lines(recent[:5]))
+        return None, [SlotSet("pending_request", self.name())]
 
 
 class ActionOrderHistory(OrderAction):

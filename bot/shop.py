@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import string
 from pathlib import Path
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Optional
 
 import yaml
 
@@ -63,3 +63,11 @@ def write_answers(path: Path = FACTS_FILE, out: Path = ANSWERS_DOMAIN_FILE) -> b
 def cached_facts() -> Dict[str, object]:
     """The facts for a running process (actions read them on every turn)."""
     return facts()
+
+
+def shipping_zone(country: str, values: Mapping[str, object]) -> Optional[Dict[str, object]]:
+    """The zone of shop/facts.yml's shipping_zones that holds this country (its English name), or None."""
+    for zone in values.get("shipping_zones") or []:
+        if country.lower() in (c.lower() for c in zone.get("countries") or []):
+            return zone
+    return None

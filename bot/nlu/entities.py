@@ -1,4 +1,4 @@
-"""Order numbers, email addresses, dates and "my last order" found by rules, whatever the casing or punctuation.
+"""Order numbers, email addresses, dates, "my last order" and countries found by rules, whatever the casing or punctuation.
 
 Rules beat a learned extractor here: the formats are exact, a miss would block a lookup,
 and a rule needs no training examples. `find_entities` is pure and tested on its own.
@@ -16,6 +16,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.countries import find_countries
 
 # our order numbers have 6 digits; "#100482", "no. 100482", "(100482)" and "100482." all count,
 # longer digit runs (phone numbers, card numbers) do not
@@ -101,6 +103,8 @@ def find_entities(text: str, today: Optional[dt.date] = None) -> List[Dict[str, 
     for m in LAST_ORDER.finditer(text):
         found.append(_entity("order_ref", "last", m.start(), m.end()))
     order_spans = [(e["start"], e["end"]) for e in found if e["entity"] in ("order_number", "email")]
+    found += [_entity("country", name, start, end) for name, start, end in find_countries(text)
+              if not any(s < end and start < e for s, e in order_spans)]  # "anna@shop.ch" names no country
     found += [d for d in find_dates(text, today or dt.date.today())
               if not any(s < d["end"] and d["start"] < e for s, e in order_spans)]
     return found

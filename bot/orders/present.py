@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Mapping, Optional
 
-from bot.orders.base import Order
+from bot.orders.base import Order, is_late
 
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0}  # currencies without cents (ISO 4217); the rest have two
 STATUS_WORDS = {"shipped": "shipped", "delivered": "been delivered", "returned": "been returned", "cancelled": "been cancelled"}
@@ -53,7 +53,8 @@ def status_values(order: Order, facts: Mapping[str, object]) -> dict:
 def status_phrase(order: Order, today: dt.date) -> str:
     if order.status == "shipped" and order.shipped_at:
         when = "yesterday" if (today - order.shipped_at.date()).days == 1 else f"on {day(order.shipped_at)}"
-        return f"shipped {when} with {order.carrier} and should arrive by {day(order.expected_delivery)}"
+        due = "was due by" if is_late(order, today) else "should arrive by"  # a greeting must not promise the past
+        return f"shipped {when} with {order.carrier} and {due} {day(order.expected_delivery)}"
     if order.status == "delivered":
         return f"was delivered on {day(order.delivered_at)}"
     return {"pending": "is waiting for payment", "paid": "is being prepared",
@@ -75,3 +76,11 @@ def first_name(full_name: Optional[str]) -> str:
     """How a greeting addresses a customer: the first word of the name on their order ("" if none)."""
     words = (full_name or "").split()
     return words[0][:40] if words else ""
+
+
+def tracking_link(order: Order, facts: Mapping[str, object]) -> str:
+    """The carrier's page for this parcel (shop/facts.yml tracking_urls), else the order's page in the shop."""
+    template = (facts.get("tracking_urls") or {}).get(order.carrier or "")
+    if template and order.tracking_number:
+        return str(template).replace("{tracking}", order.tracking_number)
+    return f"{facts.get('orders_url')}/{order.number}"

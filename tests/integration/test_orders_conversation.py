@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.identity import sign
-from bot.orders.sql import OrderRow, RefundRow, SqlOrders
+from bot.orders.sql import ItemRow, OrderRow, RefundRow, SqlOrders
+from bot.shop import facts as shop_facts
 from tests.integration.test_touchpoints_stack import wait_for_rows
 
 NOT_VERIFIED = "I couldn't find an order with that number and email address"
@@ -171,3 +172,92 @@ def test_the_order_placed_on_a_given_day(chat, shop, stack):
     signed_in(chat, order, stack.settings.identity_secret)
     assert f"#{newer.number}" in chat.text("hello")  # now the newer order is the one in context
     assert order.tracking_number in chat.text("where is the order I placed yesterday")  # the date wins
+
+
+def own_orders(shop, customer_id, *wanted):
+    """Give a customer exactly these orders in flight or recent, each with the one item named; their other
+    orders become old deliveries (nothing to track or refund)."""
+    now = dt.datetime.now().replace(microsecond=0)
+    old = now - dt.timedelta(days=300)
+    with shop.session.begin() as s:
+        theirs = sa.select(OrderRow.number).where(OrderRow.customer_id == customer_id)
+        s.execute(sa.delete(RefundRow).where(RefundRow.order_number.in_(theirs)).execution_options(synchronize_session=False))
+        s.execute(sa.update(OrderRow).where(OrderRow.customer_id == customer_id)
+                  .values(status="delivered", placed_at=old, delivered_at=old, expected_delivery=old.date())
+                  .execution_options(synchronize_session=False))
+    orders = []
+    for status, item, changes in wanted:
+        order = arrange(shop, status, **changes)
+        with shop.session.begin() as s:
+            s.execute(sa.update(OrderRow).where(OrderRow.number == order.number)
+                      .values(customer_id=customer_id, email=f"{customer_id.lower()}@example.com"))
+            s.execute(sa.delete(ItemRow).where(ItemRow.order_number == order.number))
+            s.add(ItemRow(order_number=order.number, sku="NW-T", name=item, quantity=1, unit_price=order.total))
+        orders.append(shop.order(order.number))
+    return orders
+
+
+def test_a_late_order_gets_an_apology_its_tracking_link_and_a_person(chat, shop, nobody_on_shift):
+    now = dt.datetime.now().replace(microsecond=0)
+    order = arrange(shop, "shipped", shipped_at=now - dt.timedelta(days=7),
+                    expected_delivery=(now - dt.timedelta(days=4)).date())
+    assert "email address you used" in chat.text(f"where is order {order.number}? it should have arrived days ago")
+    answer = chat.say(order.email)
+    text = "\n".join(m.get("text", "") for m in answer)
+    assert "I'm sorry" in text and "is late" in text and "should arrive by" not in text
+    assert f"piececode={order.tracking_number}" in text  # the carrier's page for this parcel
+    assert "get a person" in answer[-1]["text"] and [b["payload"] for b in answer[-1]["buttons"]] == ["/affirm", "/deny"]
+    assert shop_facts()["support_email"] in chat.text("yes please")  # nobody on shift: how else to reach us
+
+
+def test_a_refund_asks_which_order_and_a_product_name_picks_it(chat, shop, stack):
+    day = dt.timedelta(days=1)
+    now = dt.datetime.now().replace(microsecond=0)
+    in_flight, shoes, jacket, cancelled = own_orders(
+        shop, f"C{random.randint(1, 200):05d}",
+        ("shipped", "Grey hoodie", dict(placed_at=now - day * 2)),
+        ("delivered", "Running shoes", dict(placed_at=now - day * 6, delivered_at=now - day * 3)),
+        ("delivered", "Rain jacket", dict(placed_at=now - day * 8, delivered_at=now - day * 5)),
+        ("cancelled", "Yoga mat", dict(placed_at=now - day * 9, cancelled_at=now - day * 9)))
+    signed_in(chat, in_flight, stack.settings.identity_secret)
+    assert f"#{in_flight.number}" in chat.text("hi")  # greeted with the order in flight
+    question = chat.say("I want a refund")
+    assert "Which order" in question[-1]["text"]
+    titles = [b["title"] for b in question[-1]["buttons"]]
+    assert any("Running shoes" in t for t in titles) and any("Rain jacket" in t for t in titles)
+    assert not any(cancelled.number in t for t in titles)
+    answer = chat.text("no, I mean the running shoes order")
+    assert f"Order #{shoes.number}" in answer and "Shall I start the return" in answer
+
+
+def test_where_is_my_order_offers_only_orders_on_their_way(chat, shop, stack):
+    now = dt.datetime.now().replace(microsecond=0)
+    day = dt.timedelta(days=1)
+    # placed over two weeks ago, so no greeting puts one of them in context
+    shipped, paid, cancelled = own_orders(
+        shop, f"C{random.randint(1, 200):05d}",
+        ("shipped", "Desk lamp", dict(placed_at=now - day * 15, shipped_at=now - day * 14,
+                                      expected_delivery=(now + day).date())),
+        ("paid", "Linen shirt", dict(placed_at=now - day * 16)),
+        ("cancelled", "Yoga mat", dict(placed_at=now - day * 15, cancelled_at=now - day * 15)))
+    signed_in(chat, shipped, stack.settings.identity_secret)
+    question = chat.say("where is my order")
+    assert "Which order" in question[-1]["text"]
+    assert [b["title"].split()[0] for b in question[-1]["buttons"]] == [f"#{shipped.number}", f"#{paid.number}"]
+
+
+def test_a_guest_who_corrects_only_the_email_is_not_asked_for_the_number_again(chat, shop):
+    order = arrange(shop, "shipped")
+    assert NOT_VERIFIED in chat.text(f"where is order {order.number}, my email is {order.email}x")
+    answer = chat.text(f"sorry, it's {order.email}")
+    assert order.tracking_number in answer and "order number" not in answer
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("do you ship to switzerland and how much does it cost", ["Switzerland", "non-EU", "19.90 EUR"]),
+    ("delivery to Germany", ["Germany", "domestic", "4.90 EUR"]),
+    ("how long does shipping to france take", ["France", "EU", "4 to 8 business days"]),
+])
+def test_shipping_answers_name_the_countrys_zone_and_price(chat, text, expected):
+    answer = chat.text(text)
+    assert all(part in answer for part in expected), answer

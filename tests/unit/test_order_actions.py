@@ -1,5 +1,7 @@
-"""Order actions on real domain and tracker fixtures, with a real (unreachable or seeded) backend."""
+"""Order actions on real domain and tracker fixtures, with a real (unreachable, seeded or in-memory) backend."""
 import asyncio
+import datetime as dt
+from decimal import Decimal
 
 import pytest
 from rasa.shared.core.domain import Domain
@@ -7,8 +9,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MAX_FAILED_LOOKUPS
-from actions.orders import ActionCancelOrder, ActionTrackOrder
-from bot.orders import factory
+from actions.changes import ActionContinueOrderRequest
+from actions.orders import ActionCancelOrder, ActionGetRefund, ActionTrackOrder
+from bot.orders import Address, Item, Order, OrdersBackend, factory
 from bot.orders.seed import seed
 from bot.orders.sql import SqlOrders
 from bot.settings import ROOT
@@ -36,8 +39,10 @@ def use_backend(monkeypatch):
     def install(orders):
         monkeypatch.setattr(factory, "backend", lambda: orders)
         import actions.base
+        import actions.changes
         import actions.orders
-        monkeypatch.setattr(actions.base, "backend", lambda: orders)
+        for module in (actions.base, actions.orders, actions.changes):
+            monkeypatch.setattr(module, "backend", lambda: orders)
         return orders
     return install
 
@@ -75,3 +80,166 @@ def test_cancel_asks_before_acting(domain, use_backend, tmp_path):
     assert messages[0]["response"] == "utter_confirm_cancel" and "free" in messages[0]["fee_line"]
     assert {"event": "slot", "name": "confirming", "value": True, "timestamp": None} in events
     assert shop.order(number).status == "paid"
+
+
+TODAY = dt.date.today()
+
+
+class MemoryOrders(OrdersBackend):
+    """The backend interface over a handful of orders a test writes down."""
+
+    def __init__(self, *orders: Order) -> None:
+        self.orders = {o.number: o for o in orders}
+
+    def order(self, number):
+        return self.orders.get(number)
+
+    def recent_orders(self, customer_id, limit=5):
+        mine = [o for o in self.orders.values() if o.customer_id == customer_id]
+        return sorted(mine, key=lambda o: o.placed_at, reverse=True)[:limit]
+
+    def customer(self, customer_id):
+        return None  # no customer records here: the actions never need one
+
+    def cancel(self, number, fee):
+        raise NotImplementedError
+
+    change_address = request_refund = cancel
+
+
+def order(number, status, item="Desk lamp", days_ago=10, **kw):
+    placed = dt.datetime.combine(TODAY, dt.time(9)) - dt.timedelta(days=days_ago)
+    shipped = dict(carrier="DHL", tracking_number=f"00340434{number}", shipped_at=placed + dt.timedelta(days=1),
+                   expected_delivery=(placed + dt.timedelta(days=4)).date()) if status != "paid" else {}
+    delivered = dict(delivered_at=placed + dt.timedelta(days=3)) if status == "delivered" else {}
+    return Order(**{**dict(number=number, customer_id="C00007", email="anna@example.com", status=status, placed_at=placed,
+                           total=Decimal("99.00"), currency="EUR", items=[Item("NW-1", item, 1, Decimal("99.00"))],
+                           address=Address("Anna", "Hauptstraße 1", "10115", "Berlin", "DE"),
+                           invoice_number=f"INV-{number}"), **shipped, **delivered, **kw})
+
+
+def said(text, *entities, intent="track_order", **slots):
+    found = [{"entity": name, "value": value} for name, value in entities]
+    return tracker(text, found, slots=slots, intent=intent)
+
+
+def slot(events, name):
+    return next(e["value"] for e in reversed(events) if e.get("event") == "slot" and e["name"] == name)
+
+
+def test_a_late_order_gets_an_apology_its_tracking_link_and_an_offer_of_a_person(domain, use_backend):
+    late = order("100841", "shipped", days_ago=9)  # expected 5 days ago, still on its way
+    use_backend(MemoryOrders(late))
+    t = said("where is order 100841? it should have arrived days ago", ("order_number", "100841"),
+             verified_orders=["100841"])
+    messages, events = run(ActionTrackOrder(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_order_late"]
+    assert late.tracking_number in messages[0]["tracking_link"] and messages[0]["tracking_link"].startswith("https://")
+    assert {"event": "followup", "name": "utter_offer_person_late_order", "timestamp": None} in events
+    offer = domain["responses"]["utter_offer_person_late_order"][0]
+    assert [b["payload"] for b in offer["buttons"]] == ["/affirm", "/deny"]
+
+
+def test_an_order_due_later_gets_its_status(domain, use_backend):
+    use_backend(MemoryOrders(order("100842", "shipped", days_ago=1)))
+    messages, events = run(ActionTrackOrder(), said("where is it", verified_orders=["100842"], order_number="100842"),
+                           domain)
+    assert [m["response"] for m in messages] == ["utter_order_status_shipped"]
+    assert not [e for e in events if e.get("event") == "followup"]
+
+
+def customer_with_orders():
+    return MemoryOrders(order("100901", "shipped", "Grey hoodie", days_ago=2),
+                        order("100902", "delivered", "Running shoes", days_ago=6),
+                        order("100903", "delivered", "Rain jacket", days_ago=8),
+                        order("100904", "cancelled", "Yoga mat", days_ago=9),
+                        order("100905", "delivered", "Winter coat", days_ago=200))
+
+
+def test_a_refund_with_several_candidate_orders_asks_which_with_the_items(domain, use_backend):
+    use_backend(customer_with_orders())
+    # greeted with the order in flight (order_number), which cannot be refunded yet: the bot asks
+    t = said("I want a refund", intent="get_refund", customer_id="C00007", order_number="100901")
+    messages, events = run(ActionGetRefund(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_which_order"]
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert [t.split()[0] for t in titles] == ["#100901", "#100902", "#100903"]  # not the cancelled, not the old one
+    assert "Running shoes" in titles[1]
+    assert slot(events, "pending_request") == "action_get_refund"
+
+
+def test_a_product_name_picks_the_order(domain, use_backend):
+    use_backend(customer_with_orders())
+    t = said("no, I mean the running shoes order", intent="inform", customer_id="C00007", order_number="100901",
+             pending_request="action_get_refund")
+    messages, events = run(ActionContinueOrderRequest(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_confirm_refund"] and messages[0]["number"] == "100902"
+    assert slot(events, "pending_change") == "refund:100902"
+
+
+def test_tracking_offers_neither_cancelled_nor_long_delivered_orders(domain, use_backend):
+    use_backend(customer_with_orders())
+    messages, _ = run(ActionTrackOrder(), said("Where is my order", customer_id="C00007"), domain)
+    assert [m["response"] for m in messages] == ["utter_which_order"]
+    offered = [b["payload"] for b in messages[0]["buttons"]]
+    assert offered == [f'/track_order{{"order_number": "{n}"}}' for n in ("100901", "100902", "100903")]
+
+
+def test_nothing_on_its_way_is_said_with_the_history(domain, use_backend):
+    use_backend(MemoryOrders(order("100904", "cancelled", days_ago=3), order("100905", "delivered", days_ago=90)))
+    messages, _ = run(ActionTrackOrder(), said("Where is my order", customer_id="C00007"), domain)
+    assert [m["response"] for m in messages] == ["utter_no_order_on_its_way"] and "#100905" in messages[0]["lines"]
+    assert not messages[0]["buttons"]
+
+
+def test_the_one_fitting_order_is_taken(domain, use_backend):
+    use_backend(MemoryOrders(order("100906", "shipped", days_ago=1), order("100904", "cancelled", days_ago=3)))
+    messages, _ = run(ActionTrackOrder(), said("Where is my order", customer_id="C00007"), domain)
+    assert [m["response"] for m in messages] == ["utter_order_status_shipped"]
+
+
+def fold(slots, events):
+    """The slots after the action's events, as Rasa would store them."""
+    return {**slots, **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}
+
+
+def test_a_guest_who_corrects_only_the_email_keeps_the_order_number(domain, use_backend):
+    use_backend(MemoryOrders(order("100907", "shipped", days_ago=1)))
+    first = said("where is order 100907, my email is anna@exmaple.com", ("order_number", "100907"),
+                 ("email", "anna@exmaple.com"))
+    messages, events = run(ActionTrackOrder(), first, domain)
+    assert [m["response"] for m in messages] == ["utter_order_not_verified"]
+    slots = fold({}, events)
+    assert slots["order_number"] == "100907" and not slots.get("verified_orders")  # kept, not proven
+    second = said("sorry, it's anna@example.com", ("email", "anna@example.com"), intent="inform", **slots)
+    messages, events = run(ActionContinueOrderRequest(), second, domain)
+    assert [m["response"] for m in messages] == ["utter_order_status_shipped"]
+    assert fold(slots, events)["verified_orders"] == ["100907"]
+
+
+def test_a_failed_pair_is_not_tried_again_without_a_correction(domain, use_backend):
+    use_backend(MemoryOrders(order("100907", "shipped", days_ago=1)))
+    _, events = run(ActionTrackOrder(), said("track 100907 x@example.com", ("order_number", "100907"),
+                                             ("email", "x@example.com")), domain)
+    slots = fold({}, events)
+    messages, events = run(ActionTrackOrder(), said("where is my order", **slots), domain)
+    assert [m["response"] for m in messages] == ["utter_ask_order_email"]
+    assert fold(slots, events)["failed_lookups"] == 1
+
+
+def test_a_guest_with_two_proven_orders_names_one_by_its_item(domain, use_backend):
+    use_backend(MemoryOrders(order("100908", "shipped", "Desk lamp", days_ago=1),
+                             order("100909", "paid", "Rain jacket", days_ago=1)))
+    t = said("and the rain jacket?", verified_orders=["100908", "100909"], order_number="100908")
+    messages, _ = run(ActionTrackOrder(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_order_status_paid"] and messages[0]["number"] == "100909"
+
+
+def test_a_product_name_picks_the_one_fitting_order_among_those_with_that_item(domain, use_backend):
+    orders = customer_with_orders()
+    orders.orders["100910"] = order("100910", "delivered", "Running shoes", days_ago=300)  # long past returning
+    use_backend(orders)
+    t = said("no, I mean the running shoes order", intent="inform", customer_id="C00007", order_number="100901",
+             pending_request="action_get_refund")
+    messages, _ = run(ActionContinueOrderRequest(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_confirm_refund"] and messages[0]["number"] == "100902"
