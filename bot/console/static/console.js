@@ -353,9 +353,13 @@
   // --- alerts: a new chat in the queue is heard and shown on the desktop (each agent can turn them off) ------
   const alertsOn = () => localStorage.getItem(ALERTS_KEY) !== "off";
   let audio = null;
+  function sound() {
+    try { audio = audio || new AudioContext(); audio.resume().catch(() => {}); } catch (err) { /* no Web Audio here */ }
+    return audio;
+  }
   function beep() {
+    if (!sound()) return;
     try {
-      audio = audio || new AudioContext();
       const tone = audio.createOscillator(), gain = audio.createGain(), t = audio.currentTime;
       tone.frequency.setValueAtTime(880, t);
       tone.frequency.setValueAtTime(660, t + 0.12);
@@ -368,7 +372,7 @@
   }
   function askPermission() {
     if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
-    if (audio) audio.resume().catch(() => {});
+    sound();  // made (or resumed) during a click, so the first beep is heard
   }
   function alertNewChat(data) {
     if (!alertsOn()) return;
