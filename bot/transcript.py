@@ -14,17 +14,18 @@ STATE_LINES = {"pause": "Bot paused: a person has the chat", "resume": "Bot resu
 def history_from_events(events: List[Dict[str, Any]], detail: bool = False) -> List[Dict[str, Any]]:
     """Messages in order. With `detail` (for agents), visitor turns carry intent, confidence and frustration
     (not for answers to a form, which are not requests), and event lines come in between."""
-    out, in_form = [], False
+    out, in_form, offered = [], False, {}
     for event in events:
         kind = event.get("event")
         if kind == "active_loop":
             in_form = bool(event.get("name"))
         elif kind == "user":
-            turn = visitor_turn(event, detail and not in_form)
+            turn = visitor_turn(event, detail and not in_form, offered)
             if turn:
                 out.append(turn)
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             agent = (event.get("metadata") or {}).get("agent")
+            offered = {b.get("payload"): b.get("title") for b in (event.get("data") or {}).get("buttons") or []}
             out.append({"sender": "agent" if agent else "bot", "agent": agent, "text": event.get("text") or "",
                         "buttons": (event.get("data") or {}).get("buttons") or [], "timestamp": event.get("timestamp")})
         elif detail:
@@ -34,8 +35,10 @@ def history_from_events(events: List[Dict[str, Any]], detail: bool = False) -> L
     return out
 
 
-def visitor_turn(event: Dict[str, Any], classified: bool) -> Optional[Dict[str, Any]]:
-    text, shown = event.get("text") or "", (event.get("metadata") or {}).get("display_text")
+def visitor_turn(event: Dict[str, Any], classified: bool, offered: Dict[str, str]) -> Optional[Dict[str, Any]]:
+    """A visitor's message, or the title of the button they clicked (clients that do not send display_text)."""
+    text = event.get("text") or ""
+    shown = (event.get("metadata") or {}).get("display_text") or (offered.get(text) if text.startswith("/") else None)
     if not text or text.startswith(EXTERNAL_PREFIX) or (text.startswith("/") and not shown):
         return None  # an internal trigger, or a payload the visitor never saw as text (the widget's opening /greet)
     turn = {"sender": "visitor", "text": shown or text, "timestamp": event.get("timestamp")}

@@ -42,3 +42,13 @@ def test_a_rating_is_a_line_only_when_given_or_skipped():
     slot = lambda name, value: {"event": "slot", "name": name, "value": value, "timestamp": 1}  # noqa: E731
     events = [slot("csat", None), slot("csat", "invalid"), slot("csat", "5"), slot("nps", "10"), slot("csat", "done")]
     assert [t["text"] for t in history_from_events(events, detail=True)] == ["Rated 5/5", "Would recommend: 10/10"]
+
+
+def test_a_clicked_button_reads_as_its_title_and_other_payloads_stay_hidden():
+    buttons = [{"title": "Yes, about this order", "payload": '/track_order{"order_number": "100617"}'}]
+    events = [{"event": "user", "text": "/greet", "timestamp": 0},
+              {"event": "bot", "text": "Is this about order 100617?", "data": {"buttons": buttons}, "timestamp": 1},
+              {"event": "user", "text": buttons[0]["payload"], "timestamp": 2},
+              {"event": "user", "text": "/deny", "timestamp": 3}]
+    assert [(t["sender"], t["text"]) for t in history_from_events(events)] == [
+        ("bot", "Is this about order 100617?"), ("visitor", "Yes, about this order")]
