@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from bot.handoff.queue import HANDLED, HandoffQueue
-from tests.conftest import ADMIN_PASSWORD, Console, make_agent, set_everyone_offline
+from tests.conftest import ADMIN_PASSWORD, Chat, Console, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, Browser
 from tests.e2e.test_handoff_browser import send_plain, sign_in
 from tests.e2e.test_widget_browser import SHOTS, open_chat, send
@@ -193,8 +193,18 @@ async def fits_the_phone(page, name):
     assert header < 90, f"{name}: the header takes {header} px"
 
 
+def leave_a_ticket(stack):
+    """A message left while nobody is on shift, from a long email address (a ticket in the console)."""
+    chat = Chat(stack)
+    assert "leave a message" in chat.text("can I talk to a real person please")
+    chat.say("yes")
+    chat.say("annamarielongnamefortestingpurposes@subdomainofexampleshop.com")
+    assert "reference T-" in chat.text("My parcel 204518 arrived with a broken lid and I'd like a replacement")
+
+
 def test_the_console_is_usable_on_a_phone(stack, browser):
     set_everyone_offline(stack)
+    leave_a_ticket(stack)
 
     async def scenario():
         visitor, admin = await browser.isolated_page(), await browser.isolated_page()
@@ -214,10 +224,10 @@ def test_the_console_is_usable_on_a_phone(stack, browser):
             await fits_the_phone(admin, "conversation")
             reply = await admin.js("document.getElementById('send').getBoundingClientRect().right")
             assert reply <= PHONE
-            for view in ("tickets", "admin"):
+            for view, shown in (("tickets", "#tickets .ticket"), ("admin", "#users tr")):
                 await admin.js(f"location.hash = '#/{view}'")
-                await admin.wait_for(f"!document.getElementById('view-{view}').hidden")
-                await asyncio.sleep(0.5)
+                await admin.wait_for(f"document.querySelector({shown!r})")
+                await asyncio.sleep(0.3)
                 await fits_the_phone(admin, view)
             await admin.goto(f"{stack.settings.console_url}/analytics")
             await fits_the_phone(admin, "analytics")
