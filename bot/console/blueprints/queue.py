@@ -10,7 +10,7 @@ from sanic.request import Request
 from bot.console.live import announce_claim, claim_and_tell
 from bot.console.sessions import error, json_body, requires
 from bot.console.users import User
-from bot.handoff.queue import EVENTS, Agent, estimate_wait, presence_key
+from bot.handoff.queue import EVENTS, HANDLED, Agent, estimate_wait, presence_key
 
 bp = Blueprint("queue")
 HEARTBEAT_SECONDS = 10.0
@@ -36,8 +36,10 @@ async def queue_view(request: Request):
         rows.append({**h.as_dict(), "position": rank + 1, "waiting_seconds": round(now - h.enqueued_at, 1),
                      "priority": round(h.enqueued_at - queue.score(h), 1), "eta_seconds": estimate_wait(rank, agents, handling)})
     mine = [h.as_dict() for h in await queue.chats(request.ctx.user.username)]
+    # the ETA needs a guess before the first hand-back; the agent is shown only what was measured
+    measured = round(handling, 1) if await queue.redis.llen(HANDLED) else None
     return response.json({"waiting": rows, "mine": mine, "agents": [a.__dict__ for a in agents],
-                          "handling_seconds": round(handling, 1), "now": now})
+                          "handling_seconds": measured, "now": now})
 
 
 @bp.post("/api/presence")

@@ -2,7 +2,11 @@
 // The agent console. Every piece of user text goes in with textContent: never as HTML.
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = {me: null, csrf: "", view: "queue", cid: null, queue: null, conv: null, typingTimer: null, typingOn: false};
+  const state = {me: null, csrf: "", view: "queue", cid: null, queue: null, conv: null,
+                 typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}};
+  const TYPING_IDLE_MS = 3000;  // "is typing" ends this long after the last keystroke
+  const TYPING_REFRESH_MS = 3000;  // while typing goes on it is said again: the widget forgets it after 10 s
+  const ALERTS_KEY = "console:alerts";
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -48,8 +52,10 @@
   function route() {
     const hash = window.location.hash || "#/queue";
     const conv = hash.match(/^#\/c\/(.+)$/);
+    const before = state.cid;
     state.view = conv ? "conversation" : hash.slice(2) || "queue";
     state.cid = conv ? decodeURIComponent(conv[1]) : null;
+    if (state.cid !== before) leaveConversation();
     for (const name of ["queue", "conversation", "tickets", "admin"]) $(`view-${name}`).hidden = name !== state.view;
     if (state.view === "queue") loadQueue();
     if (state.view === "conversation") loadConversation();
@@ -66,8 +72,7 @@
   function renderQueue() {
     const q = state.queue;
     if (!q) return;
-    $("queue-count").textContent = q.waiting.length;
-    document.title = (q.waiting.length ? `(${q.waiting.length}) ` : "") + "Support console";
+    showCounts();
     const rows = q.waiting.map((h) => el("tr", {class: h.frustration >= 0.5 ? "hot" : ""},
       el("td", {}, h.position),
       el("td", {}, duration(h.waiting_seconds), h.priority > 0 ? el("small", {class: "muted"}, ` (+${Math.round(h.priority / 60)} min priority)`) : null),
@@ -86,7 +91,7 @@
     if (!q.mine.length) $("mine").replaceChildren(el("li", {class: "muted"}, "None yet."));
     $("agents").replaceChildren(...q.agents.map((a) => el("li", {},
       el("span", {class: `dot ${a.status}`}), ` ${a.name} `, el("small", {class: "muted"}, `${a.chats}/${a.max_chats}${a.teams.length ? " · " + a.teams.join(", ") : ""}`))));
-    $("handling").textContent = duration(q.handling_seconds);
+    $("handling").textContent = q.handling_seconds === null ? "no data yet" : duration(q.handling_seconds);
   }
 
   async function claim(cid) {
@@ -114,9 +119,11 @@
   }
 
   function turn(t) {
-    const who = t.sender === "agent" ? (t.agent && t.agent.name) || "Agent" : t.sender === "bot" ? "Bot" : t.sender === "system" ? "" : "Visitor";
+    if (t.sender === "system") return el("li", {class: "turn system"}, t.text, el("small", {}, ` · ${clock(t.timestamp)}`));
+    const who = t.sender === "agent" ? (t.agent && t.agent.name) || "Agent" : t.sender === "bot" ? "Bot" : "Visitor";
     const meta = [];
-    if (t.intent) meta.push(`${t.intent} ${t.confidence !== null && t.confidence !== undefined ? Number(t.confidence).toFixed(2) : ""}`);
+    if (t.intent === "nlu_fallback") meta.push("not understood by the bot");
+    else if (t.intent) meta.push(`${t.intent} ${t.confidence !== null && t.confidence !== undefined ? Number(t.confidence).toFixed(2) : ""}`);
     if (t.frustration) meta.push(`frustration ${Number(t.frustration).toFixed(2)}`);
     return el("li", {class: `turn ${t.sender}`},
       el("div", {class: "who"}, who, el("small", {class: "muted"}, ` ${clock(t.timestamp)}`)),
@@ -172,7 +179,10 @@
     $("conv-state").textContent = h ? (h.status === "active" ? `with ${h.agent_name}` : h.status) : "bot only";
     $("transcript").replaceChildren(...c.transcript.map(turn));
     $("transcript").scrollTop = $("transcript").scrollHeight;
-    $("reply-form").hidden = !c.mine;
+    $("reply-form").hidden = !c.mine;  // only the owner of an open chat can write in it
+    if (!c.mine) delete state.drafts[c.conversation_id];
+    const draft = state.drafts[c.conversation_id] || "";
+    if ($("reply").value !== draft) $("reply").value = draft;
     $("owner-tools").hidden = !c.mine;
     $("not-mine").hidden = c.mine || !h || h.status !== "waiting";
     $("customer").replaceChildren(...customerBox(c));
@@ -201,34 +211,54 @@
     if (!$("canned").value) return;
     const box = $("reply");
     box.value = box.value ? `${box.value} ${$("canned").value}` : $("canned").value;
+    state.drafts[state.cid] = box.value;
     $("canned").value = "";
     box.focus();
   });
 
+  // "Anna is typing" in the widget: on while keys are pressed (said again every few seconds, so the widget
+  // knows it is still true), off on send, on leaving the box or the conversation, and after a short pause
   async function setTyping(on) {
-    if (state.typingOn === on || !state.cid) return;
-    state.typingOn = on;
-    try { await api("POST", `/api/conversations/${encodeURIComponent(state.cid)}/typing`, {on}); } catch (err) { /* not worth a message */ }
+    clearTimeout(state.typingTimer);
+    if (on) state.typingTimer = setTimeout(() => setTyping(false), TYPING_IDLE_MS);
+    const cid = on ? state.cid : state.typingCid;
+    if (!cid || (on && state.typingCid === cid && Date.now() - state.typingSentAt < TYPING_REFRESH_MS)) return;
+    state.typingCid = on ? cid : null;
+    state.typingSentAt = on ? Date.now() : 0;
+    try { await api("POST", `/api/conversations/${encodeURIComponent(cid)}/typing`, {on}); } catch (err) { /* not worth a message */ }
+  }
+
+  // a draft belongs to its conversation: it is never shown in, or sent to, another one
+  function leaveConversation() {
+    setTyping(false);
+    state.conv = null;
+    $("reply-form").hidden = true;
+    $("owner-tools").hidden = true;
+    $("not-mine").hidden = true;
+    $("transcript").replaceChildren();
+    $("reply").value = state.drafts[state.cid] || "";
+    if (state.cid) delete state.unread[state.cid];
+    showCounts();
   }
 
   $("reply").addEventListener("input", () => {
-    setTyping(true);
-    clearTimeout(state.typingTimer);
-    state.typingTimer = setTimeout(() => setTyping(false), 3000);
+    state.drafts[state.cid] = $("reply").value;
+    setTyping(Boolean($("reply").value.trim()));
   });
+  $("reply").addEventListener("blur", () => setTyping(false));
   $("reply").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("reply-form").requestSubmit(); }
   });
   $("reply-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const text = $("reply").value.trim();
-    if (!text) return;
+    const cid = state.cid, text = $("reply").value.trim();
+    if (!text || !state.conv || state.conv.conversation_id !== cid || !state.conv.mine) return;
     $("send").disabled = true;
     try {
-      await api("POST", `/api/conversations/${encodeURIComponent(state.cid)}/messages`, {text});
-      $("reply").value = "";
-      clearTimeout(state.typingTimer);
-      state.typingOn = false;
+      await api("POST", `/api/conversations/${encodeURIComponent(cid)}/messages`, {text});
+      delete state.drafts[cid];
+      if (state.cid === cid) $("reply").value = "";
+      setTyping(false);
     } catch (err) { flash(`Not sent: ${err.message}`, true); }
     $("send").disabled = false;
   });
@@ -347,7 +377,71 @@
   let refreshTimer = null;
   function refreshSoon() {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => { if (state.view === "queue") loadQueue(); else api("GET", "/api/queue").then((q) => { state.queue = q; $("queue-count").textContent = q.waiting.length; }); }, 150);
+    refreshTimer = setTimeout(() => { if (state.view === "queue") loadQueue(); else api("GET", "/api/queue").then((q) => { state.queue = q; showCounts(); }); }, 150);
+  }
+
+  // waiting chats and unread visitor messages, in the badge and in the tab title, whatever the view
+  function showCounts() {
+    const waiting = state.queue ? state.queue.waiting.length : 0;
+    const unread = Object.values(state.unread).reduce((a, b) => a + b, 0);
+    $("queue-count").textContent = waiting;
+    const parts = [waiting ? `${waiting} waiting` : "", unread ? `${unread} new` : ""].filter(Boolean);
+    document.title = (parts.length ? `(${parts.join(", ")}) ` : "") + "Support console";
+  }
+
+  const seeing = (cid) => state.view === "conversation" && state.cid === cid && document.visibilityState === "visible";
+  function countUnread(data) {
+    const mine = state.queue && state.queue.mine.some((h) => h.conversation_id === data.conversation_id);
+    if (data.sender !== "visitor" || !mine || seeing(data.conversation_id)) return;
+    state.unread[data.conversation_id] = (state.unread[data.conversation_id] || 0) + 1;
+    showCounts();
+  }
+  document.addEventListener("visibilitychange", () => {
+    if (state.cid && seeing(state.cid)) { delete state.unread[state.cid]; showCounts(); }
+    if (document.visibilityState === "hidden") setTyping(false);
+  });
+
+  // --- alerts: a new chat in the queue is heard and shown on the desktop (each agent can turn them off) ------
+  const alertsOn = () => localStorage.getItem(ALERTS_KEY) !== "off";
+  let audio = null;
+  function sound() {
+    try { audio = audio || new AudioContext(); audio.resume().catch(() => {}); } catch (err) { /* no Web Audio here */ }
+    return audio;
+  }
+  function beep() {
+    if (!sound()) return;
+    try {
+      const tone = audio.createOscillator(), gain = audio.createGain(), t = audio.currentTime;
+      tone.frequency.setValueAtTime(880, t);
+      tone.frequency.setValueAtTime(660, t + 0.12);
+      gain.gain.setValueAtTime(0.15, t);
+      gain.gain.exponentialRampToValueAtTime(0.001, t + 0.3);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(t);
+      tone.stop(t + 0.3);
+    } catch (err) { /* no sound on this browser */ }
+  }
+  function askPermission() {
+    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+    sound();  // made (or resumed) during a click, so the first beep is heard
+  }
+  function alertNewChat(data) {
+    if (!alertsOn()) return;
+    beep();
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (document.visibilityState === "visible" && document.hasFocus()) return;  // the flash says it already
+    const note = new Notification("A visitor is waiting", {body: `Reason: ${data.reason.replaceAll("_", " ")}`, tag: data.conversation_id});
+    note.onclick = () => { window.focus(); window.location.hash = "#/queue"; note.close(); };
+  }
+  function setUpAlerts() {
+    const box = $("alerts");
+    box.checked = alertsOn();
+    box.addEventListener("change", () => {
+      localStorage.setItem(ALERTS_KEY, box.checked ? "on" : "off");
+      if (box.checked) askPermission();
+    });
+    // browsers let a page ask for notifications and start sound only after the person has clicked on it
+    document.addEventListener("click", () => { if (alertsOn()) askPermission(); }, {once: true});
   }
 
   function onEvent(event) {
@@ -360,9 +454,10 @@
         $("transcript").appendChild(turn(t));
         $("transcript").scrollTop = $("transcript").scrollHeight;
       }
+      countUnread(data);
       return;
     }
-    if (data.type === "queued" && data.reason) flash(`A visitor is waiting (${data.reason.replace("_", " ")}).`);
+    if (data.type === "queued" && data.reason) { flash(`A visitor is waiting (${data.reason.replace("_", " ")}).`); alertNewChat(data); }
     refreshSoon();
     if (state.view === "conversation" && data.conversation_id === state.cid) loadConversation();
   }
@@ -380,6 +475,7 @@
     $("nav-admin").hidden = state.me.role !== "admin";
     $("nav-analytics").hidden = state.me.role !== "admin";
     $("presence").addEventListener("change", () => api("POST", "/api/presence", {status: $("presence").value}).catch((err) => flash(err.message, true)));
+    setUpAlerts();
     $("logout").addEventListener("click", async () => { try { await api("POST", "/api/logout"); } finally { window.location.href = "/login"; } });
     window.addEventListener("hashchange", route);
     if (state.me.role === "trainer") { document.body.replaceChildren(el("p", {}, "Trainers: the training inbox comes with the next release.")); return; }

@@ -231,6 +231,18 @@
     }
   }
 
+  // "Anna is typing..." holds only while it is said again: the console repeats it every few seconds, so a
+  // lost "stopped typing" (closed tab, dropped connection) cannot leave it on for the rest of the chat
+  var TYPING_STALE_MS = 10000;
+  var typingTimer = null;
+  function showTyping(data) {
+    clearTimeout(typingTimer);
+    typing.hidden = !data.on;
+    typing.textContent = data.who === "agent" && data.name ? data.name + " is typing\u2026" : "typing\u2026";
+    if (data.on) typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_STALE_MS);
+    scroll();
+  }
+
   function setStatus(text) {
     status.hidden = !text;
     status.textContent = text || "";
@@ -270,14 +282,11 @@
       });
     });
     socket.on("bot_uttered", function (data) {
+      if (data.agent) showTyping({ on: false });  // what they were typing has arrived
       var buttons = (data.quick_replies || data.buttons || []).map(function (b) { return { title: b.title, payload: b.payload }; });
       add(data.agent ? "agent" : "bot", data.text || "", { agent: data.agent, buttons: buttons });
     });
-    socket.on("typing", function (data) {
-      typing.hidden = !data.on;
-      typing.textContent = (data.who === "agent" && data.name ? data.name : "") + (data.who === "agent" && data.name ? " is typing\u2026" : "typing\u2026");
-      scroll();
-    });
+    socket.on("typing", function (data) { showTyping(data); });
     socket.on("notice", function (data) { add("notice", data.text); });
     socket.on("handoff", function (data) { handoffState(data || {}); });
     socket.on("disconnect", function () {
