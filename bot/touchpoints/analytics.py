@@ -31,6 +31,11 @@ def labels() -> Dict[str, Dict[str, str]]:
     return yaml.safe_load(LABELS_FILE.read_text(encoding="utf-8"))
 
 
+def label(kind: str, name: Optional[str]) -> str:
+    """What a person reads for a stored name (kind: stages, reasons, types, intents); underscores as spaces if unknown."""
+    return labels().get(kind, {}).get(name or "") or (name or "").replace("_", " ")
+
+
 def quantile(values: Sequence[float], q: float) -> Optional[float]:
     """The q-th percentile (0-100), interpolated between the nearest ranks; None for no values."""
     if not values:

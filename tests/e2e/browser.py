@@ -135,3 +135,11 @@ class Page:
             pass
         await self.ws.close()
         await self.http.close()
+
+
+async def sign_in(page, stack, username, password):
+    await page.goto(f"{stack.settings.console_url}/login")
+    await page.js(f"document.getElementById('username').value={username!r};"
+                  f"document.getElementById('password').value={password!r};"
+                  "document.getElementById('login').requestSubmit()")
+    await page.wait_for("location.pathname === '/' && document.getElementById('me').textContent.length > 0")

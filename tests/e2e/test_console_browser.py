@@ -7,8 +7,8 @@ import pytest
 
 from bot.handoff.queue import HANDLED, HandoffQueue
 from tests.conftest import ADMIN_PASSWORD, Chat, Console, make_agent, set_everyone_offline
-from tests.e2e.browser import CHROMIUM, Browser
-from tests.e2e.test_handoff_browser import send_plain, sign_in
+from tests.e2e.browser import CHROMIUM, sign_in
+from tests.e2e.test_handoff_browser import send_plain
 from tests.e2e.test_widget_browser import SHOTS, open_chat, send
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -26,13 +26,6 @@ window.AudioContext = class { constructor() { this.currentTime = 0; this.destina
   resume() { return Promise.resolve(); } };
 document.hasFocus = () => false;  // the agent is looking at another tab
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 def forget_handling_times(stack):

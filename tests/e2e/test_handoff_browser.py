@@ -7,25 +7,10 @@ import time
 import pytest
 
 from tests.conftest import Console, make_agent, set_everyone_offline
-from tests.e2e.browser import CHROMIUM, Browser
+from tests.e2e.browser import CHROMIUM, sign_in
 from tests.e2e.test_widget_browser import SHOTS, open_chat, send
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
-
-
-async def sign_in(page, stack, username, password):
-    await page.goto(f"{stack.settings.console_url}/login")
-    await page.js(f"document.getElementById('username').value={username!r};"
-                  f"document.getElementById('password').value={password!r};"
-                  "document.getElementById('login').requestSubmit()")
-    await page.wait_for("location.pathname === '/' && document.getElementById('me').textContent.length > 0")
 
 
 def test_a_visitor_gets_a_person_and_back_to_the_bot(stack, browser):

@@ -7,20 +7,13 @@ import random
 import pytest
 
 from bot.orders.sql import SqlOrders
-from tests.e2e.browser import CHROMIUM, Browser
+from tests.e2e.browser import CHROMIUM
 from tests.e2e.test_widget_browser import SHOTS, open_chat, run, send
 from tests.integration.test_orders_conversation import arrange, own_orders
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
 LAST_BOT = "[...document.querySelectorAll('.sc-bot')]"
 REPLIES = "[...document.querySelectorAll('.sc-reply')].map(b => b.textContent)"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import ADMIN_PASSWORD, free_port
-from tests.e2e.browser import CHROMIUM, Browser
-from tests.e2e.test_handoff_browser import sign_in
+from tests.e2e.browser import CHROMIUM, sign_in
 from tests.e2e.test_widget_browser import SHOTS
 from tests.integration import test_ticket_mail
 from tests.integration.test_ticket_mail import console_only, smtp_settings
@@ -16,13 +15,6 @@ from tests.unit.test_mail import Inbox
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
 FLASH = "document.getElementById('flash')"
 new_ticket = test_ticket_mail.new_ticket  # the fixture
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 def item(ticket) -> str:

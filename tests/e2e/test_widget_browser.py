@@ -11,18 +11,11 @@ import sqlalchemy as sa
 from bot.orders.sql import OrderRow, SqlOrders
 from bot.settings import ROOT
 from tests.conftest import ADMIN_PASSWORD, make_agent, set_everyone_offline
-from tests.e2e.browser import CHROMIUM, Browser
+from tests.e2e.browser import CHROMIUM, sign_in
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
 SHOTS = ROOT / "test-artifacts"
 BUBBLES = "document.querySelectorAll('.sc-log .sc-msg')"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
 
 
 def run(coro):
@@ -198,14 +191,6 @@ def order_in_flight(stack, customer):
         return shop.order(number)
     finally:
         shop.close()
-
-
-async def sign_in(page, stack, username, password):
-    await page.goto(f"{stack.settings.console_url}/login")
-    await page.js(f"document.getElementById('username').value={username!r};"
-                  f"document.getElementById('password').value={password!r};"
-                  "document.getElementById('login').requestSubmit()")
-    await page.wait_for("location.pathname === '/' && document.getElementById('me').textContent.length > 0")
 
 
 LOG_CLASSES = "[...document.querySelector('.sc-log').children].filter(n => !n.hidden).map(n => n.className)"

@@ -81,7 +81,7 @@ def test_a_low_rating_asks_what_went_wrong_and_the_agent_and_analytics_see_it(st
     figures = admin.call("GET", "/api/analytics")
     assert any(r["conversation_id"] == chat.sender and r["comment"] == comment for r in figures["low_ratings"])
     page = admin.http.get(f"{admin.base}/analytics", timeout=30).text
-    assert "What went wrong" in page and "I still have no refund and nobody told me why" in page
+    assert "What went wrong" in page and 'id="low-ratings"' in page  # analytics.js fills it (the widget browser test)
 
     happy = Chat(stack)  # a high rating is thanked at once, with no question
     happy.say("I want to talk to a human")

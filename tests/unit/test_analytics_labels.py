@@ -36,3 +36,12 @@ def test_small_talk_and_not_understood_keep_the_stage_so_far():
     assert stage_for(None, "handoff_requested", "purchase") == "purchase"  # asking for a person is no stage
     assert stage_for("track_order", "message", "consideration") == "purchase"
     assert stage_for(None, "rating", "purchase") == "advocacy"
+
+
+def test_the_console_shows_a_handoff_in_words_beside_its_stored_names():
+    from bot.console.blueprints.queue import handoff_view
+    from bot.handoff.queue import Handoff
+
+    shown = handoff_view(Handoff("c1", team="orders", intent="track_order", reason="repeated_miss"))
+    assert (shown["intent_label"], shown["reason_label"]) == ("Where is my order", "Bot did not understand twice")
+    assert shown["intent"] == "track_order" and handoff_view(Handoff("c2"))["intent_label"] == ""

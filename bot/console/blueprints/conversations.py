@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.console.blueprints.queue import handoff_view
 from bot.console.live import requeue_and_tell
 from bot.console.sessions import error, json_body, requires
 from bot.handoff.rasa_api import RasaUnavailable
@@ -111,7 +112,7 @@ async def conversation(request: Request, cid: str):
     if rating:
         rating = {**rating, "created_at": rating["created_at"].isoformat()}
     return response.json({
-        "conversation_id": cid, "handoff": handoff.as_dict() if handoff else None,
+        "conversation_id": cid, "handoff": handoff_view(handoff) if handoff else None,
         "transcript": history_from_events(events, detail=True), "paused": bool(tracker.get("paused")),
         **context, "notes": notes, "rating": rating,
         "mine": bool(handoff and handoff.status == "active" and handoff.agent_id == request.ctx.user.username),

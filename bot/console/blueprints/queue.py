@@ -10,7 +10,8 @@ from sanic.request import Request
 from bot.console.live import announce_claim, claim_and_tell
 from bot.console.sessions import error, json_body, requires
 from bot.console.users import User
-from bot.handoff.queue import EVENTS, HANDLED, Agent, estimate_wait, presence_key
+from bot.handoff.queue import EVENTS, HANDLED, Agent, Handoff, estimate_wait, presence_key
+from bot.touchpoints.analytics import label
 
 bp = Blueprint("queue")
 HEARTBEAT_SECONDS = 10.0
@@ -19,6 +20,12 @@ STATUSES = ("available", "away")
 
 def agent_for(user: User) -> Agent:
     return Agent(user.username, user.name, user.teams, user.max_chats)
+
+
+def handoff_view(handoff: Handoff) -> dict:
+    """A handoff as the console shows it: its stored names with the words an agent reads beside them."""
+    return {**handoff.as_dict(), "intent_label": label("intents", handoff.intent) if handoff.intent else "",
+            "reason_label": label("reasons", handoff.reason)}
 
 
 def wanted_key(agent_id: str) -> str:
@@ -33,9 +40,9 @@ async def queue_view(request: Request):
     waiting, agents, handling = await queue.waiting(), await queue.agents(), await queue.handling_seconds()
     rows = []
     for rank, h in enumerate(waiting):
-        rows.append({**h.as_dict(), "position": rank + 1, "waiting_seconds": round(now - h.enqueued_at, 1),
+        rows.append({**handoff_view(h), "position": rank + 1, "waiting_seconds": round(now - h.enqueued_at, 1),
                      "priority": round(h.enqueued_at - queue.score(h), 1), "eta_seconds": estimate_wait(rank, agents, handling)})
-    mine = [h.as_dict() for h in await queue.chats(request.ctx.user.username)]
+    mine = [handoff_view(h) for h in await queue.chats(request.ctx.user.username)]
     # the ETA needs a guess before the first hand-back; the agent is shown only what was measured
     measured = round(handling, 1) if await queue.redis.llen(HANDLED) else None
     return response.json({"waiting": rows, "mine": mine, "agents": [a.__dict__ for a in agents],

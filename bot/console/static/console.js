@@ -76,8 +76,8 @@
     const rows = q.waiting.map((h) => el("tr", {class: h.frustration >= 0.5 ? "hot" : ""},
       el("td", {}, h.position),
       el("td", {}, duration(h.waiting_seconds), h.priority > 0 ? el("small", {class: "muted"}, ` (+${Math.round(h.priority / 60)} min priority)`) : null),
-      el("td", {}, h.reason.replace("_", " ")),
-      el("td", {}, topicText(h.intent), el("small", {class: "muted"}, ` · ${h.team}`)),
+      el("td", {}, h.reason_label || h.reason),
+      el("td", {}, h.intent_label || topicText(h.intent), el("small", {class: "muted"}, ` · ${h.team}`)),
       el("td", {}, frustrationBar(h.frustration), (h.signals || []).slice(0, 3).map((s) => el("small", {class: "signal"}, s.label || s.name))),
       el("td", {}, h.customer_id ? `${h.customer_id}${h.customer_verified ? " ✓" : ""}` : "guest"),
       el("td", {}, el("button", {onclick: () => claim(h.conversation_id)}, "Claim"),
@@ -159,7 +159,7 @@
   function signalsBox(h) {
     const evidence = (s) => !s.evidence ? null : s.quote === false ? el("small", {class: "muted"}, ` (${s.evidence})`) : [": ", el("q", {}, s.evidence)];
     return el("div", {},
-      el("p", {}, `Reason: ${h.reason.replaceAll("_", " ")} · asked about: ${topicText(h.intent)} · team ${h.team}`),
+      el("p", {}, `Reason: ${(h.reason_label || h.reason).toLowerCase()} · asked about: ${(h.intent_label || topicText(h.intent)).toLowerCase()} · team ${h.team}`),
       el("p", {}, "Frustration ", frustrationBar(h.frustration), ` ${Number(h.frustration).toFixed(2)}`),
       el("ul", {class: "plain signals"}, (h.signals || []).map((s) => el("li", {}, s.label || s.name, evidence(s)))));
   }
