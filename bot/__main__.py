@@ -110,6 +110,15 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tone_train(_: argparse.Namespace) -> int:
+    from bot.frustration import tone
+
+    model = tone.train("en")
+    tone.write([model])
+    print(f"{tone.WEIGHTS_FILE.relative_to(shop.ROOT)}: trained on {model['messages']} messages")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with one server (one container per server in docker-compose.yml)."""
     from bot.runner import ROOT, commands
@@ -129,6 +138,8 @@ def main(argv=None) -> int:
     sub.add_parser("console", help="exec the agent console alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("seed", help="create and fill the demo shop's orders (once)").set_defaults(func=cmd_seed)
     sub.add_parser("domain", help="render domain/answers.yml from shop/facts.yml").set_defaults(func=cmd_domain)
+    sub.add_parser("tone-train", help="train the frustration tone model (bot/frustration/tone.json)").set_defaults(
+        func=cmd_tone_train)
     demo_cmd = sub.add_parser("demo-data", help="add (or --remove) demo conversations for the analytics dashboard")
     demo_cmd.add_argument("--remove", action="store_true")
     demo_cmd.add_argument("--days", type=int, default=21)

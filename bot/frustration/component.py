@@ -1,20 +1,31 @@
 """The Rasa NLU component: every parse result carries `"frustration": {"score", "signals"}`.
 
-Placed after the intent classifiers in config.yml, so a complaint intent counts as a signal."""
+Placed after the intent classifiers in config.yml, so a complaint intent counts as a signal, and after the sentence
+encoder, whose vector the learned tone reads (bot/frustration/tone.py)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.frustration.signals import load_lexicon, score_message
 
 FRUSTRATION = "frustration"
+
+
+def sentence_vector(message: Message) -> Optional[np.ndarray]:
+    """The sentence encoder's vector, when the pipeline's featurizer gave the message one: the tone reads it
+    instead of encoding the text a second time."""
+    for feature in message.features:
+        if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE and not feature.is_sparse():
+            return np.asarray(feature.features).reshape(-1)
+    return None
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -32,6 +43,6 @@ class FrustrationScorer(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            result = score_message(message.get(TEXT) or "", intent, self.lexicon)
+            result = score_message(message.get(TEXT) or "", intent, self.lexicon, vector=sentence_vector(message))
             message.set(FRUSTRATION, result.as_dict(), add_to_output=True)
         return messages

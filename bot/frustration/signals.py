@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
+import numpy as np
 import yaml
+
+from bot.frustration.tone import FLOOR, tone
 
 LEXICON_FILE = Path(__file__).resolve().parent / "lexicon.yml"
 FRUSTRATED_AT = 0.5
@@ -59,6 +62,14 @@ def combine(weights: Iterable[float]) -> float:
     for weight in weights:
         rest *= 1.0 - min(1.0, max(0.0, weight))
     return 1.0 - rest
+
+
+def tone_weight(probability: Optional[float]) -> float:
+    """The learned tone as evidence: nothing below FLOOR, then rising to 1. Its probabilities are calibrated on
+    training data that is half frustrated; a chat is mostly calm, so only a clear reading counts."""
+    if probability is None or probability < FLOOR:
+        return 0.0
+    return (probability - FLOOR) / (1.0 - FLOOR)
 
 
 def _deletes(word: str) -> Set[str]:
@@ -147,13 +158,17 @@ def _shouting(raw: str, lex: Lexicon) -> List[Signal]:
     return [Signal("shouted_word", SHOUTED_WORD_WEIGHT, emphatic[0])] if emphatic else []
 
 
-def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lexicon] = None) -> Frustration:
+def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lexicon] = None,
+                  vector: Optional[np.ndarray] = None, learned_tone: bool = True) -> Frustration:
+    """The lexicon's signals plus, where the language has one, the learned tone (tone.py): pass the message's
+    sentence vector if the NLU pipeline computed it."""
     if not isinstance(text, str) or not text.strip():
         return Frustration(0.0)
     lex = lexicon or load_lexicon()
     norm = _normalise(text)
+    calmed = False  # a neutraliser ("no problem") or a negated word ("not angry") was found
     if lex.neutralisers:
-        norm = lex.neutralisers.sub(" ", norm)
+        norm, calmed = lex.neutralisers.sub(" ", norm), bool(lex.neutralisers.search(norm))
     found: Dict[str, Signal] = {}
 
     def add(name: str, weight: float, evidence: str) -> None:
@@ -171,6 +186,7 @@ def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lex
             continue
         before = tokens[max(0, i - 3):i]
         if any(t in lex.negators or t.endswith("n't") for t in before):
+            calmed = True
             continue  # "not bad", "isn't terrible"
         weight = lex.weights[hit[0]]
         if before and before[-1] in lex.intensifiers:
@@ -187,5 +203,10 @@ def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lex
         add("punctuation", PUNCTUATION_WEIGHT, punct.group(0))
     if intent == "complaint":
         add("complaint", COMPLAINT_WEIGHT, text)  # the words, for the agent (the intent's name says nothing)
+    weight = tone_weight(tone(text[:MAX_TEXT], vector)) if learned_tone else 0.0
+    if calmed and not found:
+        weight *= DOWNTONED  # "I'm not angry, just asking": the encoder hears "angry", the lexicon hears "not"
+    if weight > 0:
+        add("tone", weight, text[:60])
     signals = sorted(found.values(), key=lambda s: -s.weight)
     return Frustration(combine(s.weight for s in signals), signals)

@@ -42,6 +42,15 @@ def sentence_counts(message: Message) -> Dict[str, scipy.sparse.spmatrix]:
     }
 
 
+def sentence_vectors(message: Message) -> Dict[str, np.ndarray]:
+    """Each dense featurizer's sentence vector (a sentence encoder's, bot/nlu/sentence_features.py), by featurizer."""
+    return {
+        f.origin: np.asarray(f.features, dtype=np.float64).reshape(-1)
+        for f in message.features
+        if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and not f.is_sparse()
+    }
+
+
 class Weighting:
     """TF-IDF for one featurizer's counts: sublinear term frequency, idf, L2 norm per message."""
 
@@ -60,12 +69,6 @@ class Weighting:
         norm = np.sqrt(weights @ weights)
         return weights / norm if norm else weights
 
-    def __call__(self, counts: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
-        weighted = counts.astype(np.float64, copy=True)
-        for start, end in zip(weighted.indptr[:-1], weighted.indptr[1:], strict=True):
-            weighted.data[start:end] = self.row(weighted.indices[start:end], weighted.data[start:end])
-        return weighted
-
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
@@ -82,18 +85,20 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[str, Any]:
         return {
             "C": 100.0,  # inverse regularisation: the features are few per message and L2-normalised
-            "diet_weight": 0.5,  # share of DIET's confidence in the blend
+            "diet_weight": 0.4,  # share of DIET's confidence in the blend (0: no DIET in the pipeline)
+            "vector_weight": 1.0,  # scale of a sentence encoder's (unit) vector beside the L2-normalised counts
             "ranking_length": 10,
         }
 
     def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 blocks: Optional[List[Dict[str, Any]]] = None, weightings: Optional[List[Weighting]] = None,
+                 blocks: Optional[List[Dict[str, Any]]] = None, weightings: Optional[List[Optional[Weighting]]] = None,
                  weights: Optional[np.ndarray] = None, intercept: Optional[np.ndarray] = None,
                  classes: Optional[List[str]] = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage, self._resource = model_storage, resource
-        self.blocks = blocks or []  # [{"origin": featurizer, "width": vocabulary size}] in column order
-        self.weightings = weightings or []
+        # [{"origin": featurizer, "width": vocabulary size or vector length, "dense": bool}] in column order
+        self.blocks = blocks or []
+        self.weightings = weightings or []  # one per block; None for a dense block
         # features x intents, C order: a message's scores are its few nonzero features times their rows
         self.weights = None if weights is None else np.ascontiguousarray(weights)
         self.intercept, self.classes = intercept, classes or []
@@ -108,6 +113,8 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
         rows = [sentence_counts(m) for m in messages]
         out = []
         for block in self.blocks:
+            if block.get("dense"):
+                continue
             empty = scipy.sparse.csr_matrix((1, block["width"]))
             counts = scipy.sparse.vstack([r.get(block["origin"], empty) for r in rows], format="csr")
             counts.sum_duplicates()
@@ -118,11 +125,15 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
     def _nonzeros(self, message: Message) -> Tuple[np.ndarray, np.ndarray]:
         """The message's features as (columns, TF-IDF values), the featurizers' blocks side by side. Plain numpy:
         at ~150 nonzeros a message, scipy's matrix machinery would cost more than the arithmetic."""
-        counts = sentence_counts(message)
+        counts, vectors = sentence_counts(message), sentence_vectors(message)
         columns, values, offset = [np.empty(0, np.int64)], [np.empty(0)], 0
         for block, weighting in zip(self.blocks, self.weightings, strict=True):
-            found = counts.get(block["origin"])
-            if found is not None:
+            found = vectors.get(block["origin"]) if block.get("dense") else counts.get(block["origin"])
+            if block.get("dense"):
+                if found is not None:  # a language without an encoder: its messages have counts only
+                    columns.append(np.arange(offset, offset + block["width"]))
+                    values.append(found * self.config["vector_weight"])
+            elif found is not None:
                 found = found.tocoo()
                 keep = found.data > 0
                 columns.append(found.col[keep] + offset)
@@ -143,12 +154,15 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if not examples:
             return self._resource
-        widths: Dict[str, int] = {}
+        widths: Dict[Tuple[str, bool], int] = {}
         for example in examples:
             for origin, counts in sentence_counts(example).items():
-                widths[origin] = counts.shape[1]
-        self.blocks = [{"origin": origin, "width": width} for origin, width in sorted(widths.items())]
-        self.weightings = [Weighting.fit(c) for c in self._counts(examples)]
+                widths[(origin, False)] = counts.shape[1]
+            for origin, vector in sentence_vectors(example).items():
+                widths[(origin, True)] = len(vector)
+        self.blocks = [{"origin": origin, "width": width, "dense": dense} for (origin, dense), width in sorted(widths.items())]
+        fitted = iter([Weighting.fit(c) for c in self._counts(examples)])
+        self.weightings = [None if block["dense"] else next(fitted) for block in self.blocks]
         model = LogisticRegression(C=self.config["C"], max_iter=1000)
         model.fit(self._features(examples), [e.get(INTENT) for e in examples])
         self.classes = [str(c) for c in model.classes_]
@@ -161,7 +175,7 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
 
     def _persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            arrays = {f"idf{i}": w.idf for i, w in enumerate(self.weightings)}
+            arrays = {f"idf{i}": w.idf for i, w in enumerate(self.weightings) if w is not None}
             np.savez(directory / ARRAYS_FILE, weights=self.weights, intercept=self.intercept,
                      classes=np.array(self.classes, dtype=str), **arrays)
             (directory / BLOCKS_FILE).write_text(json.dumps(self.blocks), encoding="utf-8")
@@ -174,23 +188,30 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
                 blocks = json.loads((directory / BLOCKS_FILE).read_text(encoding="utf-8"))
                 with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
                     return cls(config, model_storage, resource, blocks,
-                               [Weighting(arrays[f"idf{i}"]) for i in range(len(blocks))],
+                               [Weighting(arrays[f"idf{i}"]) if f"idf{i}" in arrays.files else None
+                                for i in range(len(blocks))],
                                arrays["weights"], arrays["intercept"], [str(c) for c in arrays["classes"]])
         except (ValueError, FileNotFoundError):  # trained on no intent examples: DIET's ranking stands
             return cls(config, model_storage, resource)
 
     def probabilities(self, messages: List[Message]) -> np.ndarray:
-        scores = np.array([values @ self.weights[columns] for columns, values in map(self._nonzeros, messages)])
-        scores = scores.reshape(len(messages), len(self.classes)) + self.intercept
+        return self._softmax([self._nonzeros(m) for m in messages])
+
+    def _softmax(self, rows: List[Tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        scores = np.array([values @ self.weights[columns] for columns, values in rows])
+        scores = scores.reshape(len(rows), len(self.classes)) + self.intercept
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))
         return exp / exp.sum(axis=1, keepdims=True)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        todo = [m for m in messages if self.classes and m.get(TEXT) and sentence_counts(m)]
+        if not self.classes:
+            return messages
+        todo = [(m, self._nonzeros(m)) for m in messages if m.get(TEXT)]
+        todo = [(m, row) for m, row in todo if len(row[0])]  # a message no featurizer saw keeps DIET's answer
         if not todo:
             return messages
         w = self.config["diet_weight"]
-        for message, linear in zip(todo, self.probabilities(todo), strict=True):
+        for (message, _), linear in zip(todo, self._softmax([row for _, row in todo]), strict=True):
             blended = dict(zip(self.classes, (1 - w) * linear, strict=True))
             for ranked in message.get(INTENT_RANKING_KEY) or []:
                 blended[ranked["name"]] = blended.get(ranked["name"], 0.0) + w * ranked["confidence"]

@@ -50,10 +50,10 @@ def test_frustrated_messages_score_high(text):
 
 
 def test_signals_combine_and_carry_evidence():
-    result = score_message("this is ridiculous!!!")
+    result = score_message("this is ridiculous!!!", learned_tone=False)
     assert result.score == pytest.approx(combine([0.6, 0.3]))
     assert result.as_dict()["signals"][0] == {"name": "anger", "weight": 0.6, "evidence": "ridiculous"}
-    assert score_message("I want to complain", intent="complaint").signals[0].name == "complaint"
+    assert "complaint" in [s.name for s in score_message("I want to complain", intent="complaint").signals]
 
 
 def test_intensifiers_and_downtoners():
