@@ -199,7 +199,9 @@ def blind_set(model: Path, path: Path = BLIND_SET) -> dict:
                           for p, t in zip(parses, truth, strict=True))
     raw = [raw_intent(p) for p in parses]
     confused = Counter((t, p) for t, p in zip(truth, raw, strict=True) if t != p)
+    ranked = [[r for r in p["intent_ranking"] if r["name"] != FALLBACK] for p in parses]
     return {
+        "thresholds": threshold_table(truth, ranked),
         "examples": len(examples),
         "accuracy": sum(s == t for s, t in zip(served, truth, strict=True)) / len(truth),
         "top_intent_accuracy": sum(r == t for r, t in zip(raw, truth, strict=True)) / len(truth),
@@ -218,6 +220,8 @@ def report_blind(model: Path) -> None:
           f"asked to rephrase {b['rephrase_rate']:.1%}, answered wrongly {b['wrong_rate']:.1%}, "
           f"confidently wrong (>= 0.9) {b['confident_wrong_rate']:.1%} (target < 1%)")
     print(f"  top intent behind the fallback right: {b['top_intent_accuracy']:.3f}")
+    print("  fallback threshold -> asked to rephrase / answered wrongly: " + "; ".join(
+        f"{t:.1f}: {f:.1%} / {w:.1%}" for t, f, w in b["thresholds"]))
     print("  weakest intents (F1): " + "; ".join(f"{i} {f:.2f}" for i, f in b["weakest"]))
     print("  most confused (true -> top intent, count): " + "; ".join(f"{t} -> {p} ({n})" for (t, p), n in b["confused"]))
 

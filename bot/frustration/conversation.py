@@ -17,6 +17,7 @@ from bot.frustration.signals import Signal, combine, score_message
 
 DECAY = 0.75  # how much of the last turn's score carries over
 MESSAGE_SHARE = 0.85  # one message alone escalates when it scores about 0.6 or more (a clear sign)
+TONE_SHARE = 0.7  # of the learned tone's weight, when the lexicon found nothing (see escalating_share)
 DEFAULT_OFFER_AT = 0.5
 DEFAULT_HANDOVER_AT = 0.8
 FALLBACK_WEIGHT = 0.2  # per miss in a row beyond the first
@@ -67,15 +68,28 @@ def similar(a: str, b: str) -> bool:
     return len(wa & wb) / len(wa | wb) >= SIMILAR
 
 
+def escalating_share(turn: Turn) -> float:
+    """How much of the message's score the conversation takes. Where the lexicon found signs, those; where it
+    found none, TONE_SHARE of the learned tone's. The tone ranks messages well and catches polite frustration
+    the lexicon misses, but added to the lexicon's own signs it pushed single angry messages past the handover
+    line, so the bot no longer asked first."""
+    tone = max((s.weight for s in turn.message_signals if s.name == "tone"), default=None)
+    if tone is None:
+        return turn.message_score
+    lexicon = combine(s.weight for s in turn.message_signals if s.name != "tone")
+    return lexicon if lexicon > 0 else TONE_SHARE * tone
+
+
 def scores(turns: Sequence[Turn]) -> List[ConversationScore]:
     """The conversation score after each turn."""
     out: List[ConversationScore] = []
     previous, misses, earlier = 0.0, 0, []
     for turn in turns:
         evidence: List[Signal] = []
-        if turn.message_score > 0:
-            top = turn.message_signals[0].name if turn.message_signals else "message"
-            evidence.append(Signal(f"message:{top}", turn.message_score * MESSAGE_SHARE, turn.text[:60]))
+        message = escalating_share(turn)
+        if message > 0:
+            top = next((s.name for s in turn.message_signals if s.name != "tone"), "tone") if turn.message_signals else "message"
+            evidence.append(Signal(f"message:{top}", message * MESSAGE_SHARE, turn.text[:60]))
         misses = misses + 1 if turn.fallback else 0
         if misses >= 2:
             evidence.append(Signal("repeated_misses", FALLBACK_WEIGHT * (misses - 1), f"{misses} misses in a row"))

@@ -203,7 +203,8 @@ def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lex
         add("punctuation", PUNCTUATION_WEIGHT, punct.group(0))
     if intent == "complaint":
         add("complaint", COMPLAINT_WEIGHT, text)  # the words, for the agent (the intent's name says nothing)
-    weight = tone_weight(tone(text[:MAX_TEXT], vector)) if learned_tone else 0.0
+    payload = text.startswith("/")  # a button the visitor clicked: no tone to read
+    weight = tone_weight(tone(text[:MAX_TEXT], vector)) if learned_tone and not payload else 0.0
     if calmed and not found:
         weight *= DOWNTONED  # "I'm not angry, just asking": the encoder hears "angry", the lexicon hears "not"
     if weight > 0:

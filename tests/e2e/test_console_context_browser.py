@@ -40,7 +40,7 @@ def test_the_agent_sees_the_customer_the_late_order_and_the_reasons_in_words(sta
                    f".find(tr => tr.querySelector('a').href.includes({chat.sender!r}))")
             await agent.wait_for(row)
             queued = await agent.js(f"{row}.innerText")
-            assert "track order" in queued and "orders" in queued and "angry words" in queued, queued
+            assert "Where is my order" in queued and "orders" in queued and "angry words" in queued, queued
             await agent.screenshot(SHOTS / "console-queue-reasons.png")
 
             await agent.js(f"{row}.querySelector('button').click()")

@@ -60,3 +60,20 @@ def test_the_nlu_component_reads_the_pipelines_sentence_vector_instead_of_encodi
     FrustrationScorer().process([plain])
     assert plain.get("frustration")["score"] < 0.5
     np.testing.assert_allclose(tone.tone(POLITELY_FED_UP[1], vector), tone.tone(POLITELY_FED_UP[1]), rtol=1e-5)
+
+
+def test_the_conversation_takes_the_tone_only_where_the_lexicon_found_nothing():
+    from bot.frustration.conversation import TONE_SHARE, Turn, escalating_share
+
+    angry = "this is absolutely ridiculous, nobody answers my emails!!!"
+    scored = score_message(angry)
+    assert "tone" in [s.name for s in scored.signals]
+    assert escalating_share(Turn(angry, scored.score, scored.signals)) == pytest.approx(
+        score_message(angry, learned_tone=False).score)  # the bot still asks before it hands over
+    polite = score_message(POLITELY_FED_UP[0])
+    [only] = polite.signals
+    assert escalating_share(Turn(POLITELY_FED_UP[0], polite.score, polite.signals)) == pytest.approx(TONE_SHARE * only.weight)
+
+
+def test_a_clicked_button_has_no_tone():
+    assert score_message("/affirm").signals == [] and score_message("show me my orders").signals == []
