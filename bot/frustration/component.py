@@ -11,10 +11,11 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.frustration.signals import load_lexicon, score_message
+from bot.nlu.sentence_features import sentence_vectors
 
 FRUSTRATION = "frustration"
 
@@ -22,10 +23,7 @@ FRUSTRATION = "frustration"
 def sentence_vector(message: Message) -> Optional[np.ndarray]:
     """The sentence encoder's vector, when the pipeline's featurizer gave the message one: the tone reads it
     instead of encoding the text a second time."""
-    for feature in message.features:
-        if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE and not feature.is_sparse():
-            return np.asarray(feature.features).reshape(-1)
-    return None
+    return next(iter(sentence_vectors(message).values()), None)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)

@@ -91,10 +91,6 @@ class SentenceEncoder:
             tokenizer = archive.read("tokenizer.json").decode("utf-8")
         return cls(config, weights, tokenizer)
 
-    @property
-    def dimension(self) -> int:
-        return self.dim
-
     def encode(self, texts: Sequence[str], batch: int = 32) -> np.ndarray:
         """One row per text. Texts of similar length go through together, so padding costs little."""
         with self._lock:

@@ -29,6 +29,8 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANK
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.sentence_features import sentence_vectors
+
 ARRAYS_FILE = "linear.npz"
 BLOCKS_FILE = "blocks.json"
 
@@ -39,15 +41,6 @@ def sentence_counts(message: Message) -> Dict[str, scipy.sparse.spmatrix]:
         f.origin: f.features
         for f in message.features
         if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
-    }
-
-
-def sentence_vectors(message: Message) -> Dict[str, np.ndarray]:
-    """Each dense featurizer's sentence vector (a sentence encoder's, bot/nlu/sentence_features.py), by featurizer."""
-    return {
-        f.origin: np.asarray(f.features, dtype=np.float64).reshape(-1)
-        for f in message.features
-        if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and not f.is_sparse()
     }
 
 

@@ -19,7 +19,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -36,9 +36,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        unknown = [lang for lang in self._config["languages"] if lang not in ENCODERS]
-        if unknown:
-            raise EncoderMissing(f"no sentence encoder for {unknown}; known: {sorted(ENCODERS)}")
+        self.validate_config(self._config)
         self.languages = list(self._config["languages"])
         for language in self.languages:  # load now: a missing package fails at start, not on the first message
             encoder_for(language)
@@ -54,7 +52,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
-        pass
+        unknown = [lang for lang in config["languages"] if lang not in ENCODERS]
+        if unknown:
+            raise EncoderMissing(f"no sentence encoder for {unknown}; known: {sorted(ENCODERS)}")
 
     def _featurize(self, messages: List[Message]) -> None:
         by_language: Dict[str, List[Message]] = {}
@@ -76,3 +76,12 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize(training_data.training_examples)
         return training_data
+
+
+def sentence_vectors(message: Message) -> Dict[str, np.ndarray]:
+    """Each dense featurizer's sentence vector on the message (this one's included), by featurizer."""
+    return {
+        f.origin: np.asarray(f.features, dtype=np.float64).reshape(-1)
+        for f in message.features
+        if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and not f.is_sparse()
+    }
