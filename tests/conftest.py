@@ -55,6 +55,16 @@ def stack(tmp_path_factory, redis_url, database_url):
         yield running
 
 
+@pytest.fixture(scope="module")
+def shop(stack):
+    """The demo shop's orders in the stack's database, for tests that arrange orders."""
+    from bot.orders.sql import SqlOrders
+
+    orders = SqlOrders(stack.settings.sql_url)
+    yield orders
+    orders.close()
+
+
 class Chat:
     """A visitor talking to the bot over the REST channel."""
 

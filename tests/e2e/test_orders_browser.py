@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from bot.orders.sql import SqlOrders
 from tests.e2e.browser import CHROMIUM
 from tests.e2e.test_widget_browser import SHOTS, open_chat, run, send
 from tests.integration.test_orders_conversation import arrange, own_orders
@@ -14,13 +13,6 @@ from tests.integration.test_orders_conversation import arrange, own_orders
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
 LAST_BOT = "[...document.querySelectorAll('.sc-bot')]"
 REPLIES = "[...document.querySelectorAll('.sc-reply')].map(b => b.textContent)"
-
-
-@pytest.fixture(scope="module")
-def shop(stack):
-    orders = SqlOrders(stack.settings.sql_url)
-    yield orders
-    orders.close()
 
 
 def test_a_late_order_is_apologised_for_with_its_tracking_link_and_a_person(stack, browser, shop):

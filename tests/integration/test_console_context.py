@@ -7,19 +7,11 @@ from decimal import Decimal
 import pytest
 
 from bot.orders.present import day
-from bot.orders.sql import SqlOrders
 from tests.conftest import Chat, make_agent
 from tests.integration.test_handoff_flow import signed_chat
 from tests.integration.test_orders_conversation import arrange
 
 IN_LINE = "in line"  # both the plain and the sorry queue message say the visitor's place
-
-
-@pytest.fixture(scope="module")
-def shop(stack):
-    orders = SqlOrders(stack.settings.sql_url)
-    yield orders
-    orders.close()
 
 
 @pytest.fixture

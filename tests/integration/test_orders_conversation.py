@@ -7,18 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from bot.identity import sign
-from bot.orders.sql import ItemRow, OrderRow, RefundRow, SqlOrders
+from bot.orders.sql import ItemRow, OrderRow, RefundRow
 from bot.shop import facts as shop_facts
 from tests.integration.test_touchpoints_stack import wait_for_rows
 
 NOT_VERIFIED = "I couldn't find an order with that number and email address"
-
-
-@pytest.fixture(scope="module")
-def shop(stack):
-    orders = SqlOrders(stack.settings.sql_url)
-    yield orders
-    orders.close()
 
 
 def arrange(shop, status, **changes):
