@@ -3,38 +3,9 @@
 // (static/vendor/chart.umd.min.js). Names stored in touchpoints are shown with the labels the JSON carries
 // (bot/touchpoints/labels.yml); user text goes in with textContent or onto a canvas, never as HTML.
 (() => {
-  const $ = (id) => document.getElementById(id);
+  const {$, el, api, flash, setCsrf} = window.SupportConsole;
   const COLORS = ["#2457c5", "#c0392b", "#1e8a4c", "#e0a030", "#7b4fb8"];
-  const state = {csrf: "", charts: [], data: null};
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined) continue;
-      node.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
-    }
-    return node;
-  }
-
-  async function api(method, path) {
-    const resp = await fetch(path, {method, headers: {"X-CSRF-Token": state.csrf}, credentials: "same-origin"});
-    if (resp.status === 401) { window.location.href = "/login"; throw new Error("signed out"); }
-    const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.error || `${resp.status}`);
-    return data;
-  }
-
-  function flash(text, isError) {
-    const box = $("flash");
-    box.textContent = text;
-    box.className = "flash" + (isError ? " error" : "");
-    box.hidden = false;
-    clearTimeout(flash.timer);
-    flash.timer = setTimeout(() => { box.hidden = true; }, 5000);
-  }
+  const state = {charts: [], data: null};
 
   // --- how numbers read ------------------------------------------------------------------
   const NO_DATA = "no data yet";
@@ -281,7 +252,7 @@
 
   async function start() {
     $("demo-remove").addEventListener("click", removeDemo);
-    try { ({csrf: state.csrf} = await api("GET", "/api/me")); } catch (err) { return; }
+    try { setCsrf((await api("GET", "/api/me")).csrf); } catch (err) { return; }
     await load();
   }
   start();

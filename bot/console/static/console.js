@@ -1,46 +1,12 @@
 "use strict";
 // The agent console. Every piece of user text goes in with textContent: never as HTML.
 (() => {
-  const $ = (id) => document.getElementById(id);
-  const state = {me: null, csrf: "", view: "queue", cid: null, queue: null, conv: null,
+  const {$, el, api, flash, setCsrf} = window.SupportConsole;
+  const state = {me: null, view: "queue", cid: null, queue: null, conv: null,
                  typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}};
   const TYPING_IDLE_MS = 3000;  // "is typing" ends this long after the last keystroke
   const TYPING_REFRESH_MS = 3000;  // while typing goes on it is said again: the widget forgets it after 10 s
   const ALERTS_KEY = "console:alerts";
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (key === "class") node.className = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined) continue;
-      node.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
-    }
-    return node;
-  }
-
-  async function api(method, path, body) {
-    const headers = {"X-CSRF-Token": state.csrf};
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const resp = await fetch(path, {method, headers, credentials: "same-origin",
-                                    body: body === undefined ? undefined : JSON.stringify(body)});
-    if (resp.status === 401) { window.location.href = "/login"; throw new Error("signed out"); }
-    const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.error || `${resp.status}`);
-    return data;
-  }
-
-  function flash(text, isError) {
-    const box = $("flash");
-    box.textContent = text;
-    box.className = "flash" + (isError ? " error" : "");
-    box.hidden = false;
-    clearTimeout(flash.timer);
-    flash.timer = setTimeout(() => { box.hidden = true; }, 5000);
-  }
 
   const duration = (s) => s < 60 ? `${Math.round(s)} s` : s < 3600 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${(s / 3600).toFixed(1)} h`;
   const clock = (ts) => ts ? new Date(ts * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}) : "";
@@ -470,7 +436,7 @@
   }
 
   async function start() {
-    try { ({user: state.me, csrf: state.csrf} = await api("GET", "/api/me")); } catch (err) { return; }
+    try { const me = await api("GET", "/api/me"); state.me = me.user; setCsrf(me.csrf); } catch (err) { return; }
     $("me").textContent = `${state.me.name} (${state.me.role})`;
     $("nav-admin").hidden = state.me.role !== "admin";
     $("nav-analytics").hidden = state.me.role !== "admin";

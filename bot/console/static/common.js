@@ -1,0 +1,43 @@
+"use strict";
+// What the console's pages (console.js, analytics.js) share: elements built from text, never HTML; the JSON API
+// with the session's CSRF token (sign-in answers it; a 401 goes back to the login page); the flash line.
+window.SupportConsole = (() => {
+  const $ = (id) => document.getElementById(id);
+  let csrf = "";
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined) continue;
+      node.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
+    }
+    return node;
+  }
+
+  async function api(method, path, body) {
+    const headers = {"X-CSRF-Token": csrf};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const resp = await fetch(path, {method, headers, credentials: "same-origin",
+                                    body: body === undefined ? undefined : JSON.stringify(body)});
+    if (resp.status === 401) { window.location.href = "/login"; throw new Error("signed out"); }
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) throw new Error(data.error || `${resp.status}`);
+    return data;
+  }
+
+  function flash(text, isError) {
+    const box = $("flash");
+    box.textContent = text;
+    box.className = "flash" + (isError ? " error" : "");
+    box.hidden = false;
+    clearTimeout(flash.timer);
+    flash.timer = setTimeout(() => { box.hidden = true; }, 5000);
+  }
+
+  return {$, el, api, flash, setCsrf: (token) => { csrf = token; }};
+})();
