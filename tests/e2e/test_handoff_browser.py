@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.conftest import Console, make_agent, set_everyone_offline
+from tests.conftest import Chat, Console, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, sign_in
 from tests.e2e.test_widget_browser import SHOTS, open_chat, send
 
@@ -83,3 +83,33 @@ async def send_plain(page, text):
                   " document.querySelector('.sc-form').requestSubmit()")
     await page.wait_for(f"document.querySelectorAll('.sc-visitor').length > {before}")
 
+
+
+def test_a_message_relayed_live_before_rasa_records_it_is_in_the_transcript_the_agent_opens(stack, browser):
+    """The widget relays a visitor's message to the agents first, then Rasa records it: an agent who opens the
+    conversation in between must still see it (this race made the test above time out on busy runs)."""
+    from bot.handoff.queue import HandoffQueue
+
+    set_everyone_offline(stack)
+    agent_api = make_agent(stack, "rita", name="Rita")
+    chat = Chat(stack)
+    assert "connecting you with a person" in chat.text("I want to talk to a person")
+
+    async def scenario():
+        agent = await browser.isolated_page()
+        queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+        try:
+            await sign_in(agent, stack, "rita", "rita-password-123")
+            await agent.wait_for("document.getElementById('waiting').textContent.length > 0")
+            await asyncio.sleep(0.5)  # the event stream is open (the queue came through it)
+            await queue.publish("message", chat.sender, sender="visitor", text="still on its way to the transcript")
+            await asyncio.sleep(0.5)
+            await agent.js(f"location.hash = '#/c/{chat.sender}'")  # in the same page: what it heard live stays
+            await agent.wait_for("document.getElementById('transcript').textContent.includes('talk to a person')")
+            await agent.wait_for("document.getElementById('transcript').textContent.includes('still on its way')")
+        finally:
+            await queue.close()
+            await agent.close()
+            agent_api.call("POST", f"/api/conversations/{chat.sender}/claim")
+            agent_api.call("POST", f"/api/conversations/{chat.sender}/handback", {})
+    asyncio.run(scenario())

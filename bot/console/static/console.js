@@ -3,7 +3,9 @@
 (() => {
   const {$, el, api, flash, setCsrf} = window.SupportConsole;
   const state = {me: null, view: "queue", cid: null, queue: null, conv: null,
-                 typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}};
+                 typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}, live: {}};
+  const LIVE_KEPT = 50;  // live messages remembered per conversation, until its transcript has them
+  const LIVE_SAME_SECONDS = 30;  // a live message and a transcript turn this close with the same words are one
   const TYPING_IDLE_MS = 3000;  // "is typing" ends this long after the last keystroke
   const TYPING_REFRESH_MS = 3000;  // while typing goes on it is said again: the widget forgets it after 10 s
   const ALERTS_KEY = "console:alerts";
@@ -139,10 +141,19 @@
       r.comment ? [el("br"), "What went wrong: ", el("q", {}, r.comment)] : null)];
   }
 
+  // A visitor's message reaches the agents live before Rasa records it, so a transcript loaded in between
+  // lacks it: the messages this tab received live and the transcript does not have yet are added at its end.
+  function withLiveMessages(c) {
+    const recorded = (t) => c.transcript.some((x) => x.sender === t.sender && x.text === t.text &&
+                                                  Math.abs((x.timestamp || 0) - (t.timestamp || 0)) < LIVE_SAME_SECONDS);
+    c.transcript.push(...(state.live[c.conversation_id] || []).filter((t) => !recorded(t)));
+  }
+
   function renderConversation() {
     const c = state.conv, h = c.handoff;
     $("conv-title").textContent = c.customer.name || (c.customer.id ? `Customer ${c.customer.id}` : "Guest visitor");
     $("conv-state").textContent = h ? (h.status === "active" ? `with ${h.agent_name}` : h.status) : "bot only";
+    withLiveMessages(c);
     $("transcript").replaceChildren(...c.transcript.map(turn));
     $("transcript").scrollTop = $("transcript").scrollHeight;
     $("reply-form").hidden = !c.mine;  // only the owner of an open chat can write in it
@@ -414,8 +425,11 @@
     let data;
     try { data = JSON.parse(event.data); } catch (err) { return; }
     if (data.type === "message") {
+      const t = {sender: data.sender, text: data.text, timestamp: data.at, agent: data.agent};
+      const live = (state.live[data.conversation_id] = state.live[data.conversation_id] || []);
+      live.push(t);
+      live.splice(0, live.length - LIVE_KEPT);
       if (state.view === "conversation" && data.conversation_id === state.cid && state.conv) {
-        const t = {sender: data.sender, text: data.text, timestamp: data.at, agent: data.agent};
         state.conv.transcript.push(t);
         $("transcript").appendChild(turn(t));
         $("transcript").scrollTop = $("transcript").scrollHeight;
