@@ -16,6 +16,7 @@ from bot.settings import ROOT
 MESSAGES = ROOT / "tests" / "data" / "frustration_messages.yml"
 DIALOGUES = ROOT / "tests" / "data" / "frustration_dialogues.yml"
 BLIND = ROOT / "tests" / "data" / "blind_frustration.yml"
+COMPLAINTS = ROOT / "tests" / "data" / "blind_complaints.yml"
 VADER_NEGATIVE = -0.05  # VADER's own cut-off for negative sentiment
 
 
@@ -120,4 +121,5 @@ def dialogue_report() -> None:
 def report() -> None:
     message_report(labelled(), "labelled set (tests/data/frustration_messages.yml)")
     message_report(blind_labelled(), "blind set (tests/data/blind_frustration.yml)")
+    message_report(blind_labelled(COMPLAINTS), "blind complaints (tests/data/blind_complaints.yml; target AUC >= 0.80)")
     dialogue_report()

@@ -180,6 +180,7 @@ def parse_latency(model: Path, n: int = 1000) -> List[float]:
 
 
 BLIND_SET = ROOT / "tests" / "data" / "blind_intents.yml"
+HOLDOUT_SET = ROOT / "tests" / "data" / "holdout_intents.yml"  # written after the tuning: nothing was chosen on it
 
 
 def load_blind(path: Path = BLIND_SET) -> List[Tuple[str, str]]:
@@ -213,9 +214,9 @@ def blind_set(model: Path, path: Path = BLIND_SET) -> dict:
     }
 
 
-def report_blind(model: Path) -> None:
-    heading("NLU: blind set (tests/data/blind_intents.yml, written without seeing data/nlu)")
-    b = blind_set(model)
+def report_blind(model: Path, path: Path = BLIND_SET, title: str = "blind set") -> None:
+    heading(f"NLU: {title} ({path.relative_to(ROOT)}, written without seeing data/nlu)")
+    b = blind_set(model, path)
     print(f"  {b['examples']} requests: accuracy {b['accuracy']:.3f} (asked to rephrase counts as a miss; target >= 0.90), "
           f"asked to rephrase {b['rephrase_rate']:.1%}, answered wrongly {b['wrong_rate']:.1%}, "
           f"confidently wrong (>= 0.9) {b['confident_wrong_rate']:.1%} (target < 1%)")
@@ -239,5 +240,6 @@ def report(k: int, model: Path) -> None:
         f"{t:.1f}: {f:.1%} / {w:.1%}" for t, f, w in cv["thresholds"]))
     print(f"  NLU training time per fold: {cv['train_seconds']:.0f} s")
     report_blind(model)
+    report_blind(model, HOLDOUT_SET, "hold-out set, written after the tuning")
     heading("NLU parse latency, in process, 1,000 messages")
     print(f"  {summary_ms(parse_latency(model))}  (target p50 < 15 ms)")
