@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import MAX_FAILED_LOOKUPS
 from actions.changes import ActionContinueOrderRequest
 from actions.orders import ActionCancelOrder, ActionGetRefund, ActionTrackOrder
+from actions.shipping import ActionAnswerShipping
 from bot.orders import Address, Item, Order, OrdersBackend, factory
 from bot.orders.seed import seed
 from bot.orders.sql import SqlOrders
@@ -243,3 +244,31 @@ def test_a_product_name_picks_the_one_fitting_order_among_those_with_that_item(d
              pending_request="action_get_refund")
     messages, _ = run(ActionContinueOrderRequest(), t, domain)
     assert [m["response"] for m in messages] == ["utter_confirm_refund"] and messages[0]["number"] == "100902"
+
+
+def test_when_will_my_order_arrive_gets_the_customers_order_and_its_expected_day(domain, use_backend):
+    use_backend(customer_with_orders())
+    t = said("when will my order get here", ("order_ref", "last"), intent="delivery_period", customer_id="C00007")
+    messages, _ = run(ActionAnswerShipping(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_order_status_shipped"] and messages[0]["number"] == "100901"
+
+
+def test_a_guest_asking_when_their_order_arrives_gets_the_usual_times_and_is_asked_for_the_order(domain, use_backend):
+    use_backend(customer_with_orders())
+    messages, events = run(ActionAnswerShipping(), said("when will my parcel arrive?", intent="delivery_period"), domain)
+    assert [m["response"] for m in messages] == ["utter_delivery_period", "utter_ask_order_details"]
+    assert slot(events, "pending_request") == "action_track_order"  # the order details that follow are tracked
+
+
+@pytest.mark.parametrize("text", ["if I order my shoes today, when will they arrive?", "how long does delivery take"])
+def test_a_delivery_time_question_before_ordering_gets_the_usual_times(text, domain, use_backend):
+    use_backend(customer_with_orders())
+    messages, _ = run(ActionAnswerShipping(), said(text, intent="delivery_period", customer_id="C00007"), domain)
+    assert [m["response"] for m in messages] == ["utter_delivery_period"]
+
+
+def test_a_signed_in_customer_naming_a_product_they_ordered_gets_that_orders_day(domain, use_backend):
+    use_backend(customer_with_orders())
+    t = said("when is the grey hoodie going to arrive", intent="delivery_period", customer_id="C00007")
+    messages, _ = run(ActionAnswerShipping(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_order_status_shipped"] and messages[0]["number"] == "100901"

@@ -1,4 +1,6 @@
 """Shipping answers name the country's zone and price (shop/facts.yml), found by the country entity."""
+import asyncio
+
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
@@ -22,7 +24,7 @@ def answer(text, intent, domain):
     message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": find_entities(text)}
     tracker = Tracker("visitor", {}, message, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
-    ActionAnswerShipping().run(dispatcher, tracker, domain)
+    asyncio.run(ActionAnswerShipping().run(dispatcher, tracker, domain))
     return dispatcher.messages
 
 
