@@ -11,6 +11,7 @@ import time
 from bot import shop
 from bot.private_files import PRIVATE_UMASK
 from bot.settings import (
+    ENV_EMBEDDED_REDIS_PASSWORD,
     ENV_IDENTITY_SECRET,
     IDENTITY_SECRET_FILE,
     REDIS_PASSWORD_FILE,
@@ -48,7 +49,7 @@ def banner(stack) -> str:
     var = settings.var_dir
     redis_desc = settings.redis.shown() if settings.redis_url else (
         f"embedded redis on 127.0.0.1:{settings.embedded_redis_port} (data in {var / 'redis'}, "
-        f"password in {where_secret('EMBEDDED_REDIS_PASSWORD', var / REDIS_PASSWORD_FILE)})")
+        f"password in {where_secret(ENV_EMBEDDED_REDIS_PASSWORD, var / REDIS_PASSWORD_FILE)})")
     demo = (f"{settings.rasa_url}/webhooks/widget/demo  (demo mode: ?customer=C00001 signs in a demo customer, "
             "for browsers on this machine only)" if settings.demo_mode else
             f"off (DEMO_MODE=0); put {settings.rasa_url}/webhooks/widget/widget.js on your shop's pages")
