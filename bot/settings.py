@@ -13,8 +13,10 @@ import secrets
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Mapping
-from urllib.parse import unquote, urlsplit
+from typing import List, Mapping
+from urllib.parse import quote, unquote, urlsplit
+
+from bot.private_files import kept_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +59,13 @@ ENV_SMTP_PASSWORD = "SMTP_PASSWORD"  # noqa: S105 (a variable name)
 ENV_SMTP_FROM = "SMTP_FROM"  # the sender: "help@shop.example" or "Shop help <help@shop.example>"
 ENV_SMTP_TLS = "SMTP_TLS"  # starttls | ssl | none
 ENV_SMTP_TIMEOUT = "SMTP_TIMEOUT"  # seconds one email may take, connecting included
+# 1: the demo page signs in any customer it is asked for (to requests made on this machine only); see run_settings
+ENV_DEMO_MODE = "DEMO_MODE"
+# which forwarded client addresses to trust, as Sanic names them (bot.proxies); unset: none, the peer counts
+ENV_PROXIES_COUNT = "PROXIES_COUNT"  # proxies in front that append to X-Forwarded-For (nginx: 1)
+ENV_REAL_IP_HEADER = "REAL_IP_HEADER"  # a header the proxy sets to the client's address, e.g. X-Real-IP
+ENV_FORWARDED_SECRET = "FORWARDED_SECRET"  # noqa: S105 (a variable name) the secret in the proxy's Forwarded header
+ENV_EMBEDDED_REDIS_PASSWORD = "EMBEDDED_REDIS_PASSWORD"  # noqa: S105 (a variable name) unset: made once, kept in var/
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -68,6 +77,16 @@ DEFAULT_CONSOLE_PORT = 5006
 DEFAULT_HANDOFF_MAX_WAIT = 600
 LOCK_STORE_REDIS_DB = 1
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
+REDIS_PASSWORD_FILE = "redis_password"  # noqa: S105 (a file name) the embedded Redis's
+RASA_TOKEN_FILE = "rasa_token"  # noqa: S105 (a file name) this run's, written by `python -m bot run`
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# The secrets each server reads. Run alone (`python -m bot actions|rasa|console`, one container per server) it
+# must be given each of them, the same as every other server: one it made up would match no other's.
+SERVER_SECRETS = {
+    "actions": (ENV_IDENTITY_SECRET,),
+    "rasa": (ENV_IDENTITY_SECRET, ENV_RASA_TOKEN),
+    "console": (ENV_IDENTITY_SECRET, ENV_RASA_TOKEN, ENV_CONSOLE_ADMIN_PASSWORD),
+}
 SMTP_TLS_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 DEFAULT_SMTP_TIMEOUT = 10.0
 
@@ -94,8 +113,12 @@ class RedisTarget:
         return cls(parts.hostname, parts.port or 6379, int(db), unquote(parts.password or ""))
 
     def url(self, db: int | None = None) -> str:
-        auth = f":{self.password}@" if self.password else ""
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
         return f"redis://{auth}{self.host}:{self.port}/{self.db if db is None else db}"
+
+    def shown(self) -> str:
+        """The URL for messages: the password, if any, left out."""
+        return self.url().replace(f":{quote(self.password, safe='')}@", ":***@") if self.password else self.url()
 
 
 def normalise_database_url(url: str) -> str:
@@ -184,16 +207,24 @@ class Settings:
     smtp_from: str = ""
     smtp_tls: str = "starttls"
     smtp_timeout: float = DEFAULT_SMTP_TIMEOUT
+    demo_mode: bool = False  # the demo page signs in whom it is asked for (requests from this machine only)
+    proxies_count: int = 0  # the forwarded addresses to trust (bot.proxies); 0, "": none
+    real_ip_header: str = ""
+    forwarded_secret: str = ""
+    embedded_redis_password: str = ""  # empty: made once, kept in var/ (see with_secrets)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(cls, env: Mapping[str, str], demo_default: bool = False) -> Settings:
+        """`demo_default`: demo mode when DEMO_MODE is unset and the bot serves this machine and the demo shop."""
         redis_url = env.get(ENV_REDIS_URL) or None
         if redis_url:
             RedisTarget.from_url(redis_url)  # fail early on a malformed URL
         database_url = env.get(ENV_DATABASE_URL) or None
         token = env.get(ENV_RASA_TOKEN)
+        host = env.get(ENV_HOST) or DEFAULT_HOST
+        demo_default = demo_default and host in LOOPBACK_HOSTS and not env.get(ENV_ORDERS_API_URL)
         return cls(
-            host=env.get(ENV_HOST) or DEFAULT_HOST,
+            host=host,
             rasa_port=_number(env, ENV_RASA_PORT, DEFAULT_RASA_PORT),
             actions_port=_number(env, ENV_ACTIONS_PORT, DEFAULT_ACTIONS_PORT),
             redis_url=redis_url,
@@ -225,6 +256,9 @@ class Settings:
             erasure_delay_seconds=_number(env, ENV_ERASURE_DELAY_SECONDS, 30.0, float),
             **_smtp(env),
             **({"rasa_token": token} if token else {}),
+            demo_mode=_flag(env, ENV_DEMO_MODE, default=demo_default),
+            **_proxies(env),
+            embedded_redis_password=env.get(ENV_EMBEDDED_REDIS_PASSWORD) or "",
         )
 
     @property
@@ -249,7 +283,7 @@ class Settings:
     def redis(self) -> RedisTarget:
         if self.redis_url:
             return RedisTarget.from_url(self.redis_url)
-        return RedisTarget("127.0.0.1", self.embedded_redis_port)
+        return RedisTarget("127.0.0.1", self.embedded_redis_port, password=self.embedded_redis_password)
 
     @property
     def rasa_url(self) -> str:
@@ -273,16 +307,15 @@ class Settings:
             return list(self.widget_origins)
         return [self.rasa_url, f"http://localhost:{self.rasa_port}", f"http://127.0.0.1:{self.rasa_port}"]
 
-    def with_identity_secret(self) -> Settings:
-        """A secret is needed to check signed identities: unset, one is made once and kept in var/."""
-        if self.identity_secret:
-            return self
-        path = self.var_dir / IDENTITY_SECRET_FILE
-        if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        return dataclasses.replace(self, identity_secret=path.read_text().strip())
+    def with_secrets(self) -> Settings:
+        """The secrets that may be left unset, made once and kept in var/ (0600): the identity secret (needed to
+        check signed identities) and, with no REDIS_URL, the embedded Redis's password."""
+        made = {}
+        if not self.identity_secret:
+            made["identity_secret"] = kept_secret(self.var_dir / IDENTITY_SECRET_FILE)
+        if not self.redis_url and not self.embedded_redis_password:
+            made["embedded_redis_password"] = kept_secret(self.var_dir / REDIS_PASSWORD_FILE)
+        return dataclasses.replace(self, **made) if made else self
 
     def to_env(self) -> dict:
         """These settings as the environment, so child processes compute exactly the same ones."""
@@ -306,7 +339,9 @@ class Settings:
             ENV_ERASURE_DELAY_SECONDS: self.erasure_delay_seconds,
             ENV_SMTP_HOST: self.smtp_host, ENV_SMTP_PORT: self.smtp_port or "", ENV_SMTP_USER: self.smtp_user,
             ENV_SMTP_PASSWORD: self.smtp_password, ENV_SMTP_FROM: self.smtp_from, ENV_SMTP_TLS: self.smtp_tls,
-            ENV_SMTP_TIMEOUT: self.smtp_timeout,
+            ENV_SMTP_TIMEOUT: self.smtp_timeout, ENV_DEMO_MODE: int(self.demo_mode),
+            ENV_PROXIES_COUNT: self.proxies_count or "", ENV_REAL_IP_HEADER: self.real_ip_header,
+            ENV_FORWARDED_SECRET: self.forwarded_secret, ENV_EMBEDDED_REDIS_PASSWORD: self.embedded_redis_password,
         }
         return {k: str(v) for k, v in pairs.items()}
 
@@ -323,9 +358,33 @@ class Settings:
         }
 
 
+def _proxies(env: Mapping[str, str]) -> dict:
+    count = _number(env, ENV_PROXIES_COUNT, 0)
+    if count < 0:
+        raise SettingsError(f"{ENV_PROXIES_COUNT} must be the number of proxies in front of the bot (0 or more), got {count}")
+    return {"proxies_count": count, "real_ip_header": (env.get(ENV_REAL_IP_HEADER) or "").strip(),
+            "forwarded_secret": env.get(ENV_FORWARDED_SECRET) or ""}
+
+
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.from_env(os.environ).with_identity_secret()
+    return Settings.from_env(os.environ).with_secrets()
+
+
+def run_settings(env: Mapping[str, str] = os.environ) -> Settings:
+    """`python -m bot run` (`make run`): the whole bot on one machine. Unless DEMO_MODE says otherwise, the demo
+    page signs in demo customers there, while the bot listens on loopback and serves the demo shop."""
+    return Settings.from_env(env, demo_default=True).with_secrets()
+
+
+def missing_secrets(server: str, env: Mapping[str, str] = os.environ) -> List[str]:
+    """The secrets `server` reads (SERVER_SECRETS) that `env` does not set."""
+    return [name for name in SERVER_SECRETS.get(server, ()) if not env.get(name)]
+
+
+def where_secret(name: str, kept_in: Path, env: Mapping[str, str] = os.environ) -> str:
+    """Where a secret comes from, for messages that must not show it: its variable, or the file it is kept in."""
+    return name if env.get(name) else str(kept_in)
 
 
 def child_environment(settings: Settings, **extra: str) -> dict:

@@ -31,7 +31,8 @@ def redis_url(tmp_path_factory):
     if url:
         yield url
         return
-    with EmbeddedRedis(tmp_path_factory.mktemp("redis"), free_port()) as server:
+    # with a password, as the embedded Redis of `make run` has: every client must send it
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis"), free_port(), password=uuid.uuid4().hex) as server:
         yield server.url
 
 
@@ -50,6 +51,7 @@ def stack(tmp_path_factory, redis_url, database_url):
         database_url=database_url, var_dir=Path(tmp_path_factory.mktemp("var")),
         widget_rate=10, widget_max_connections_per_ip=12,  # low, so the widget tests can reach them
         erasure_delay_seconds=1.0,
+        demo_mode=True, proxies_count=1,  # as `make run`; behind a proxy (nginx), which only the tests play
     )
     with Stack(settings) as running:
         yield running

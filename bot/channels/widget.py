@@ -41,6 +41,7 @@ from bot.identity import sign, verified_customer_id
 from bot.orders import OrdersUnavailable
 from bot.orders.factory import backend
 from bot.orders.present import first_name
+from bot.proxies import client_address, via_proxy
 from bot.settings import Settings, get_settings
 from bot.touchpoints.broker import record as record_touchpoint
 from bot.touchpoints.events import error_row, handoff_row
@@ -50,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 TEMPLATES = Path(__file__).resolve().parent.parent / "console" / "templates"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RATE_WINDOW_SECONDS = 10
 MAX_METADATA_BYTES = 2048
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # as secrets.token_urlsafe makes them
@@ -120,12 +120,14 @@ def message_metadata(data: Dict[str, Any], secret: str) -> Dict[str, Any]:
     return meta
 
 
-def demo_login(settings: Settings, customer_id: Optional[str]) -> Optional[str]:
-    """The customer the demo page may sign in: any, from the query string, but only while the bot listens
-    on loopback (a demo convenience); elsewhere the page is anonymous."""
-    if customer_id and settings.host in LOOPBACK and len(customer_id) <= 32:
-        return customer_id
-    return None
+def demo_login(settings: Settings, request: Request) -> Optional[str]:
+    """The customer the demo page may sign in: any, from the query string, but only in demo mode (DEMO_MODE) and
+    only for a request made on this machine. Through a proxy, signing would be public: anyone could sign in as
+    anyone and read, change or erase their orders, so such a request gets the guest page."""
+    customer_id = request.args.get("customer")
+    if not settings.demo_mode or not customer_id or len(customer_id) > 32 or via_proxy(request, settings):
+        return None
+    return customer_id
 
 
 def name_on_orders(customer_id: str) -> str:
@@ -138,10 +140,10 @@ def name_on_orders(customer_id: str) -> str:
     return first_name(latest[0].address.name) if latest else ""
 
 
-def demo_page(settings: Settings, customer_id: Optional[str] = None, name: str = "") -> str:
+def demo_page(settings: Settings, customer_id: Optional[str] = None, name: str = "", can_sign_in: bool = True) -> str:
     """The demo shop page, signed in as `customer_id` (see demo_login) with the customer's own name."""
     config: Dict[str, Any] = {"title": "Northwind Goods help", "subtitle": "Nora, our assistant, answers right away"}
-    login = '<a href="?customer=C00001">Log in as demo customer C00001</a>'
+    login = '<a href="?customer=C00001">Log in as demo customer C00001</a>' if can_sign_in else "Guest"
     if customer_id:
         config["customer"] = {"id": customer_id, "signature": sign(customer_id, settings.identity_secret)}
         if name:
@@ -153,6 +155,15 @@ def demo_page(settings: Settings, customer_id: Optional[str] = None, name: str =
     page = (TEMPLATES / "demo.html").read_text(encoding="utf-8")
     return (page.replace("__CONFIG__", config_js).replace("__LOGIN__", login)
             .replace("__WIDGET_URL__", f"{settings.rasa_url}/webhooks/widget/widget.js"))
+
+
+async def demo_response(settings: Settings, request: Request) -> response.HTTPResponse:
+    """The demo page, only in demo mode: a production bot serves no made-up shop at its public address."""
+    if not settings.demo_mode:
+        return response.text("Not found: the demo page is on only in demo mode (DEMO_MODE=1)", status=404)
+    customer = demo_login(settings, request)
+    name = await asyncio.to_thread(name_on_orders, customer) if customer else ""
+    return response.html(demo_page(settings, customer, name, can_sign_in=not via_proxy(request, settings)))
 
 
 class Turns:
@@ -276,9 +287,7 @@ class WidgetInput(InputChannel):
 
         @blueprint.route("/demo", methods=["GET"])
         async def demo(request: Request):
-            customer = demo_login(settings, request.args.get("customer"))
-            name = await asyncio.to_thread(name_on_orders, customer) if customer else ""
-            return response.html(demo_page(settings, customer, name))
+            return await demo_response(settings, request)
 
         async def notice(sid: str, code: str) -> None:
             text = NOTICES[code].format(limit=settings.widget_max_message_bytes)
@@ -286,8 +295,7 @@ class WidgetInput(InputChannel):
 
         @sio.on("connect")
         async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> None:
-            request = environ.get("sanic.request")
-            address = (request.ip if request is not None else None) or environ.get("REMOTE_ADDR") or "unknown"
+            address = client_address(environ.get("sanic.request"), settings)  # behind a proxy: the one it names
             if not await limits.open_connection(address):
                 logger.info("refused a widget connection from %s: too many", address)
                 raise socketio.exceptions.ConnectionRefusedError(

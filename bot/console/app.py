@@ -22,6 +22,7 @@ from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.records import HandoffRecords
 from bot.orders.factory import make_backend
+from bot.proxies import sanic_config
 from bot.settings import Settings
 from bot.touchpoints.analytics import Analytics
 from bot.touchpoints.models import upgrade
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> Sanic:
     app = Sanic(APP_NAME)
     app.config.REQUEST_MAX_SIZE = 256 * 1024
     app.config.RESPONSE_TIMEOUT = 3600  # the event stream stays open; pings keep it alive
+    app.config.update(sanic_config(settings))  # behind a proxy: request.remote_addr and .scheme as it forwards them
     app.ctx.settings = settings
     for blueprint in (auth.bp, queue.bp, conversations.bp, tickets.bp, analytics.bp):
         app.blueprint(blueprint)

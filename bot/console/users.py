@@ -13,6 +13,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
+from bot.private_files import private_dir, write_private
+
 ROLES = ("agent", "trainer", "admin")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 10
@@ -167,8 +169,6 @@ def ensure_admin(users_store: Users, var_dir: Path, password: str = "") -> Tuple
         return "admin", (str(path) if path.exists() else None)
     if not password:
         password = secrets.token_urlsafe(12)
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(password + "\n")
-        path.chmod(0o600)
+        write_private(private_dir(var_dir) / ADMIN_PASSWORD_FILE, password + "\n")
     users_store.create("admin", password, role="admin", name="Admin")
     return "admin", (str(path) if path.exists() else "CONSOLE_ADMIN_PASSWORD")

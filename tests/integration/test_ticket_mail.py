@@ -25,7 +25,7 @@ def console_only(var_dir, redis_url, database_url, **smtp):
     """The console process alone, on a free port; yields what tests.conftest.Console needs (.settings)."""
     settings = Settings(console_port=free_port(), rasa_port=free_port(), redis_url=redis_url, database_url=database_url,
                         console_admin_password=ADMIN_PASSWORD, demo_data=False, var_dir=var_dir, **smtp)
-    name, args, env, health = commands(settings.with_identity_secret())["console"]
+    name, args, env, health = commands(settings.with_secrets())["console"]
     child = Child(name, args, health, var_dir / "logs" / "console.log", env)
     child.start()
     try:

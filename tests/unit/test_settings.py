@@ -45,15 +45,3 @@ def test_bad_values_fail_with_the_setting_named(env, named):
 def test_postgres_scheme_is_normalised_and_others_kept():
     assert normalise_database_url("postgres://x@h/db") == "postgresql://x@h/db"
     assert normalise_database_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
-
-
-@pytest.mark.parametrize("token", ["-starts-with-a-dash", "plain_token"])
-def test_rasa_is_started_with_the_exact_token_whatever_it_starts_with(token):
-    """secrets.token_urlsafe() starts with '-' one time in 64; rasa run must still read it as the token."""
-    from rasa.__main__ import create_argument_parser
-
-    from bot.runner import commands
-
-    argv = commands(Settings(rasa_token=token))["rasa"][1]
-    parsed = create_argument_parser().parse_args(argv[argv.index("run"):])
-    assert parsed.auth_token == token

@@ -1,0 +1,82 @@
+"""docker-compose.yml: every server gets each secret it reads, the same one in every container (a container
+that made up its own would reject the others' signatures and tokens), and Redis asks for the password they use."""
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from bot.settings import ENV_REDIS_URL, ROOT, SERVER_SECRETS
+
+COMPOSE = ROOT / "docker-compose.yml"
+REQUIRED = re.compile(r"\$\{(\w+):\?[^}]+\}")  # ${NAME:?message}: compose refuses to start without it
+
+
+def services() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())["services"]
+
+
+def server_of(service: dict) -> str:
+    command = service.get("command") or []
+    found = re.search(r"python -m bot (\w+)\W*$", " ".join(command) if isinstance(command, list) else command)
+    return found.group(1) if found else ""
+
+
+def bot_services() -> dict:
+    return {name: service for name, service in services().items() if server_of(service)}
+
+
+def test_every_server_is_in_the_compose_file():
+    assert sorted(server_of(s) for s in bot_services().values()) == sorted(SERVER_SECRETS)
+
+
+@pytest.mark.parametrize("name", sorted(bot_services()))
+def test_each_server_gets_every_secret_it_reads_from_one_required_variable(name):
+    service = bot_services()[name]
+    env = service.get("environment") or {}
+    for secret in SERVER_SECRETS[server_of(service)]:
+        value = str(env.get(secret, ""))
+        assert REQUIRED.fullmatch(value) and REQUIRED.fullmatch(value).group(1) == secret, (name, secret, value)
+
+
+def test_all_servers_share_one_redis_url_with_the_password_redis_asks_for():
+    urls = {name: (s.get("environment") or {}).get(ENV_REDIS_URL) for name, s in bot_services().items()}
+    assert len(set(urls.values())) == 1 and None not in urls.values(), urls
+    url = next(iter(urls.values()))
+    password = re.fullmatch(r"redis://:\$\{(\w+)[^}]*\}@redis:6379/0", url)
+    assert password, url
+    redis = services()["redis"]
+    assert str(redis["environment"]["REDISCLI_AUTH"]).startswith("${" + password.group(1))
+    command = " ".join(redis["command"])
+    assert 'requirepass "$$REDISCLI_AUTH"' in command and "redis-server -" in command  # on stdin, not in `ps`
+
+
+def test_demo_mode_is_off_in_containers():
+    rasa = bot_services()["rasa"]
+    assert str(rasa["environment"].get("DEMO_MODE", "0")).replace("${DEMO_MODE:-", "").rstrip("}") == "0"
+
+
+@pytest.mark.skipif(not shutil.which("docker-compose"), reason="docker-compose is not installed")
+def test_compose_accepts_the_file_with_the_three_required_secrets(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "IDENTITY_SECRET": "x", "RASA_TOKEN": "y", "CONSOLE_ADMIN_PASSWORD": "z"}
+    run = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    del env["IDENTITY_SECRET"]
+    refused = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "IDENTITY_SECRET" in refused.stderr
+
+
+@pytest.mark.parametrize("server", sorted(SERVER_SECRETS))
+def test_a_server_run_alone_refuses_to_make_up_its_own_secrets(server, monkeypatch, capsys):
+    """One container per server: a secret it made up would match no other container's."""
+    from bot import __main__
+
+    execs = []
+    monkeypatch.setattr(__main__.os, "execvpe", lambda *args: execs.append(args))
+    for secret in SERVER_SECRETS[server]:
+        monkeypatch.delenv(secret, raising=False)
+    assert __main__.main([server]) == 2 and not execs
+    assert SERVER_SECRETS[server][0] in capsys.readouterr().err
