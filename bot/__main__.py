@@ -125,11 +125,9 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_tone_train(_: argparse.Namespace) -> int:
-    from bot.frustration import tone
+    from bot.frustration import training
 
-    model = tone.train("en")
-    tone.write([model])
-    print(f"{tone.WEIGHTS_FILE.relative_to(shop.ROOT)}: trained on {model['messages']} messages")
+    print(training.train_and_write())
     return 0
 
 
@@ -157,7 +155,7 @@ def main(argv=None) -> int:
     sub.add_parser("console", help="exec the agent console alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("seed", help="create and fill the demo shop's orders (once)").set_defaults(func=cmd_seed)
     sub.add_parser("domain", help="render domain/answers.yml from shop/facts.yml").set_defaults(func=cmd_domain)
-    sub.add_parser("tone-train", help="train the frustration tone model (bot/frustration/tone.json)").set_defaults(
+    sub.add_parser("tone-train", help="train the frustration tone and blend (bot/frustration/*.json)").set_defaults(
         func=cmd_tone_train)
     demo_cmd = sub.add_parser("demo-data", help="add (or --remove) demo conversations for the analytics dashboard")
     demo_cmd.add_argument("--remove", action="store_true")

@@ -69,13 +69,12 @@ def similar(a: str, b: str) -> bool:
 
 
 def escalating_share(turn: Turn) -> float:
-    """How much of the message's score the conversation takes. Where the lexicon found signs, those; where it
+    """How much of the message's evidence the conversation takes: its signals, not its blended score (which
+    ranks messages, and is above zero for every message). Where the lexicon found signs, those; where it
     found none, TONE_SHARE of the learned tone's. The tone ranks messages well and catches polite frustration
     the lexicon misses, but added to the lexicon's own signs it pushed single angry messages past the handover
     line, so the bot no longer asked first."""
-    tone = max((s.weight for s in turn.message_signals if s.name == "tone"), default=None)
-    if tone is None:
-        return turn.message_score
+    tone = max((s.weight for s in turn.message_signals if s.name == "tone"), default=0.0)
     lexicon = combine(s.weight for s in turn.message_signals if s.name != "tone")
     return lexicon if lexicon > 0 else TONE_SHARE * tone
 

@@ -79,9 +79,9 @@ class FrustrationPolicy(Policy):
         # an offer takes this turn's answer's place: only when this message itself shows trouble (or complains);
         # a calm request is answered, and the offer waits for the next sign
         known = (tracker.latest_message.parse_data or {}).get("frustration")
-        message = known.get("score") if isinstance(known, dict) else score_message(tracker.latest_message.text or "").score
+        signs = known.get("signals") if isinstance(known, dict) else score_message(tracker.latest_message.text or "").signals
         intent = (tracker.latest_message.intent or {}).get("name")
-        if (message or 0) > 0 or intent in ("complaint", "out_of_scope"):
+        if signs or intent in ("complaint", "out_of_scope"):
             return OFFER_ACTION
         return None
 

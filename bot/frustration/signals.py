@@ -14,10 +14,12 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 import numpy as np
 import yaml
 
+from bot.frustration import blend
 from bot.frustration.tone import FLOOR, tone
+from bot.nlu.encoder import language_of
 
 LEXICON_FILE = Path(__file__).resolve().parent / "lexicon.yml"
-FRUSTRATED_AT = 0.5
+FRUSTRATED_AT = blend.FRUSTRATED_AT
 SHOUTING_WEIGHT = 0.55
 SHOUTED_WORD_WEIGHT = 0.25
 PUNCTUATION_WEIGHT = 0.3
@@ -159,9 +161,10 @@ def _shouting(raw: str, lex: Lexicon) -> List[Signal]:
 
 
 def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lexicon] = None,
-                  vector: Optional[np.ndarray] = None, learned_tone: bool = True) -> Frustration:
+                  vector: Optional[np.ndarray] = None, learned_tone: bool = True, blended: bool = True) -> Frustration:
     """The lexicon's signals plus, where the language has one, the learned tone (tone.py): pass the message's
-    sentence vector if the NLU pipeline computed it."""
+    sentence vector if the NLU pipeline computed it. The score is the blend of both and VADER (blend.py) where the
+    language has one, else the signals combined; the signals are the evidence either way."""
     if not isinstance(text, str) or not text.strip():
         return Frustration(0.0)
     lex = lexicon or load_lexicon()
@@ -204,10 +207,19 @@ def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lex
     if intent == "complaint":
         add("complaint", COMPLAINT_WEIGHT, text)  # the words, for the agent (the intent's name says nothing)
     payload = text.startswith("/")  # a button the visitor clicked: no tone to read
-    weight = tone_weight(tone(text[:MAX_TEXT], vector)) if learned_tone and not payload else 0.0
+    lexical = {name: s.weight for name, s in found.items() if name != "complaint"}  # what the blend learned from
+    probability = tone(text[:MAX_TEXT], vector) if learned_tone and not payload else None
+    weight = tone_weight(probability)
     if calmed and not found:
         weight *= DOWNTONED  # "I'm not angry, just asking": the encoder hears "angry", the lexicon hears "not"
     if weight > 0:
         add("tone", weight, text[:60])
     signals = sorted(found.values(), key=lambda s: -s.weight)
-    return Frustration(combine(s.weight for s in signals), signals)
+    model = blend.load().get(language_of(text)) if blended and probability is not None else None
+    if model is None:
+        return Frustration(combine(s.weight for s in signals), signals)
+    # a plain sign (swearing, a threat, "third time") is never outvoted, nor a loud one (capitals, "!!!") unless the
+    # message reads glad: "JUST GOT IT!!! LOVE IT" is left to the blend
+    glad = model.glad(text[:MAX_TEXT])
+    plain = combine(w for name, w in lexical.items() if not (glad and name in blend.LOUD))
+    return Frustration(max(plain, model.score(lexical, combine(lexical.values()), probability, text[:MAX_TEXT])), signals)

@@ -3,7 +3,7 @@
 The lexicon (signals.py) finds words and patterns: swearing, "third time", SHOUTING. Real customers are more
 often frustrated politely: "I was told it would arrive on Sunday", "still nothing, as usual". No word list
 covers that; the encoder's vector carries it. The model is trained on tone_training.yml by
-`python -m bot tone-train` and kept as plain numbers in tone.json, per language: a language without a trained
+`python -m bot tone-train` (training.py) and kept as plain numbers in tone.json, per language: a language without a trained
 tone gets the lexicon alone.
 """
 from __future__ import annotations
@@ -59,19 +59,15 @@ def plain_requests(language: str = "en") -> List[str]:
             and not str(m.get("intent")).startswith("chitchat_") and language_of(m.get("text")) == language]
 
 
-def train(language: str = "en", path: Path = TRAINING_FILE) -> Dict[str, object]:
-    """Fit the model on the training messages and the plain requests; the result is what tone.json holds."""
+def fit(vectors: np.ndarray, labels: Sequence[bool], weights: Sequence[float], language: str, messages: int,
+        requests: int) -> Dict[str, object]:
+    """The model on the training messages' and plain requests' vectors; the result is what tone.json holds
+    (training.py gathers the inputs)."""
     from sklearn.linear_model import LogisticRegression
 
-    from bot.nlu.encoder import encode
-
-    messages, requests = training_messages(path), plain_requests(language)
-    vectors = encode([t for t, _ in messages] + requests, language)
-    labels = [y for _, y in messages] + [False] * len(requests)
-    weights = [1.0] * len(messages) + [REQUEST_WEIGHT] * len(requests)
     model = LogisticRegression(C=C, max_iter=3000).fit(vectors, labels, sample_weight=weights)
-    return {"language": language, "C": C, "messages": len(messages), "requests": len(requests),
-            "training_sha256": fingerprint(path),
+    return {"language": language, "C": C, "messages": messages, "requests": requests,
+            "training_sha256": fingerprint(),
             "intercept": float(model.intercept_[0]), "coef": [round(float(w), 6) for w in model.coef_[0]]}
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from bot.frustration.conversation import RETRY_SIGNALS, Turn, conversation_frustration, escalation_turn, scores, similar
 from bot.frustration.labels import LABELS_FILE, described, label, labels
-from bot.frustration.signals import FRUSTRATED_AT, combine, load_lexicon, score_message
+from bot.frustration.signals import FRUSTRATED_AT, Signal, combine, load_lexicon, score_message
 
 FRUSTRATION = LABELS_FILE.parent
 
@@ -35,7 +35,7 @@ def test_signals_are_found(text, signal):
 @pytest.mark.parametrize("text", [
     "not bad at all", "no problem, thanks", "I'm not angry, just asking", "it isn't terrible",
     "what does it cost to cancel my order", "THANK YOU", "great, thanks!!!", "is the XL size of the NORTHWIND jacket in stock",
-    "I'd like to speak to a person about a bulk order", "I'm slightly annoyed the colour is sold out", "",
+    "I'd like to speak to a person about a bulk order", "",
 ])
 def test_calm_messages_are_not_frustrated(text):
     assert score_message(text).score < FRUSTRATED_AT, score_message(text).signals
@@ -60,12 +60,20 @@ def test_intensifiers_and_downtoners():
     assert score_message("so annoying").score > score_message("annoying").score > score_message("a bit annoying").score
 
 
+def test_a_downtoner_softens_the_sign_and_the_score():
+    slightly = score_message("I'm slightly annoyed the colour is sold out")
+    plainly = score_message("I'm annoyed the colour is sold out")
+    assert slightly.signals[0].weight < plainly.signals[0].weight and slightly.score < plainly.score
+    assert slightly.signals[0].weight * 0.85 < 0.5  # alone it does not make the bot offer a person
+
+
 def test_one_rude_word_fades_but_rising_trouble_escalates():
     calm = [Turn("hello"), Turn("thanks")]
-    rude = Turn("damn code", 0.4, [])
+    rude = Turn("damn code", 0.4, [Signal("mild_profanity", 0.4, "damn")])
     history = scores([rude, *calm])
     assert history[0].score < 0.5 and history[-1].score < history[0].score  # decays
-    rising = scores([Turn("late", 0.3), Turn("still late", 0.5), Turn("fed up", 0.6)])
+    rising = scores([Turn(text, weight, [Signal("anger", weight, text)])
+                     for text, weight in (("late", 0.3), ("still late", 0.5), ("fed up", 0.6))])
     assert rising[0].score < rising[1].score < rising[2].score and rising[2].score >= 0.5
 
 

@@ -4,7 +4,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.frustration.policy import HANDOVER_ACTION, FrustrationPolicy
 
-FURIOUS = {"score": 0.97, "signals": [{"name": "anger", "weight": 0.9, "evidence": "useless"}]}
+FURIOUS = {"score": 0.97, "signals": [{"name": "anger", "weight": 0.9, "evidence": "useless"},
+                                      {"name": "shouting", "weight": 0.55, "evidence": "USELESS!!!"}]}
 
 
 def policy() -> FrustrationPolicy:
