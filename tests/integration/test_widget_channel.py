@@ -103,6 +103,8 @@ def test_connections_per_address_are_limited(stack):
     # so open connections until one is refused and look at the counter at that moment
     import redis
 
+    from bot import redis_keys
+
     limit = stack.settings.widget_max_connections_per_ip
     counter = redis.Redis.from_url(stack.settings.redis.url(db=0))
 
@@ -113,7 +115,7 @@ def test_connections_per_address_are_limited(stack):
                 try:
                     visitors.append(await Visitor(stack).connect())
                 except socketio.exceptions.ConnectionError:
-                    refused_at = int(counter.get("widget:connections:127.0.0.1") or 0)
+                    refused_at = int(counter.get(redis_keys.WIDGET_CONNECTIONS.format(address="127.0.0.1")) or 0)
                     break
         finally:
             for v in visitors:
