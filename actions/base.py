@@ -2,8 +2,9 @@
 
 An order is shown only to its owner: a customer whose signed identity checks out (bot.identity),
 or an anonymous visitor who gave the order's number and email. Unknown number, wrong email and
-someone else's order get the same answer after the same minimum time; after MAX_FAILED_LOOKUPS
-failures the conversation gets no more lookups (no enumeration).
+someone else's order get the same answer after the same minimum time. Failures are counted in Redis per
+conversation, client address, email and order number (bot.orders.attempts): past a cap no more lookups
+(no enumeration), and neither "/restart" nor a new conversation starts the count over.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import identity, shop
 from bot.orders import Order, OrdersUnavailable
+from bot.orders.attempts import attempts
 from bot.orders.choose import by_items, candidates
 from bot.orders.factory import backend
 from bot.orders.present import order_button
@@ -27,7 +29,6 @@ from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-MAX_FAILED_LOOKUPS = 5
 FAILED_LOOKUP_FLOOR_SECONDS = 0.35  # every failed verification takes at least this long
 
 
@@ -39,13 +40,18 @@ def entity(tracker: Tracker, name: str) -> Optional[str]:
 
 
 def verified_customer(tracker: Tracker) -> Optional[str]:
-    """A customer id only from a correctly signed identity, in this message or at session start."""
-    secret = get_settings().identity_secret
-    for metadata in (tracker.latest_message.get("metadata"), tracker.get_slot("session_started_metadata")):
-        customer = identity.verified_customer_id(metadata, secret)
-        if customer:
-            return customer
-    return tracker.get_slot("customer_id")
+    """The customer whose correctly signed identity came with this turn, else None. Never from the slots or the
+    session's first message: those outlive the shop's logout (a customer_id slot is carried into new sessions)."""
+    return identity.verified_customer_id(tracker.latest_message.get("metadata"), get_settings().identity_secret)
+
+
+def lookups_blocked(tracker: Tracker, email: Optional[str] = None, number: Optional[str] = None,
+                    by_address: bool = True) -> bool:
+    """Past a cap of failed lookups: this conversation's (its slot, or Redis, which "/restart" does not reset),
+    or, with by_address, its client address's, or the email's or the order number's."""
+    if (tracker.get_slot("failed_lookups") or 0) >= get_settings().order_lookup_max_failures:
+        return True
+    return attempts().blocked(tracker.sender_id, email, number, by_address)
 
 
 def owned_order(tracker: Tracker, number: str, customer: Optional[str]) -> Optional[Order]:
@@ -89,7 +95,7 @@ class OrderAction(Action):
         customer = verified_customer(tracker)
         if customer and customer != tracker.get_slot("customer_id"):
             events.append(SlotSet("customer_id", customer))
-        if (tracker.get_slot("failed_lookups") or 0) >= MAX_FAILED_LOOKUPS:
+        if lookups_blocked(tracker, by_address=False):  # a signed-in customer's own orders need no guessing
             dispatcher.utter_message(response="utter_lookups_blocked")
             return events
         order, more = self.find_order(dispatcher, tracker, customer)
@@ -113,7 +119,7 @@ class OrderAction(Action):
             if owned:
                 return owned, []
             if customer:  # a signed-in customer naming an order that is not theirs
-                return self._failed(dispatcher, tracker, started=time.monotonic())
+                return self._failed(dispatcher, tracker, time.monotonic(), number=named)
         if customer:
             return self._for_customer(dispatcher, tracker, customer, in_context)
         picked = None if named else self._picked_from_proven(tracker)
@@ -184,17 +190,22 @@ class OrderAction(Action):
         return None, [SlotSet("pending_request", self.name())]
 
     def _verify(self, dispatcher, tracker, number, email, proven) -> tuple:
+        if lookups_blocked(tracker, email, number):
+            dispatcher.utter_message(response="utter_lookups_blocked")
+            return None, [SlotSet("pending_request", None)]
         started = time.monotonic()
         found = backend().order_for(number, email=email)
         if found is None:
-            return self._failed(dispatcher, tracker, started)
+            return self._failed(dispatcher, tracker, started, email, number)
         return found, [SlotSet("verified_orders", [*proven, found.number]), SlotSet("email", email)]
 
-    def _failed(self, dispatcher, tracker, started: float) -> tuple:
-        failures = (tracker.get_slot("failed_lookups") or 0) + 1
+    def _failed(self, dispatcher, tracker, started: float, email: Optional[str] = None,
+                number: Optional[str] = None) -> tuple:
+        counted = attempts().failed(tracker.sender_id, email, number)
+        failures = max((tracker.get_slot("failed_lookups") or 0) + 1, counted or 0)
         time.sleep(max(0.0, FAILED_LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
         logger.info("failed order lookup %d in %s", failures, tracker.sender_id)
-        blocked = failures >= MAX_FAILED_LOOKUPS
+        blocked = failures >= get_settings().order_lookup_max_failures or lookups_blocked(tracker, email, number)
         dispatcher.utter_message(response="utter_lookups_blocked" if blocked else "utter_order_not_verified")
         events = [SlotSet("failed_lookups", failures), SlotSet("order_number", None), SlotSet("pending_request", None)]
         if blocked or verified_customer(tracker):

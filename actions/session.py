@@ -10,12 +10,15 @@ from rasa_sdk import Action
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
 from actions.base import verified_customer
+from bot import identity
 from bot.orders import Order, OrdersUnavailable
 from bot.orders.factory import backend
 from bot.orders.present import first_name, status_phrase
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 RECENT_DAYS = 14
+NOT_CARRIED = ("session_started_metadata", "customer_id")  # who the visitor is comes from the new session's page
 
 
 class ActionSessionStart(Action):
@@ -24,8 +27,10 @@ class ActionSessionStart(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[Dict]:
         events: List[Dict] = [SessionStarted()]
-        events += [SlotSet(k, v) for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"]
-        customer = verified_customer(tracker)
+        events += [SlotSet(k, v) for k, v in tracker.slots.items() if v is not None and k not in NOT_CARRIED]
+        # the message that starts the session is not the tracker's latest yet: its metadata is in this slot
+        customer = identity.verified_customer_id(tracker.get_slot("session_started_metadata"),
+                                                 get_settings().identity_secret)
         if customer:
             events.append(SlotSet("customer_id", customer))
         return events + [ActionExecuted("action_listen")]

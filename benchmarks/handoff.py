@@ -12,7 +12,7 @@ import aiohttp
 import socketio
 
 from benchmarks.stats import heading, percentile, summary_ms
-from bot.channels.widget import RATE_WINDOW_SECONDS
+from bot.channels.limits import RATE_WINDOW_SECONDS
 from bot.handoff.queue import Handoff, HandoffQueue
 from bot.runner import Stack
 from bot.settings import Settings

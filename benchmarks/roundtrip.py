@@ -50,7 +50,8 @@ def report(n: int = 200) -> None:
         # limits far above the load, so the figures measure the channels, not the protections
         settings = Settings(rasa_port=_free_port(), actions_port=_free_port(), embedded_redis_port=_free_port(),
                             console_port=_free_port(), var_dir=Path(tmp), widget_rate=100_000,
-                            widget_max_connections_per_ip=1_000, console_admin_password=BENCH_ADMIN_PASSWORD)
+                            widget_max_connections_per_ip=1_000, widget_address_rate=100_000,
+                            widget_session_rate=100_000, console_admin_password=BENCH_ADMIN_PASSWORD)
         with Stack(settings) as stack:
             heading(f"REST round trip through Rasa, {n} messages each, sequential, {TURNS_PER_CONVERSATION} per conversation")
             action = round_trips(stack, "zzkq vrrp blam", n)  # low confidence -> custom action_check_repeated_miss

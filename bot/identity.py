@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any, Mapping, Optional
 
 MAX_ID_LENGTH = 128
+SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")  # hex of SHA-256; anything else is no signature (compare_digest
+# raises TypeError on non-ASCII text)
 
 
 def sign(customer_id: str, secret: str) -> str:
@@ -25,6 +28,9 @@ def verified_customer_id(metadata: Optional[Mapping[str, Any]], secret: str) -> 
     customer_id, signature = customer.get("id"), customer.get("signature")
     if not isinstance(customer_id, str) or not isinstance(signature, str):
         return None
-    if not customer_id or len(customer_id) > MAX_ID_LENGTH:
+    if not customer_id or len(customer_id) > MAX_ID_LENGTH or not SIGNATURE.fullmatch(signature):
+        return None
+    if not customer_id.isprintable():  # no control characters, no lone surrogates (which cannot even be signed)
         return None
     return customer_id if hmac.compare_digest(sign(customer_id, secret), signature.lower()) else None
+

@@ -38,6 +38,13 @@ ENV_WIDGET_ORIGINS = "WIDGET_ORIGINS"  # comma-separated; unset: the bot's own a
 ENV_WIDGET_MAX_MESSAGE_BYTES = "WIDGET_MAX_MESSAGE_BYTES"
 ENV_WIDGET_RATE = "WIDGET_RATE"  # messages per 10 seconds per session
 ENV_WIDGET_MAX_CONNECTIONS_PER_IP = "WIDGET_MAX_CONNECTIONS_PER_IP"
+ENV_WIDGET_ADDRESS_RATE = "WIDGET_ADDRESS_RATE"  # messages per 10 seconds per client address, all its sessions
+ENV_WIDGET_SESSION_RATE = "WIDGET_SESSION_RATE"  # session requests (new or resumed) per minute per client address
+# failed order lookups (number and email that do not match) within ORDER_LOOKUP_WINDOW_SECONDS, counted in Redis
+ENV_ORDER_LOOKUP_MAX_FAILURES = "ORDER_LOOKUP_MAX_FAILURES"  # per conversation
+ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS = "ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS"  # per client address
+ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER = "ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER"  # per email, per number
+ENV_ORDER_LOOKUP_WINDOW_SECONDS = "ORDER_LOOKUP_WINDOW_SECONDS"
 ENV_CONSOLE_PORT = "CONSOLE_PORT"
 ENV_RASA_API_URL = "RASA_API_URL"  # how the console reaches Rasa's HTTP API; unset: 127.0.0.1:RASA_PORT
 ENV_CONSOLE_ADMIN_PASSWORD = "CONSOLE_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
@@ -75,6 +82,7 @@ DEFAULT_VAR_DIR = ROOT / "var"
 DEFAULT_ORDERS_TIMEOUT = 5.0
 DEFAULT_CONSOLE_PORT = 5006
 DEFAULT_HANDOFF_MAX_WAIT = 600
+DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS = 24 * 3600
 LOCK_STORE_REDIS_DB = 1
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
 REDIS_PASSWORD_FILE = "redis_password"  # noqa: S105 (a file name) the embedded Redis's
@@ -187,6 +195,12 @@ class Settings:
     widget_max_message_bytes: int = 4096
     widget_rate: int = 20
     widget_max_connections_per_ip: int = 20
+    widget_address_rate: int = 60
+    widget_session_rate: int = 30
+    order_lookup_max_failures: int = 5
+    order_lookup_max_failures_per_address: int = 10
+    order_lookup_max_failures_per_email_or_order: int = 5
+    order_lookup_window_seconds: int = DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS
     console_port: int = DEFAULT_CONSOLE_PORT
     rasa_api_url_override: str | None = None
     console_admin_password: str = ""  # empty: a random one, made once and kept in var/
@@ -241,6 +255,12 @@ class Settings:
             widget_max_message_bytes=_number(env, ENV_WIDGET_MAX_MESSAGE_BYTES, 4096),
             widget_rate=_number(env, ENV_WIDGET_RATE, 20),
             widget_max_connections_per_ip=_number(env, ENV_WIDGET_MAX_CONNECTIONS_PER_IP, 20),
+            widget_address_rate=_number(env, ENV_WIDGET_ADDRESS_RATE, 60),
+            widget_session_rate=_number(env, ENV_WIDGET_SESSION_RATE, 30),
+            order_lookup_max_failures=_number(env, ENV_ORDER_LOOKUP_MAX_FAILURES, 5),
+            order_lookup_max_failures_per_address=_number(env, ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS, 10),
+            order_lookup_max_failures_per_email_or_order=_number(env, ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER, 5),
+            order_lookup_window_seconds=_number(env, ENV_ORDER_LOOKUP_WINDOW_SECONDS, DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS),
             console_port=_number(env, ENV_CONSOLE_PORT, DEFAULT_CONSOLE_PORT),
             rasa_api_url_override=env.get(ENV_RASA_API_URL) or None,
             console_admin_password=env.get(ENV_CONSOLE_ADMIN_PASSWORD) or "",
@@ -329,6 +349,11 @@ class Settings:
             ENV_ORDERS_API_TOKEN: self.orders_api_token, ENV_ORDERS_TIMEOUT: self.orders_timeout,
             ENV_WIDGET_ORIGINS: ",".join(self.widget_origins), ENV_WIDGET_MAX_MESSAGE_BYTES: self.widget_max_message_bytes,
             ENV_WIDGET_RATE: self.widget_rate, ENV_WIDGET_MAX_CONNECTIONS_PER_IP: self.widget_max_connections_per_ip,
+            ENV_WIDGET_ADDRESS_RATE: self.widget_address_rate, ENV_WIDGET_SESSION_RATE: self.widget_session_rate,
+            ENV_ORDER_LOOKUP_MAX_FAILURES: self.order_lookup_max_failures,
+            ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS: self.order_lookup_max_failures_per_address,
+            ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER: self.order_lookup_max_failures_per_email_or_order,
+            ENV_ORDER_LOOKUP_WINDOW_SECONDS: self.order_lookup_window_seconds,
             ENV_CONSOLE_PORT: self.console_port, ENV_RASA_API_URL: self.rasa_api_url_override or "",
             ENV_CONSOLE_ADMIN_PASSWORD: self.console_admin_password,
             ENV_CONSOLE_SECURE_COOKIES: int(self.console_secure_cookies), ENV_HANDOFF_HOURS: self.handoff_hours,

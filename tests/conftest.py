@@ -50,6 +50,9 @@ def stack(tmp_path_factory, redis_url, database_url):
         console_admin_password=ADMIN_PASSWORD, handoff_max_wait=3600, demo_data=False,
         database_url=database_url, var_dir=Path(tmp_path_factory.mktemp("var")),
         widget_rate=10, widget_max_connections_per_ip=12,  # low, so the widget tests can reach them
+        # every test visitor comes from loopback: the per-address limits are the unit tests' (tests/unit)
+        widget_address_rate=100_000, widget_session_rate=100_000,
+        order_lookup_max_failures_per_address=100_000, order_lookup_max_failures_per_email_or_order=100_000,
         erasure_delay_seconds=1.0,
         demo_mode=True, proxies_count=1,  # as `make run`; behind a proxy (nginx), which only the tests play
     )

@@ -6,9 +6,13 @@ Compatible with Rasa's protocol (`session_request` -> `session_confirm`, `user_u
 - session ids are random and come with a session token (HMAC of the id and of the signed-in
   customer, if any): resuming a session, and so reading its history, needs the token and the same
   identity. A page whose customer changed (logged in, out, or another one) gets a new session.
-  Messages always go to the session this connection was given, whatever `session_id` the message names;
-- limits on message size, message rate per session and connections per address, each
-  answered with a `notice` event, never a silent drop;
+  Messages always go to the session this connection was given, whatever `session_id` the message names,
+  and each must carry the identity the session was started with (else a `notice`: the page must reload);
+- a typed "/intent" is text, not a command, unless it is a button the bot offered in this conversation,
+  and the text agents see for a click is that button's title (bot.channels.offers);
+- limits on message size, message rate per session and per address, session requests and connections
+  per address (bot.channels.limits), each answered with a `notice` event, never a silent drop;
+- every frame, however malformed, is processed or answered with a notice (bot.channels.frames);
 - rooms through Redis (python-socketio's AsyncRedisManager), so another process (the agent
   console) or another Rasa replica can reach the visitor.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import html
@@ -35,6 +40,9 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 
 from bot.channels import WIDGET_SOCKET_CHANNEL
+from bot.channels.frames import UNREADABLE, TolerantPacket, as_text, readable
+from bot.channels.limits import Limits
+from bot.channels.offers import OfferedPayloads
 from bot.handoff.queue import WAITING_STATES, HandoffQueue
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.identity import sign, verified_customer_id
@@ -51,10 +59,11 @@ logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 TEMPLATES = Path(__file__).resolve().parent.parent / "console" / "templates"
-RATE_WINDOW_SECONDS = 10
 MAX_METADATA_BYTES = 2048
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # as secrets.token_urlsafe makes them
-CONNECTION_COUNT_TTL = 3600  # a crashed process cannot leave an address blocked for longer
+SESSION_TOKEN = re.compile(r"[0-9a-f]{64}")  # as session_token makes them (compare_digest refuses non-ASCII text)
+OPENING = "/greet"  # what widget.js sends to open a new session: a command the bot never offered as a button
+MAX_NAME_CHARS = 80
 NOTICES = {
     "too_long": "That message is too long for me. Could you shorten it (at most {limit} characters)?",
     "rate_limited": "You're sending messages faster than I can read them. Please wait a few seconds.",
@@ -62,15 +71,38 @@ NOTICES = {
     "no_session": "Your chat session has not started yet. Please reload the page.",
     "error": "Sorry, something went wrong on our side. Please try again in a moment.",
     "no_answer": "Sorry, I couldn't answer that just now. Please try again in a moment, or ask for a person.",
+    "identity_changed": "You signed in or out since this chat started. Please reload the page to go on chatting.",
+    "too_many_sessions": "The chat was opened too often from your network just now. Please wait a minute, then reload the page.",
 }
 
 
-class CountingOutput(SocketIOOutput):
-    """Rasa's socket.io output, counting what it sends: a turn that sent nothing means something failed
+class Refused(Exception):
+    """A frame the channel does not pass on; `code` names the notice the visitor gets."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class WidgetOutput(SocketIOOutput):
+    """Rasa's socket.io output, recording every button it sends (bot.channels.offers): a click on one is a
+    command and shows as its title; anything else the visitor sends is text."""
+
+    def __init__(self, sio, bot_message_evt, offers: OfferedPayloads) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.offers = offers
+
+    async def send_text_with_buttons(self, recipient_id, text, buttons, **kwargs) -> None:
+        await self.offers.record(recipient_id, buttons)  # before the visitor can click
+        await super().send_text_with_buttons(recipient_id, text, buttons, **kwargs)
+
+
+class CountingOutput(WidgetOutput):
+    """The widget's output, counting what it sends: a turn that sent nothing means something failed
     (Rasa logs a failed custom action and carries on silently), and the visitor should hear about it."""
 
-    def __init__(self, sio, bot_message_evt) -> None:
-        super().__init__(sio, bot_message_evt)
+    def __init__(self, sio, bot_message_evt, offers: OfferedPayloads) -> None:
+        super().__init__(sio, bot_message_evt, offers)
         self.sent = 0
 
     async def _send_message(self, socket_id, response) -> None:
@@ -92,32 +124,42 @@ def session_token(session_id: str, secret: str, customer_id: str = "") -> str:
 def valid_session(session_id: Any, token: Any, secret: str, customer_id: str = "") -> bool:
     if not isinstance(session_id, str) or not isinstance(token, str) or not SESSION_ID.fullmatch(session_id):
         return False
+    if not SESSION_TOKEN.fullmatch(token):
+        return False
     return hmac.compare_digest(session_token(session_id, secret, customer_id), token)
 
 
 def page_identity(data: Dict[str, Any], secret: str) -> str:
-    """The signed-in customer the page sent with `session_request` (checked), or "" for anonymous."""
-    meta = message_metadata(data, secret)
-    return str(meta["customer"]["id"]) if meta["customer_verified"] else ""
+    """The signed-in customer the page sent with this frame (checked), or "" for anonymous."""
+    customer = message_metadata(data, secret)["customer"]
+    return customer["id"] if customer else ""
+
+
+def page_metadata(data: Dict[str, Any]) -> Dict[str, Any]:
+    """What the page sent along (Rasa clients use `customData` or `metadata`), bounded; {} if unreadable."""
+    raw = data.get("metadata") or data.get("customData") or {}
+    try:
+        if isinstance(raw, str):
+            raw = json.loads(raw[:MAX_METADATA_BYTES])
+        if not isinstance(raw, dict) or len(json.dumps(raw, default=str)) > MAX_METADATA_BYTES:
+            return {}
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than any page would
+        return {}
+    return raw
 
 
 def message_metadata(data: Dict[str, Any], secret: str) -> Dict[str, Any]:
-    """What the page sent along (Rasa clients use `customData` or `metadata`), bounded, with the identity checked."""
-    raw = data.get("metadata") or data.get("customData") or {}
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw[:MAX_METADATA_BYTES])
-        except ValueError:
-            raw = {}
-    if not isinstance(raw, dict) or len(json.dumps(raw, default=str)) > MAX_METADATA_BYTES:
-        raw = {}
-    customer = raw.get("customer") if isinstance(raw.get("customer"), dict) else None
-    verified = verified_customer_id(raw, secret) is not None
-    meta = {"channel": "widget", "customer": customer if verified else None, "customer_verified": verified}
-    shown = raw.get("display_text")
-    if isinstance(shown, str) and 0 < len(shown) <= 200:  # the title of a clicked quick reply
-        meta["display_text"] = shown
-    return meta
+    """The metadata the bot gets: the channel and the page's customer, only if correctly signed, and only
+    the fields the bot reads (the page's name for them cleaned: a lone surrogate cannot be stored)."""
+    raw = page_metadata(data)
+    customer_id = verified_customer_id(raw, secret)
+    customer = None
+    if customer_id is not None:
+        given = raw["customer"] if isinstance(raw.get("customer"), dict) else raw
+        customer = {"id": customer_id, "signature": given["signature"]}
+        if isinstance(given.get("name"), str):
+            customer["name"] = readable(given["name"])[:MAX_NAME_CHARS]
+    return {"channel": "widget", "customer": customer, "customer_verified": customer is not None}
 
 
 def demo_login(settings: Settings, request: Request) -> Optional[str]:
@@ -189,44 +231,6 @@ class Turns:
                 del self._users[session_id], self._locks[session_id]
 
 
-class Limits:
-    """Counters in Redis, so every replica enforces the same limits. Fails open (and logs) if Redis is down."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.redis = aioredis.Redis.from_url(settings.redis.url(db=0), socket_timeout=2)
-
-    async def allow_message(self, session_id: str) -> bool:
-        key = f"widget:rate:{session_id}"
-        try:
-            count = await self.redis.incr(key)
-            if count == 1:
-                await self.redis.expire(key, RATE_WINDOW_SECONDS)
-            return count <= self.settings.widget_rate
-        except aioredis.RedisError as err:
-            logger.warning("rate limit not checked, Redis unavailable: %s", err)
-            return True
-
-    async def open_connection(self, address: str) -> bool:
-        key = f"widget:connections:{address}"
-        try:
-            count = await self.redis.incr(key)
-            await self.redis.expire(key, CONNECTION_COUNT_TTL)
-            if count > self.settings.widget_max_connections_per_ip:
-                await self.redis.decr(key)
-                return False
-            return True
-        except aioredis.RedisError as err:
-            logger.warning("connection limit not checked, Redis unavailable: %s", err)
-            return True
-
-    async def close_connection(self, address: str) -> None:
-        try:
-            await self.redis.decr(f"widget:connections:{address}")
-        except aioredis.RedisError:
-            pass
-
-
 async def handoff_state(queue: HandoffQueue, session_id: str) -> str:
     """'waiting'/'active' while a person is involved; '' otherwise, or when Redis cannot say (the bot answers)."""
     try:
@@ -251,19 +255,22 @@ class WidgetInput(InputChannel):
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.sio: Optional[socketio.AsyncServer] = None
+        self.limits: Optional[Limits] = None
+        self.offers: Optional[OfferedPayloads] = None
         self._rasa_api: Optional[RasaApi] = None  # to resume the bot when a visitor stops waiting
 
     def get_output_channel(self) -> Optional[OutputChannel]:
-        return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
+        return WidgetOutput(self.sio, self.bot_message_evt, self.offers) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = get_settings()
         secret = settings.identity_secret
         manager = socketio.AsyncRedisManager(settings.redis.url(db=0), channel=WIDGET_SOCKET_CHANNEL)
         sio = socketio.AsyncServer(async_mode="sanic", cors_allowed_origins=settings.allowed_origins,
-                                   client_manager=manager, max_http_buffer_size=64 * 1024)
+                                   client_manager=manager, max_http_buffer_size=64 * 1024, serializer=TolerantPacket)
         self.sio = sio
-        limits = Limits(settings)
+        limits = self.limits = Limits(settings)
+        self.offers = OfferedPayloads(limits.redis)
         queue = HandoffQueue.from_url(settings.redis.url(db=0))
         blueprint = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
         turns = Turns()
@@ -293,6 +300,21 @@ class WidgetInput(InputChannel):
             text = NOTICES[code].format(limit=settings.widget_max_message_bytes)
             await sio.emit("notice", {"code": code, "text": text}, to=sid)
 
+        def frame(event: str):
+            """A handler of one client event: called with exactly one data argument (None if the frame had
+            none), and whatever it raises is logged and told, never left to the server's read loop."""
+            def register(handler):
+                @functools.wraps(handler)
+                async def answered(sid: str, *args: Any) -> None:
+                    try:
+                        await handler(sid, args[0] if args else None)
+                    except Exception:
+                        logger.exception("widget %s frame from %r failed", event, sid)
+                        await notice(sid, "error")
+                sio.on(event, answered)
+                return handler
+            return register
+
         @sio.on("connect")
         async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> None:
             address = client_address(environ.get("sanic.request"), settings)  # behind a proxy: the one it names
@@ -307,14 +329,28 @@ class WidgetInput(InputChannel):
             session = await sio.get_session(sid)
             await limits.close_connection(session.get("address", "unknown"))
 
-        @sio.on("session_request")
-        async def session_request(sid: str, data: Optional[Dict] = None) -> None:
+        @sio.on("*")
+        async def anything_else(event: str, sid: str, *_: Any) -> None:
+            what = "an undecodable frame" if event == UNREADABLE else f"an unknown event {str(event)[:40]!r}"
+            logger.info("widget connection %r sent %s", sid, what)
+            await notice(sid, "malformed")
+
+        @frame("session_request")
+        async def session_request(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
+            session = await sio.get_session(sid)
+            address = session.get("address", "unknown")
+            if not await limits.allow_session(address):  # else each new session would be a fresh start
+                logger.info("refused a widget session from %s: too many", address)
+                return await notice(sid, "too_many_sessions")
             customer = page_identity(data, secret)  # another customer than the session's: a new session
             resumed = valid_session(data.get("session_id"), data.get("session_token"), secret, customer)
             session_id = data["session_id"] if resumed else secrets.token_urlsafe(18)
-            session = await sio.get_session(sid)
-            await sio.save_session(sid, {**session, "session_id": session_id})
+            if session.get("session_id") and session["session_id"] != session_id:
+                await sio.leave_room(sid, session["session_id"])
+            # every turn must carry this identity (see read_turn)
+            await sio.save_session(sid, {**session, "session_id": session_id, "customer": customer})
+            await limits.remember_address(session_id, address)
             await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, to=sid)
             await sio.emit("session_token", {"session_id": session_id,
@@ -323,27 +359,22 @@ class WidgetInput(InputChannel):
                 await sio.emit("history", {"messages": await self.history(session_id)}, to=sid)
                 await self.tell_handoff_state(queue, session_id, sid)
 
-        @sio.on("leave_queue")
-        async def leave_queue(sid: str, _data: Any = None) -> None:
+        @frame("leave_queue")
+        async def leave_queue(sid: str, _data: Any) -> None:
             session_id = (await sio.get_session(sid)).get("session_id")
             if not session_id:
                 return await notice(sid, "no_session")
             await self.stop_waiting(queue, session_id, sid, notice)
 
-        @sio.on(self.user_message_evt)
+        @frame(self.user_message_evt)
         async def handle_message(sid: str, data: Any) -> None:
-            session_id = (await sio.get_session(sid)).get("session_id")
-            if not session_id:
-                return await notice(sid, "no_session")
-            text = data.get("message") if isinstance(data, dict) else None
-            if not isinstance(text, str):
-                return await notice(sid, "malformed")
-            if len(text.encode("utf-8")) > settings.widget_max_message_bytes:
-                return await notice(sid, "too_long")
-            if not await limits.allow_message(session_id):
-                return await notice(sid, "rate_limited")
-            output = CountingOutput(sio, self.bot_message_evt)
-            meta = message_metadata(data, secret)
+            session = await sio.get_session(sid)
+            try:
+                text, meta = await self.read_turn(session, data, settings)
+            except Refused as refused:
+                return await notice(sid, refused.code)
+            session_id = session["session_id"]
+            output = CountingOutput(sio, self.bot_message_evt, self.offers)
             message = UserMessage(text, output, session_id, input_channel=self.name(), metadata=meta)
             if await handoff_state(queue, session_id) in WAITING_STATES:
                 return await self.to_agent(queue, message, meta.get("display_text") or text, notice, sid, in_turn)
@@ -362,6 +393,29 @@ class WidgetInput(InputChannel):
                 await sio.emit("typing", {"on": False, "who": "bot"}, room=session_id)
 
         return blueprint
+
+    async def read_turn(self, session: Dict[str, Any], data: Any, settings: Settings) -> tuple:
+        """The text and metadata the bot gets for a visitor's message frame, or Refused with the notice's code."""
+        session_id = session.get("session_id")
+        if not session_id:
+            raise Refused("no_session")
+        if not await self.limits.allow_message(session_id, session.get("address", "unknown")):
+            raise Refused("rate_limited")  # counted first: malformed frames count too
+        text = data.get("message") if isinstance(data, dict) else None
+        if not isinstance(text, str):
+            raise Refused("malformed")
+        text = readable(text)
+        if len(text.encode("utf-8")) > settings.widget_max_message_bytes:
+            raise Refused("too_long")
+        meta = message_metadata(data, settings.identity_secret)
+        if (meta["customer"] or {}).get("id", "") != session.get("customer", ""):
+            raise Refused("identity_changed")  # signed in or out since: that is another session (reload)
+        title = await self.offers.title(session_id, text)
+        if title:  # what agents see for the click: the title the bot showed, not what the client says
+            meta["display_text"] = title
+        if title is None and text.strip() != OPENING:
+            text = as_text(text)
+        return text, meta
 
     async def stop_waiting(self, queue: HandoffQueue, session_id: str, sid: str, notice) -> None:
         """The visitor pressed "Stop waiting": out of the queue, and the bot takes the conversation back."""

@@ -1,58 +1,16 @@
 """The widget's socket.io channel with a real socket.io client against the running stack."""
 import asyncio
-import contextlib
 
 import pytest
 import socketio
 
-TIMEOUT = 20
+from tests import widget_client
+from tests.widget_client import TIMEOUT
 
 
-class Visitor:
-    """A socket.io client that records every event it receives."""
-
+class Visitor(widget_client.Visitor):
     def __init__(self, stack, origin=None):
-        self.url = stack.settings.rasa_url
-        self.origin = origin or stack.settings.allowed_origins[0]
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.events = []
-        self.sio.on("*", self._record)
-
-    async def _record(self, event, data=None):
-        self.events.append((event, data))
-
-    async def connect(self):
-        await self.sio.connect(self.url, headers={"Origin": self.origin}, socketio_path="/socket.io", wait_timeout=TIMEOUT,
-                               transports=["websocket"])
-        return self
-
-    async def start(self, **session):
-        await self.sio.emit("session_request", session)
-        token = await self.wait_for("session_token")
-        return token["session_id"], token["session_token"]
-
-    async def wait_for(self, event, after=0, timeout=TIMEOUT):
-        for _ in range(int(timeout / 0.05)):
-            for name, data in self.events[after:]:
-                if name == event:
-                    return data
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {event!r} within {timeout}s; got {[e for e, _ in self.events]}")
-
-    async def say(self, text, **extra):
-        """Send a message; return what came back once the bot stopped typing, or the notice refusing it."""
-        mark = len(self.events)
-        await self.sio.emit("user_uttered", {"message": text, **extra})
-        for _ in range(int(TIMEOUT / 0.05)):
-            got = self.events[mark:]
-            if any(n == "notice" for n, _ in got) or any(n == "typing" and d == {"on": False, "who": "bot"} for n, d in got):
-                return [d for n, d in got if n in ("bot_uttered", "notice")]
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no answer to {text!r}; got {[e for e, _ in self.events[mark:]]}")
-
-    async def close(self):
-        with contextlib.suppress(Exception):
-            await self.sio.disconnect()
+        super().__init__(stack.settings, origin)
 
 
 def run(coro):
@@ -145,6 +103,8 @@ def test_connections_per_address_are_limited(stack):
     # so open connections until one is refused and look at the counter at that moment
     import redis
 
+    from bot import redis_keys
+
     limit = stack.settings.widget_max_connections_per_ip
     counter = redis.Redis.from_url(stack.settings.redis.url(db=0))
 
@@ -155,7 +115,7 @@ def test_connections_per_address_are_limited(stack):
                 try:
                     visitors.append(await Visitor(stack).connect())
                 except socketio.exceptions.ConnectionError:
-                    refused_at = int(counter.get("widget:connections:127.0.0.1") or 0)
+                    refused_at = int(counter.get(redis_keys.WIDGET_CONNECTIONS.format(address="127.0.0.1")) or 0)
                     break
         finally:
             for v in visitors:
@@ -177,12 +137,15 @@ def test_signed_identity_reaches_the_bot_and_a_forged_one_does_not(stack, databa
     shop.close()
 
     async def scenario():
-        visitor = await Visitor(stack).connect()
-        await visitor.start()
         forged = {"customer": {"id": order.customer_id, "signature": "f" * 64}}
+        visitor = await Visitor(stack).connect()
+        await visitor.start(metadata=forged)
         answer = await visitor.say("show me my orders", metadata=forged)
         assert "order number" in " ".join(a.get("text", "") for a in answer)  # treated as anonymous
+        await visitor.close()
         signed = {"customer": {"id": order.customer_id, "signature": sign(order.customer_id, stack.settings.identity_secret)}}
+        visitor = await Visitor(stack).connect()  # the page the shop renders for the signed-in customer
+        await visitor.start(metadata=signed)
         answer = await visitor.say("show me my orders", metadata=signed)
         assert "Your most recent orders" in " ".join(a.get("text", "") for a in answer)
         await visitor.close()
@@ -220,6 +183,64 @@ def test_a_session_resumes_only_for_the_customer_it_was_started_for(stack):
         for after_her in (None, "C00012"):  # logged out, or another customer: her chat (and its orders) stays hers
             got, history = await reload(anna_id, anna_token, after_her)
             assert got != anna_id and not history
+    run(scenario())
+
+
+def said(answers):
+    return " ".join(a.get("text", "") for a in answers)
+
+
+def test_a_signed_in_customers_chat_shows_no_orders_to_a_turn_without_her_signature(stack):
+    """Issue 18, point 2: the shop logged her out; the slots and the session remember her, the page does not."""
+    from bot.identity import sign
+
+    anna = {"customer": {"id": "C00011", "signature": sign("C00011", stack.settings.identity_secret)}}
+
+    async def scenario():
+        tab = await Visitor(stack).connect()
+        anna_id, anna_token = await tab.start(metadata=anna)
+        assert "Your most recent orders" in said(await tab.say("show me my orders", metadata=anna))
+        answer = await tab.say("show me my orders")  # the same connection, no signature on this turn
+        assert "Your most recent orders" not in said(answer) and answer[0]["code"] == "identity_changed"
+        await tab.close()
+        reloaded = await Visitor(stack).connect()  # her stored session, with the page's (empty) identity
+        got, _ = await reloaded.start(session_id=anna_id, session_token=anna_token)
+        answer = await reloaded.say("show me my orders")
+        assert got != anna_id and "Your most recent orders" not in said(answer) and "order number" in said(answer)
+        await reloaded.close()
+    run(scenario())
+
+
+def test_a_typed_restart_does_not_reset_the_failed_lookups(stack, shop):
+    """Issue 18, point 4: "/restart" would be Rasa's restart intent, wiping the failed_lookups slot."""
+    order = shop.order("100300")
+
+    async def scenario():
+        visitor = await Visitor(stack).connect()
+        try:
+            await visitor.start()
+            for attempt in range(5):
+                answer = said(await visitor.say(f"track order 99999{attempt} guess{attempt}@example.com"))
+            assert "can't look up more orders" in answer
+            await visitor.say("/restart")
+            answer = said(await visitor.say(f"track order {order.number} {order.email}"))
+            assert order.number not in answer and "can't look up more orders" in answer
+        finally:
+            await visitor.close()
+    run(scenario())
+
+
+def test_malformed_frames_are_told_and_unreadable_characters_replaced(stack):
+    """Issue 18, point 10, over the whole stack: a lone surrogate would fail the tracker store's write."""
+    async def scenario():
+        visitor = await Visitor(stack).connect()
+        try:
+            await visitor.start()
+            assert [a["code"] for a in await visitor.send("no data", event="user_uttered")] == ["malformed"]
+            answer = await visitor.say("what are your opening hours \ud83d")
+            assert "Torstrasse" in said(answer) and all("code" not in a for a in answer)
+        finally:
+            await visitor.close()
     run(scenario())
 
 

@@ -34,3 +34,22 @@ def featurizers(tmp_path):
         return messages
 
     return featurize
+
+
+@pytest.fixture
+def lookup_redis(redis_url, monkeypatch):
+    """The tests' own Redis for the order actions (through get_settings, as in the action server), with no failed
+    lookups counted yet; never a running bot's Redis."""
+    import redis
+
+    from bot import redis_keys
+    from bot.settings import ENV_REDIS_URL, get_settings
+
+    monkeypatch.setenv(ENV_REDIS_URL, redis_url)
+    get_settings.cache_clear()
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=redis_keys.LOOKUP_FAILURES.format(kind="*", value="*")):
+        client.delete(key)
+    yield client
+    client.close()
+    get_settings.cache_clear()

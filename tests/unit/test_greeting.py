@@ -83,3 +83,13 @@ def test_the_session_start_itself_says_nothing(shop, domain):
     events = asyncio.run(ActionSessionStart().run(dispatcher, tracker(order.customer_id), domain))
     assert dispatcher.messages == []
     assert {"event": "slot", "name": "customer_id", "value": order.customer_id, "timestamp": None} in events
+
+
+def test_a_new_session_does_not_carry_the_last_customer_over(shop, domain):
+    """Issue 18, point 2: the page that starts the new session signed nobody in (the shop logged them out)."""
+    order = in_flight(shop)
+    anonymous = tracker()
+    anonymous.slots.update(customer_id=order.customer_id, order_number=order.number)
+    events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), anonymous, domain))
+    assert [e["value"] for e in events if e.get("name") == "customer_id"] in ([], [None])
+    assert {"event": "slot", "name": "order_number", "value": order.number, "timestamp": None} in events  # the rest stays

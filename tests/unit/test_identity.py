@@ -28,6 +28,10 @@ def test_a_correct_signature_identifies_the_customer(metadata):
     {"customer": {"id": "C00017", "signature": sign("C00017", "another-secret")}},
     {"customer": {"id": "C00017", "signature": 12345}},
     {"customer": {"id": "x" * 500, "signature": sign("x" * 500, SECRET)}},
+    {"customer": {"id": "C00017", "signature": "é" * 64}},  # compare_digest refuses non-ASCII text: no TypeError
+    {"customer": {"id": "C00017", "signature": "\ud800" * 64}},
+    {"customer": {"id": "C\udc00", "signature": "0" * 64}},  # a lone surrogate cannot even be signed
+    {"customer": {"id": "C00017", "signature": sign("C00017", SECRET) + " "}},
 ])
 def test_anything_else_is_anonymous(metadata):
     assert verified_customer_id(metadata, SECRET) is None

@@ -1,6 +1,7 @@
 """Order actions on real domain and tracker fixtures, with a real (unreachable, seeded or in-memory) backend."""
 import asyncio
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -8,14 +9,16 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import MAX_FAILED_LOOKUPS
 from actions.changes import ActionContinueOrderRequest
-from actions.orders import ActionCancelOrder, ActionGetRefund, ActionTrackOrder
+from actions.orders import ActionCancelOrder, ActionGetRefund, ActionOrderHistory, ActionTrackOrder
 from actions.shipping import ActionAnswerShipping
+from bot.identity import sign
 from bot.orders import Address, Item, Order, OrdersBackend, factory
 from bot.orders.seed import seed
 from bot.orders.sql import SqlOrders
-from bot.settings import ROOT
+from bot.settings import ROOT, get_settings
+
+pytestmark = pytest.mark.usefixtures("lookup_redis")  # failed lookups are counted in Redis
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +26,10 @@ def domain():
     return Domain.load(str(ROOT / "domain")).as_dict()
 
 
-def tracker(text, entities=(), slots=None, intent="track_order"):
-    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": list(entities), "metadata": {}}
-    return Tracker("visitor", slots or {}, message, [{"event": "user", "text": text, "parse_data": message}],
+def tracker(text, entities=(), slots=None, intent="track_order", metadata=None, sender="visitor"):
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": list(entities),
+               "metadata": metadata or {}}
+    return Tracker(sender, slots or {}, message, [{"event": "user", "text": text, "parse_data": message}],
                    False, None, {}, "action_listen")
 
 
@@ -63,7 +67,7 @@ def test_blocked_conversation_gets_no_lookup(domain, use_backend, tmp_path):
     seed(shop)
     order = shop.order("100500")
     t = tracker("x", [{"entity": "order_number", "value": order.number}, {"entity": "email", "value": order.email}],
-                slots={"failed_lookups": float(MAX_FAILED_LOOKUPS)})
+                slots={"failed_lookups": float(get_settings().order_lookup_max_failures)})
     messages, _ = run(ActionTrackOrder(), t, domain)
     assert [m["response"] for m in messages] == ["utter_lookups_blocked"]
 
@@ -119,9 +123,15 @@ def order(number, status, item="Desk lamp", days_ago=10, **kw):
                            invoice_number=f"INV-{number}"), **shipped, **delivered, **kw})
 
 
-def said(text, *entities, intent="track_order", **slots):
+def signature_of(customer):
+    """The page's signed identity, as the widget sends it with every turn."""
+    return {"customer": {"id": customer, "signature": sign(customer, get_settings().identity_secret)}}
+
+
+def said(text, *entities, intent="track_order", signed=None, sender="visitor", **slots):
+    """A visitor's turn; `signed`: the customer this turn's page signed in (the widget sends it every turn)."""
     found = [{"entity": name, "value": value} for name, value in entities]
-    return tracker(text, found, slots=slots, intent=intent)
+    return tracker(text, found, slots=slots, intent=intent, metadata=signature_of(signed) if signed else {}, sender=sender)
 
 
 def slot(events, name):
@@ -160,7 +170,7 @@ def customer_with_orders():
 def test_a_refund_with_several_candidate_orders_asks_which_with_the_items(domain, use_backend):
     use_backend(customer_with_orders())
     # greeted with the order in flight (order_number), which cannot be refunded yet: the bot asks
-    t = said("I want a refund", intent="get_refund", customer_id="C00007", order_number="100901")
+    t = said("I want a refund", intent="get_refund", signed="C00007", order_number="100901")
     messages, events = run(ActionGetRefund(), t, domain)
     assert [m["response"] for m in messages] == ["utter_which_order"]
     titles = [b["title"] for b in messages[0]["buttons"]]
@@ -171,7 +181,7 @@ def test_a_refund_with_several_candidate_orders_asks_which_with_the_items(domain
 
 def test_a_product_name_picks_the_order(domain, use_backend):
     use_backend(customer_with_orders())
-    t = said("no, I mean the running shoes order", intent="inform", customer_id="C00007", order_number="100901",
+    t = said("no, I mean the running shoes order", intent="inform", signed="C00007", order_number="100901",
              pending_request="action_get_refund")
     messages, events = run(ActionContinueOrderRequest(), t, domain)
     assert [m["response"] for m in messages] == ["utter_confirm_refund"] and messages[0]["number"] == "100902"
@@ -180,7 +190,7 @@ def test_a_product_name_picks_the_order(domain, use_backend):
 
 def test_tracking_offers_neither_cancelled_nor_long_delivered_orders(domain, use_backend):
     use_backend(customer_with_orders())
-    messages, _ = run(ActionTrackOrder(), said("Where is my order", customer_id="C00007"), domain)
+    messages, _ = run(ActionTrackOrder(), said("Where is my order", signed="C00007"), domain)
     assert [m["response"] for m in messages] == ["utter_which_order"]
     offered = [b["payload"] for b in messages[0]["buttons"]]
     assert offered == [f'/track_order{{"order_number": "{n}"}}' for n in ("100901", "100902", "100903")]
@@ -188,14 +198,14 @@ def test_tracking_offers_neither_cancelled_nor_long_delivered_orders(domain, use
 
 def test_nothing_on_its_way_is_said_with_the_history(domain, use_backend):
     use_backend(MemoryOrders(order("100904", "cancelled", days_ago=3), order("100905", "delivered", days_ago=90)))
-    messages, _ = run(ActionTrackOrder(), said("Where is my order", customer_id="C00007"), domain)
+    messages, _ = run(ActionTrackOrder(), said("Where is my order", signed="C00007"), domain)
     assert [m["response"] for m in messages] == ["utter_no_order_on_its_way"] and "#100905" in messages[0]["lines"]
     assert not messages[0]["buttons"]
 
 
 def test_the_one_fitting_order_is_taken(domain, use_backend):
     use_backend(MemoryOrders(order("100906", "shipped", days_ago=1), order("100904", "cancelled", days_ago=3)))
-    messages, _ = run(ActionTrackOrder(), said("Where is my order", customer_id="C00007"), domain)
+    messages, _ = run(ActionTrackOrder(), said("Where is my order", signed="C00007"), domain)
     assert [m["response"] for m in messages] == ["utter_order_status_shipped"]
 
 
@@ -240,7 +250,7 @@ def test_a_product_name_picks_the_one_fitting_order_among_those_with_that_item(d
     orders = customer_with_orders()
     orders.orders["100910"] = order("100910", "delivered", "Running shoes", days_ago=300)  # long past returning
     use_backend(orders)
-    t = said("no, I mean the running shoes order", intent="inform", customer_id="C00007", order_number="100901",
+    t = said("no, I mean the running shoes order", intent="inform", signed="C00007", order_number="100901",
              pending_request="action_get_refund")
     messages, _ = run(ActionContinueOrderRequest(), t, domain)
     assert [m["response"] for m in messages] == ["utter_confirm_refund"] and messages[0]["number"] == "100902"
@@ -248,7 +258,7 @@ def test_a_product_name_picks_the_one_fitting_order_among_those_with_that_item(d
 
 def test_when_will_my_order_arrive_gets_the_customers_order_and_its_expected_day(domain, use_backend):
     use_backend(customer_with_orders())
-    t = said("when will my order get here", ("order_ref", "last"), intent="delivery_period", customer_id="C00007")
+    t = said("when will my order get here", ("order_ref", "last"), intent="delivery_period", signed="C00007")
     messages, _ = run(ActionAnswerShipping(), t, domain)
     assert [m["response"] for m in messages] == ["utter_order_status_shipped"] and messages[0]["number"] == "100901"
 
@@ -263,12 +273,84 @@ def test_a_guest_asking_when_their_order_arrives_gets_the_usual_times_and_is_ask
 @pytest.mark.parametrize("text", ["if I order my shoes today, when will they arrive?", "how long does delivery take"])
 def test_a_delivery_time_question_before_ordering_gets_the_usual_times(text, domain, use_backend):
     use_backend(customer_with_orders())
-    messages, _ = run(ActionAnswerShipping(), said(text, intent="delivery_period", customer_id="C00007"), domain)
+    messages, _ = run(ActionAnswerShipping(), said(text, intent="delivery_period", signed="C00007"), domain)
     assert [m["response"] for m in messages] == ["utter_delivery_period"]
 
 
 def test_a_signed_in_customer_naming_a_product_they_ordered_gets_that_orders_day(domain, use_backend):
     use_backend(customer_with_orders())
-    t = said("when is the grey hoodie going to arrive", intent="delivery_period", customer_id="C00007")
+    t = said("when is the grey hoodie going to arrive", intent="delivery_period", signed="C00007")
     messages, _ = run(ActionAnswerShipping(), t, domain)
     assert [m["response"] for m in messages] == ["utter_order_status_shipped"] and messages[0]["number"] == "100901"
+
+
+# -- issue 18, point 2: identity is the signature on this turn, not what the slots remember
+
+def test_a_customer_id_left_in_the_slots_is_no_identity(domain, use_backend):
+    """After the shop's logout the slots still name who was signed in (and new sessions carried them over)."""
+    use_backend(customer_with_orders())
+    remembered = said("show me my orders", intent="order_history", customer_id="C00007",
+                      session_started_metadata=signature_of("C00007"))  # this turn's page signed nobody in
+    messages, _ = run(ActionOrderHistory(), remembered, domain)
+    assert [m["response"] for m in messages] == ["utter_ask_order_details"]
+    messages, _ = run(ActionOrderHistory(), said("show me my orders", intent="order_history", signed="C00007"), domain)
+    assert [m["response"] for m in messages] == ["utter_order_history"]
+
+
+# -- issue 18, point 4: failed lookups are counted in Redis, where "/restart" and a new session cannot reset them
+
+def fail_lookup(domain, number, email, sender):
+    messages, _ = run(ActionTrackOrder(), said(f"track {number} {email}", ("order_number", number), ("email", email),
+                                               sender=sender), domain)
+    assert [m["response"] for m in messages] in (["utter_order_not_verified"], ["utter_lookups_blocked"])  # the last
+
+
+def right_pair(domain, sender):
+    """The lookup that would succeed: order 100911 with its owner's email."""
+    t = said("track 100911 anna@example.com", ("order_number", "100911"), ("email", "anna@example.com"), sender=sender)
+    return [m["response"] for m in run(ActionTrackOrder(), t, domain)[0]]
+
+
+@pytest.fixture
+def one_order(use_backend):
+    use_backend(MemoryOrders(order("100911", "shipped", days_ago=1)))
+
+
+def new_sender():
+    return f"visitor-{uuid.uuid4().hex}"
+
+
+def test_restarting_the_conversation_does_not_reset_its_failed_lookups(domain, one_order):
+    sender = new_sender()
+    for i in range(get_settings().order_lookup_max_failures):
+        fail_lookup(domain, f"20000{i}", f"guess{i}@example.com", sender)
+    assert right_pair(domain, sender) == ["utter_lookups_blocked"]  # no slots (as after /restart), same conversation
+
+
+def test_guessing_one_emails_orders_is_capped_across_conversations(domain, one_order):
+    for i in range(get_settings().order_lookup_max_failures_per_email_or_order):
+        fail_lookup(domain, f"20001{i}", "Anna@Example.com " if i % 2 else "anna@example.com", new_sender())
+    assert right_pair(domain, new_sender()) == ["utter_lookups_blocked"]
+
+
+def test_guessing_one_orders_email_is_capped_across_conversations(domain, one_order):
+    for i in range(get_settings().order_lookup_max_failures_per_email_or_order):
+        fail_lookup(domain, "100911", f"guess{i}@example.com", new_sender())
+    assert right_pair(domain, new_sender()) == ["utter_lookups_blocked"]
+
+
+def test_new_conversations_from_one_address_share_its_failed_lookups(domain, one_order, monkeypatch, lookup_redis):
+    from bot import redis_keys
+
+    monkeypatch.setenv("ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS", "3")
+    get_settings.cache_clear()
+
+    def from_address(address):
+        sender = new_sender()
+        lookup_redis.set(redis_keys.WIDGET_SESSION_ADDRESS.format(session_id=sender), address)  # as the widget does
+        return sender
+
+    for i in range(3):
+        fail_lookup(domain, f"20002{i}", f"guess{i}@example.com", from_address("203.0.113.7"))
+    assert right_pair(domain, from_address("203.0.113.7")) == ["utter_lookups_blocked"]
+    assert right_pair(domain, from_address("198.51.100.1")) == ["utter_order_status_shipped"]

@@ -11,6 +11,8 @@ def test_a_session_resumes_only_with_its_own_token():
     assert not valid_session("abcdefgh12345679", token, SECRET)  # someone else's id
     assert not valid_session("abcdefgh12345678", token, "other-secret")
     assert not valid_session("abcdefgh12345678", None, SECRET)
+    assert not valid_session("abcdefgh12345678", "é" * 64, SECRET)  # compare_digest would raise TypeError
+    assert not valid_session("abcdefgh12345678", token.upper(), SECRET)
     assert not valid_session("short", session_token("short", SECRET), SECRET)
     assert session_token("abcdefgh12345678", SECRET) != sign("abcdefgh12345678", SECRET)  # not an identity signature
 
@@ -45,8 +47,13 @@ def test_metadata_is_bounded_and_identity_checked():
     assert message_metadata({"metadata": forged}, SECRET) == {"channel": "widget", "customer": None, "customer_verified": False}
     assert message_metadata({"metadata": {"x": "y" * 5000}}, SECRET)["customer_verified"] is False
     assert message_metadata({"metadata": "not json"}, SECRET)["customer"] is None
-    assert message_metadata({"metadata": {"display_text": "Yes"}}, SECRET)["display_text"] == "Yes"
-    assert "display_text" not in message_metadata({"metadata": {"display_text": "x" * 500}}, SECRET)
+    # what agents see for a click is the title of the button the bot offered (read_turn), never the page's word
+    assert "display_text" not in message_metadata({"metadata": {"display_text": "Yes"}}, SECRET)
+    nested = {"metadata": "[" * 3000}  # json.loads raises RecursionError, not ValueError
+    assert message_metadata(nested, SECRET) == {"channel": "widget", "customer": None, "customer_verified": False}
+    named = {"customer": {"id": "C1", "signature": sign("C1", SECRET), "name": "Ann\ud800", "extra": "x"}}
+    assert message_metadata({"metadata": named}, SECRET)["customer"] == {
+        "id": "C1", "signature": sign("C1", SECRET), "name": "Ann\ufffd"}  # only what the bot reads, storable
 
 
 def test_history_keeps_the_visible_transcript_in_order():

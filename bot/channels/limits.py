@@ -1,0 +1,81 @@
+"""The widget's abuse limits, counted in Redis so every replica enforces the same ones.
+
+Per client address as well as per session: a new session (or a new connection) starts no fresh allowance.
+Each check fails open (and logs) if Redis is down: Rasa's lock store needs the same Redis, so nothing is
+answered then anyway, and a limit must not become the outage.
+"""
+from __future__ import annotations
+
+import logging
+
+import redis.asyncio as aioredis
+
+from bot import redis_keys as keys
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+RATE_WINDOW_SECONDS = 10  # widget_rate and widget_address_rate count messages in this window
+SESSION_WINDOW_SECONDS = 60  # widget_session_rate counts session requests in this window
+CONNECTION_COUNT_TTL = 3600  # a crashed process cannot leave an address blocked for longer
+SESSION_ADDRESS_TTL = 24 * 3600  # how long the order lookups can tell which address a session came from
+
+
+class Limits:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.redis = aioredis.Redis.from_url(settings.redis.url(db=0), socket_timeout=2)
+
+    async def _count(self, key: str, window: int) -> int:
+        """One more in the window that started with the key's first count (atomic: the window cannot be lost)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=window, nx=True)
+            pipe.incr(key)
+            _, count = await pipe.execute()
+        return count
+
+    async def allow_message(self, session_id: str, address: str) -> bool:
+        try:
+            in_session = await self._count(keys.WIDGET_SESSION_RATE.format(session_id=session_id), RATE_WINDOW_SECONDS)
+            from_address = await self._count(keys.WIDGET_ADDRESS_RATE.format(address=address), RATE_WINDOW_SECONDS)
+        except aioredis.RedisError as err:
+            logger.warning("rate limit not checked, Redis unavailable: %s", err)
+            return True
+        return in_session <= self.settings.widget_rate and from_address <= self.settings.widget_address_rate
+
+    async def allow_session(self, address: str) -> bool:
+        """Session requests per address: each new session would otherwise be a fresh start for a guesser."""
+        try:
+            count = await self._count(keys.WIDGET_SESSION_REQUESTS.format(address=address), SESSION_WINDOW_SECONDS)
+        except aioredis.RedisError as err:
+            logger.warning("session limit not checked, Redis unavailable: %s", err)
+            return True
+        return count <= self.settings.widget_session_rate
+
+    async def remember_address(self, session_id: str, address: str) -> None:
+        """Where the session came from, for the order lookups' per-address count (bot.orders.attempts): from
+        Redis, which only the channel writes, not from message metadata, which a client could fill in."""
+        try:
+            await self.redis.set(keys.WIDGET_SESSION_ADDRESS.format(session_id=session_id), address,
+                                 ex=SESSION_ADDRESS_TTL)
+        except aioredis.RedisError as err:
+            logger.warning("address of a session not kept, Redis unavailable: %s", err)
+
+    async def open_connection(self, address: str) -> bool:
+        key = keys.WIDGET_CONNECTIONS.format(address=address)
+        try:
+            count = await self.redis.incr(key)
+            await self.redis.expire(key, CONNECTION_COUNT_TTL)
+            if count > self.settings.widget_max_connections_per_ip:
+                await self.redis.decr(key)
+                return False
+            return True
+        except aioredis.RedisError as err:
+            logger.warning("connection limit not checked, Redis unavailable: %s", err)
+            return True
+
+    async def close_connection(self, address: str) -> None:
+        try:
+            await self.redis.decr(keys.WIDGET_CONNECTIONS.format(address=address))
+        except aioredis.RedisError:
+            pass
