@@ -10,6 +10,8 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.settings import MAX_STORED_TEXT
+
 metadata = sa.MetaData()
 
 tickets = sa.Table(
@@ -61,7 +63,7 @@ DEFAULT_CANNED = [
     ("Anything else", "Is there anything else I can help you with today?"),
     ("Closing", "Thanks for chatting with us! I'll hand you back to our assistant now."),
 ]
-MAX_TEXT = 4000
+MAX_TEXT = MAX_STORED_TEXT
 
 
 def add_missing_columns(engine: sa.engine.Engine) -> List[str]:

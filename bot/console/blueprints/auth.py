@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.console.sessions import COOKIE, clear_session_cookie, error, json_body, requires, set_session_cookie
+from bot.console.sessions import COOKIE, Attempt, clear_session_cookie, error, json_body, requires, set_session_cookie
 from bot.console.users import UserError
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("auth")
 
 
@@ -18,16 +20,31 @@ async def login(request: Request):
     if request.content_type.split(";")[0].strip() != "application/json":
         return error(415, "send JSON")  # also keeps plain cross-site forms out
     data = json_body(request)
-    username = str(data.get("username") or "").strip().lower()[:64]
-    if not await ctx.sessions.login_allowed(username):
-        return error(429, "too many failed sign-ins; wait 15 minutes")
+    username, address = str(data.get("username") or "").strip().lower()[:64], client_address(request)
+    attempt = await ctx.sessions.login_attempt(username, address)  # counted before any hash is computed
+    if attempt.wait:
+        return too_many_attempts(username, address, attempt)
     user = await asyncio.to_thread(ctx.users.authenticate, username, str(data.get("password") or ""))
     if user is None:
-        await ctx.sessions.login_failed(username)
         return error(401, "wrong username or password")
+    await ctx.sessions.login_succeeded(username, address)
     session = await ctx.sessions.create(user.id)
     resp = response.json({"user": user.public(), "csrf": session["csrf"]})
     set_session_cookie(resp, session["token"], ctx.settings.console_secure_cookies or request.scheme == "https")
+    return resp
+
+
+def client_address(request: Request) -> str:
+    """The visitor's address: the one a trusted proxy forwarded (Sanic's PROXIES_COUNT / FORWARDED_SECRET), else the peer's."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+def too_many_attempts(username: str, address: str, attempt: Attempt):
+    if attempt.first_refused:  # once per locked name or address, not once per refused guess
+        logger.warning("sign-ins locked for %d s: username %r, address %r", attempt.wait, username, address)
+    minutes = -(-attempt.wait // 60)
+    resp = error(429, f"too many sign-in attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}")
+    resp.headers["Retry-After"] = str(attempt.wait)
     return resp
 
 
