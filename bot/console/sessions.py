@@ -97,16 +97,23 @@ def error(status: int, message: str, **extra: Any) -> response.HTTPResponse:
     return response.json({"error": message, **extra}, status=status)
 
 
+async def signed_in(request: Request) -> Tuple[Optional[Dict[str, Any]], Any]:
+    """(session, user) of the request's cookie while the session lasts and the user is active, else (None, None).
+    The user is read afresh each time: a deactivation or a new role counts from the next request on."""
+    ctx = request.app.ctx
+    session = await ctx.sessions.get(request.cookies.get(COOKIE))
+    user = ctx.users.get(session["user_id"]) if session else None
+    return (session, user) if user is not None and user.active else (None, None)
+
+
 def requires(*roles: str, page: bool = False):
     """Route guard: a signed-in, active user with one of `roles` (admins pass every guard); for unsafe
     methods, the CSRF token too. Pages redirect to /login; API routes answer 401/403 in JSON."""
     def decorate(handler):
         @functools.wraps(handler)
         async def guarded(request: Request, *args, **kwargs):
-            ctx = request.app.ctx
-            session = await ctx.sessions.get(request.cookies.get(COOKIE))
-            user = ctx.users.get(session["user_id"]) if session else None
-            if user is None or not user.active:
+            session, user = await signed_in(request)
+            if user is None:
                 return response.redirect("/login") if page else error(401, "sign in first")
             if not user.can(*roles):
                 return error(403, f"this needs the role {' or '.join(roles)}")
@@ -135,6 +142,19 @@ def clear_session_cookie(resp: response.HTTPResponse) -> None:
     resp.cookies[COOKIE] = ""
     resp.cookies[COOKIE]["max-age"] = 0
     resp.cookies[COOKIE]["path"] = "/"
+
+
+def text_field(data: Dict[str, Any], key: str, limit: int, what: str) -> Tuple[str, Optional[response.HTTPResponse]]:
+    """(the stripped text of data[key], None), or ("", a refusal that says why): 400 when it is missing or not
+    text, 413 when it is longer than `limit` characters. Nothing is cut short: what is kept is what was sent."""
+    value = data.get(key)
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        return "", error(400, f"write the {what} first" if value in (None, "") or isinstance(value, str)
+                         else f"the {what} must be text")
+    if len(text) > limit:
+        return "", error(413, f"a {what} can be at most {limit} characters; this one has {len(text)}")
+    return text, None
 
 
 def json_body(request: Request) -> Dict[str, Any]:

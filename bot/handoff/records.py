@@ -158,6 +158,10 @@ class HandoffRecords:
             query = query.where(tickets.c.status == status)
         return self._run("list tickets", lambda c: [Ticket(**r._mapping) for r in c.execute(query)])
 
+    def has_ticket(self, conversation_id: str) -> bool:
+        query = sa.select(tickets.c.id).where(tickets.c.conversation_id == conversation_id).limit(1)
+        return self._run("look for tickets", lambda c: c.execute(query).first() is not None)
+
     def ticket(self, ticket_id: int) -> Optional[Ticket]:
         row = self._run("read the ticket", lambda c: c.execute(tickets.select().where(tickets.c.id == ticket_id)).first())
         return Ticket(**row._mapping) if row else None

@@ -16,6 +16,7 @@ from aiohttp import web
 from sanic import Sanic
 
 from bot.console.app import create_app
+from bot.handoff.queue import AGENTS, WAITING, Handoff, agent_key, chats_key, conv_key, presence_key
 from bot.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, free_port
 
@@ -50,6 +51,8 @@ class ServedConsole:
     def __init__(self, app: Sanic, base: str) -> None:
         self.app, self.base = app, base
         self.clients: list = []
+        self.usernames: list = []
+        self.conversations: list = []
 
     @property
     def ctx(self):
@@ -73,10 +76,29 @@ class ServedConsole:
         status, made = await admin.call("POST", "/api/users", {"username": username, "password": password,
                                                                "role": role, **fields})
         assert status == 201, made
+        self.usernames.append(username)
         client = self.client()
         status, data = await client.login(username, password)
         assert status == 200, data
         return client, made["user"]
+
+    async def handoff(self, team: str = "general") -> str:
+        """A conversation waiting in the queue for `team`; its id."""
+        cid = f"test-{uuid.uuid4().hex}"
+        self.conversations.append(cid)
+        await self.ctx.queue.enqueue(Handoff(cid, team=team))
+        return cid
+
+    async def forget(self) -> None:
+        """The queue's record of this test's agents and conversations, so the rest of the run never meets them."""
+        redis = self.ctx.queue.redis
+        for username in self.usernames:
+            await redis.srem(AGENTS, username)
+            await redis.delete(agent_key(username), presence_key(username), chats_key(username),
+                               f"console:wanted_status:{username}", f"console:streams:{username}")
+        if self.conversations:
+            await redis.zrem(WAITING, *self.conversations)
+            await redis.delete(*[conv_key(cid) for cid in self.conversations])
 
 
 @contextlib.asynccontextmanager
@@ -122,6 +144,7 @@ async def served(var_dir: Path, redis_url: str, settings: Optional[Settings] = N
     finally:
         for client in console.clients:
             await client.close()
+        await console.forget()
         await server.before_stop()
         for connection in list(server.connections):
             connection.close_if_idle() or connection.abort()

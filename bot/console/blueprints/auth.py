@@ -94,4 +94,6 @@ async def update_user(request: Request, user_id: int):
         user = await asyncio.to_thread(request.app.ctx.users.update, user_id, **data)
     except UserError as err:
         return error(400, str(err))
+    if not (user.active and user.can("agent")):  # auto-assign passes them over from now on, not at their next heartbeat
+        await request.app.ctx.queue.offline(user.username)
     return response.json({"user": user.public()})
