@@ -88,10 +88,12 @@ async def create_user(request: Request):
 @requires("admin")
 async def update_user(request: Request, user_id: int):
     data = json_body(request)
+    if not data:
+        return error(400, "send a JSON object with the fields to change")
     if user_id == request.ctx.user.id and (data.get("role", "admin") != "admin" or data.get("active") is False):
         return error(400, "you cannot demote or deactivate yourself")
     try:
-        user = await asyncio.to_thread(request.app.ctx.users.update, user_id, **data)
+        user = await asyncio.to_thread(request.app.ctx.users.update, user_id, data)
     except UserError as err:
         return error(400, str(err))
     if not (user.active and user.can("agent")):  # auto-assign passes them over from now on, not at their next heartbeat
