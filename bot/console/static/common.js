@@ -19,6 +19,14 @@ window.SupportConsole = (() => {
     return node;
   }
 
+  // the server says why in data.error; these are for an answer without one (a proxy's, a body too large for it)
+  const STATUS_TEXT = {
+    403: "You are not allowed to do that, or not with this conversation.",
+    413: "That is too long to send: shorten it and try again.",
+    429: "Too many attempts: wait a few minutes and try again.",
+  };
+  const failure = (status, data) => (data && data.error) || STATUS_TEXT[status] || `The console answered ${status}.`;
+
   async function api(method, path, body) {
     const headers = {"X-CSRF-Token": csrf};
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -26,7 +34,7 @@ window.SupportConsole = (() => {
                                     body: body === undefined ? undefined : JSON.stringify(body)});
     if (resp.status === 401) { window.location.href = "/login"; throw new Error("signed out"); }
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.error || `${resp.status}`);
+    if (!resp.ok) throw new Error(failure(resp.status, data));
     return data;
   }
 

@@ -424,6 +424,7 @@
   function onEvent(event) {
     let data;
     try { data = JSON.parse(event.data); } catch (err) { return; }
+    if (data.type === "signed_out") return signedOut(event.target);
     if (data.type === "message") {
       const t = {sender: data.sender, text: data.text, timestamp: data.at, agent: data.agent};
       const live = (state.live[data.conversation_id] = state.live[data.conversation_id] || []);
@@ -442,10 +443,23 @@
     if (state.view === "conversation" && data.conversation_id === state.cid) loadConversation();
   }
 
+  // the server ends the stream when the session ended, or the account was deactivated or is no longer an agent's
+  function signedOut(source) {
+    source.close();
+    $("me").classList.add("offline");
+    flash("You were signed out (signed out elsewhere, or your account was changed). Sign in again to go on.", true);
+    setTimeout(() => { window.location.href = "/login"; }, 4000);
+  }
+
   function connect() {
     const source = new EventSource("/api/events");
     source.onmessage = onEvent;
-    source.onerror = () => { $("me").classList.add("offline"); };
+    source.onerror = () => {
+      $("me").classList.add("offline");
+      // the browser retries a dropped stream by itself, but not one refused (a 401 or 403): ask who we are,
+      // which goes to the login page when signed out, and open the stream again when still signed in
+      if (source.readyState === EventSource.CLOSED) api("GET", "/api/me").then(() => setTimeout(connect, 3000), () => {});
+    };
     source.onopen = () => { $("me").classList.remove("offline"); refreshSoon(); };
   }
 
