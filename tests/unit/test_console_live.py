@@ -1,6 +1,7 @@
 """The agent's live event stream lasts only as long as their right to it: signing out, being deactivated or
 losing the agent role ends it at the next heartbeat, and their presence goes, so auto-assign passes them over."""
 import asyncio
+import logging
 
 import pytest
 
@@ -20,7 +21,8 @@ async def sign_out(how, console, agent, me):
 
 
 @pytest.mark.parametrize("how", ["logout", "deactivated", "no longer an agent"])
-def test_the_stream_ends_and_presence_goes_when_the_agent_is_signed_out_or_removed(tmp_path, redis_url, monkeypatch, how):
+def test_the_stream_ends_and_presence_goes_when_the_agent_is_signed_out_or_removed(tmp_path, redis_url, monkeypatch, caplog,
+                                                                                    how):
     monkeypatch.setattr(queue_blueprint, "HEARTBEAT_SECONDS", HEARTBEAT)
 
     async def scenario():
@@ -43,6 +45,7 @@ def test_the_stream_ends_and_presence_goes_when_the_agent_is_signed_out_or_remov
             assert await watcher.assign([await queue.get(cid)], only_them) != []  # not given to them
             assert (await queue.get(cid)).status == "waiting"
     asyncio.run(scenario())
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]  # the stream ended cleanly
 
 
 def test_deactivating_an_agent_drops_their_presence_at_once(tmp_path, redis_url):

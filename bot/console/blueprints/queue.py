@@ -107,9 +107,9 @@ async def events(request: Request):
     they go offline. At each heartbeat the session and the user are checked again: a signed-out, deactivated or
     demoted agent's stream ends there, with their presence."""
     ctx, user = request.app.ctx, request.ctx.user
-    redis = ctx.queue.redis
+    redis, agent_id = ctx.queue.redis, user.username
     await ctx.queue.register_agent(agent_for(user))
-    streams = f"console:streams:{user.username}"
+    streams = f"console:streams:{agent_id}"
     pubsub = redis.pubsub()
     await pubsub.subscribe(EVENTS)
     resp = await request.respond(content_type="text/event-stream",
@@ -121,7 +121,7 @@ async def events(request: Request):
         beat = 0.0
         while True:
             if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-                user = await still_present(request, user.username)
+                user = await still_present(request, agent_id)
                 if user is None:
                     await resp.send(SIGNED_OUT)
                     break
@@ -135,7 +135,7 @@ async def events(request: Request):
         await pubsub.close()
         if await redis.decr(streams) <= 0:
             await redis.delete(streams)
-            await ctx.queue.offline(user.username)
+            await ctx.queue.offline(agent_id)
     return None
 
 
