@@ -1,7 +1,7 @@
 "use strict";
 // The agent console. Every piece of user text goes in with textContent: never as HTML.
 (() => {
-  const {$, el, api, flash, setCsrf} = window.SupportConsole;
+  const {$, el, api, flash, signedOut, setCsrf} = window.SupportConsole;
   const state = {me: null, view: "queue", cid: null, queue: null, conv: null,
                  typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}, live: {}};
   const LIVE_KEPT = 50;  // live messages remembered per conversation, until its transcript has them
@@ -424,7 +424,7 @@
   function onEvent(event) {
     let data;
     try { data = JSON.parse(event.data); } catch (err) { return; }
-    if (data.type === "signed_out") return signedOut(event.target);
+    if (data.type === "signed_out") { event.target.close(); return signedOut(); }  // the session or the account ended
     if (data.type === "message") {
       const t = {sender: data.sender, text: data.text, timestamp: data.at, agent: data.agent};
       const live = (state.live[data.conversation_id] = state.live[data.conversation_id] || []);
@@ -441,14 +441,6 @@
     if (data.type === "queued" && data.reason) { flash(`A visitor is waiting (${data.reason.replace("_", " ")}).`); alertNewChat(data); }
     refreshSoon();
     if (state.view === "conversation" && data.conversation_id === state.cid) loadConversation();
-  }
-
-  // the server ends the stream when the session ended, or the account was deactivated or is no longer an agent's
-  function signedOut(source) {
-    source.close();
-    $("me").classList.add("offline");
-    flash("You were signed out (signed out elsewhere, or your account was changed). Sign in again to go on.", true);
-    setTimeout(() => { window.location.href = "/login"; }, 4000);
   }
 
   function connect() {

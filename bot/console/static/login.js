@@ -1,5 +1,9 @@
 "use strict";
 const TOO_MANY = "Too many sign-in attempts: wait a few minutes and try again.";
+if (new URLSearchParams(window.location.search).has("signed-out")) {  // the console sent us back here
+  document.getElementById("login-error").textContent =
+    "You were signed out: your session ended, or an admin changed your account. Sign in again to go on.";
+}
 document.getElementById("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   const out = document.getElementById("login-error");
