@@ -148,10 +148,11 @@ def text_field(data: Dict[str, Any], key: str, limit: int, what: str) -> Tuple[s
     """(the stripped text of data[key], None), or ("", a refusal that says why): 400 when it is missing or not
     text, 413 when it is longer than `limit` characters. Nothing is cut short: what is kept is what was sent."""
     value = data.get(key)
-    text = value.strip() if isinstance(value, str) else ""
+    if not isinstance(value, (str, type(None))):
+        return "", error(400, f"the {what} must be text")
+    text = (value or "").strip()
     if not text:
-        return "", error(400, f"write the {what} first" if value in (None, "") or isinstance(value, str)
-                         else f"the {what} must be text")
+        return "", error(400, f"write the {what} first")
     if len(text) > limit:
         return "", error(413, f"a {what} can be at most {limit} characters; this one has {len(text)}")
     return text, None

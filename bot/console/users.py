@@ -157,8 +157,9 @@ def checked(v: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def team_names(teams: Any) -> List[str]:
-    """Teams sent as a list of names or as names separated by commas; sorted, lowercase, each once."""
-    names = teams.split(",") if isinstance(teams, str) else list(teams) if isinstance(teams, (list, tuple)) else None
+    """Teams sent as a list of names or as names separated by commas (none: every team); sorted, lowercase, each once."""
+    names = teams.split(",") if isinstance(teams, str) else [] if teams is None else \
+        list(teams) if isinstance(teams, (list, tuple)) else None
     if names is None or not all(isinstance(t, str) for t in names):
         raise UserError("teams: a list of team names, or team names separated by commas")
     return sorted({t.strip().lower() for t in names if t.strip()})
