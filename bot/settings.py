@@ -49,6 +49,9 @@ ENV_CONSOLE_PORT = "CONSOLE_PORT"
 ENV_RASA_API_URL = "RASA_API_URL"  # how the console reaches Rasa's HTTP API; unset: 127.0.0.1:RASA_PORT
 ENV_CONSOLE_ADMIN_PASSWORD = "CONSOLE_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
 ENV_CONSOLE_SECURE_COOKIES = "CONSOLE_SECURE_COOKIES"  # 1 behind HTTPS (cookies are also Secure on https requests)
+ENV_CONSOLE_LOGIN_TRIES = "CONSOLE_LOGIN_TRIES"  # failed sign-ins per username in 15 minutes before 429
+ENV_CONSOLE_LOGIN_TRIES_PER_ADDRESS = "CONSOLE_LOGIN_TRIES_PER_ADDRESS"  # ... per client address (any usernames)
+ENV_CONSOLE_MAX_TEXT = "CONSOLE_MAX_TEXT"  # characters in an agent's note or ticket answer (at most MAX_STORED_TEXT)
 ENV_HANDOFF_HOURS = "HANDOFF_HOURS"  # "mon-fri 09:00-18:00; sat 10:00-14:00"; empty: always
 ENV_HANDOFF_TIMEZONE = "HANDOFF_TIMEZONE"
 ENV_HANDOFF_MAX_WAIT = "HANDOFF_MAX_WAIT"  # seconds in the queue before the visitor is offered a ticket
@@ -97,6 +100,7 @@ SERVER_SECRETS = {
 }
 SMTP_TLS_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 DEFAULT_SMTP_TIMEOUT = 10.0
+MAX_STORED_TEXT = 4000  # characters of a note, ticket or answer the handoff records keep
 
 
 class SettingsError(ValueError):
@@ -147,6 +151,13 @@ def _number(env: Mapping[str, str], name: str, default, kind=int):
     except ValueError:
         what = "a whole number" if kind is int else "a number"
         raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _number(env, name, default)
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be {low}-{high}, got {value}")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
@@ -205,6 +216,9 @@ class Settings:
     rasa_api_url_override: str | None = None
     console_admin_password: str = ""  # empty: a random one, made once and kept in var/
     console_secure_cookies: bool = False
+    console_login_tries: int = 10
+    console_login_tries_per_address: int = 30
+    console_max_text: int = MAX_STORED_TEXT
     handoff_hours: str = ""
     handoff_timezone: str = "UTC"
     handoff_max_wait: int = DEFAULT_HANDOFF_MAX_WAIT
@@ -265,6 +279,9 @@ class Settings:
             rasa_api_url_override=env.get(ENV_RASA_API_URL) or None,
             console_admin_password=env.get(ENV_CONSOLE_ADMIN_PASSWORD) or "",
             console_secure_cookies=_flag(env, ENV_CONSOLE_SECURE_COOKIES),
+            console_login_tries=_bounded(env, ENV_CONSOLE_LOGIN_TRIES, 10, 1, 1000),
+            console_login_tries_per_address=_bounded(env, ENV_CONSOLE_LOGIN_TRIES_PER_ADDRESS, 30, 1, 100000),
+            console_max_text=_bounded(env, ENV_CONSOLE_MAX_TEXT, MAX_STORED_TEXT, 1, MAX_STORED_TEXT),
             handoff_hours=env.get(ENV_HANDOFF_HOURS) or "",
             handoff_timezone=env.get(ENV_HANDOFF_TIMEZONE) or "UTC",
             handoff_max_wait=_number(env, ENV_HANDOFF_MAX_WAIT, DEFAULT_HANDOFF_MAX_WAIT),
@@ -357,6 +374,9 @@ class Settings:
             ENV_CONSOLE_PORT: self.console_port, ENV_RASA_API_URL: self.rasa_api_url_override or "",
             ENV_CONSOLE_ADMIN_PASSWORD: self.console_admin_password,
             ENV_CONSOLE_SECURE_COOKIES: int(self.console_secure_cookies), ENV_HANDOFF_HOURS: self.handoff_hours,
+            ENV_CONSOLE_LOGIN_TRIES: self.console_login_tries,
+            ENV_CONSOLE_LOGIN_TRIES_PER_ADDRESS: self.console_login_tries_per_address,
+            ENV_CONSOLE_MAX_TEXT: self.console_max_text,
             ENV_HANDOFF_TIMEZONE: self.handoff_timezone, ENV_HANDOFF_MAX_WAIT: self.handoff_max_wait,
             ENV_HANDOFF_AUTO_ASSIGN: int(self.handoff_auto_assign), ENV_FRUSTRATION_OFFER_AT: self.frustration_offer_at,
             ENV_FRUSTRATION_HANDOVER_AT: self.frustration_handover_at,

@@ -86,7 +86,7 @@ def create_app(settings: Settings) -> Sanic:
     async def open_services(app: Sanic, _loop) -> None:
         redis_url = settings.redis.url(db=0)
         app.ctx.queue = HandoffQueue.from_url(redis_url)
-        app.ctx.sessions = Sessions(app.ctx.queue.redis)
+        app.ctx.sessions = Sessions(app.ctx.queue.redis, settings.console_login_tries, settings.console_login_tries_per_address)
         app.ctx.users = Users(settings.sql_url)
         ensure_admin(app.ctx.users, settings.var_dir, settings.console_admin_password)  # a first admin, once
         app.ctx.records = HandoffRecords(settings.sql_url)

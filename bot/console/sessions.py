@@ -10,7 +10,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import Any, Dict, Optional
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
 
 import redis.asyncio as aioredis
 from sanic import response
@@ -18,8 +19,7 @@ from sanic.request import Request
 
 COOKIE = "console_session"
 SESSION_TTL = 12 * 3600
-LOGIN_FAILURES_ALLOWED = 10
-LOGIN_FAILURE_WINDOW = 900
+LOGIN_WINDOW_SECONDS = 900
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -27,9 +27,31 @@ def _key(token: str) -> str:
     return "console:session:" + hashlib.sha256(token.encode()).hexdigest()
 
 
+def login_keys(username: str, address: str) -> Tuple[str, str]:
+    """The sign-in attempt counters of a username and of a client address."""
+    return f"console:login_tries:user:{username[:64]}", f"console:login_tries:address:{address[:64]}"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One sign-in attempt, counted: `wait` seconds until it may be tried again (0: check the password now);
+    `first_refused` when this is the attempt that used the last try up (worth one log line, not thousands)."""
+    wait: int
+    first_refused: bool = False
+
+
+# the success of a sign-in gives its try back to the address (an office behind one address is not locked out by
+# its own agents signing in); atomic, so a key that just expired is not left at -1 with no expiry
+_GIVE_BACK = """
+if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
+"""
+
+
 class Sessions:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, tries_per_user: int = 10, tries_per_address: int = 30) -> None:
         self.redis = redis
+        self.limits = (tries_per_user, tries_per_address)
+        self._give_back = redis.register_script(_GIVE_BACK)
 
     async def create(self, user_id: int) -> Dict[str, str]:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
@@ -49,18 +71,39 @@ class Sessions:
         if token:
             await self.redis.delete(_key(token))
 
-    async def login_allowed(self, username: str) -> bool:
-        count = await self.redis.get(f"console:login_failures:{username[:64]}")
-        return int(count or 0) < LOGIN_FAILURES_ALLOWED
+    async def login_attempt(self, username: str, address: str) -> Attempt:
+        """Count the attempt first, then decide: checking first let 30 parallel guesses all through. Each counter
+        starts its window at its first attempt (SET NX EX) and counts in the same transaction (MULTI)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for key in login_keys(username, address):
+                pipe.set(key, 0, ex=LOGIN_WINDOW_SECONDS, nx=True)
+                pipe.incr(key)
+                pipe.ttl(key)
+            counted = await pipe.execute()
+        counts, ttls = counted[1::3], counted[2::3]
+        over = [i for i, limit in enumerate(self.limits) if counts[i] > limit]
+        if not over:
+            return Attempt(0)
+        return Attempt(max(1, *(ttls[i] for i in over)), any(counts[i] == self.limits[i] + 1 for i in over))
 
-    async def login_failed(self, username: str) -> None:
-        key = f"console:login_failures:{username[:64]}"
-        await self.redis.incr(key)
-        await self.redis.expire(key, LOGIN_FAILURE_WINDOW)
+    async def login_succeeded(self, username: str, address: str) -> None:
+        """The right password: the username's count starts again and the address gets its try back."""
+        user_key, address_key = login_keys(username, address)
+        await self.redis.delete(user_key)
+        await self._give_back(keys=[address_key])
 
 
 def error(status: int, message: str, **extra: Any) -> response.HTTPResponse:
     return response.json({"error": message, **extra}, status=status)
+
+
+async def signed_in(request: Request) -> Tuple[Optional[Dict[str, Any]], Any]:
+    """(session, user) of the request's cookie while the session lasts and the user is active, else (None, None).
+    The user is read afresh each time: a deactivation or a new role counts from the next request on."""
+    ctx = request.app.ctx
+    session = await ctx.sessions.get(request.cookies.get(COOKIE))
+    user = ctx.users.get(session["user_id"]) if session else None
+    return (session, user) if user is not None and user.active else (None, None)
 
 
 def requires(*roles: str, page: bool = False):
@@ -69,10 +112,8 @@ def requires(*roles: str, page: bool = False):
     def decorate(handler):
         @functools.wraps(handler)
         async def guarded(request: Request, *args, **kwargs):
-            ctx = request.app.ctx
-            session = await ctx.sessions.get(request.cookies.get(COOKIE))
-            user = ctx.users.get(session["user_id"]) if session else None
-            if user is None or not user.active:
+            session, user = await signed_in(request)
+            if user is None:
                 return response.redirect("/login") if page else error(401, "sign in first")
             if not user.can(*roles):
                 return error(403, f"this needs the role {' or '.join(roles)}")
@@ -101,6 +142,20 @@ def clear_session_cookie(resp: response.HTTPResponse) -> None:
     resp.cookies[COOKIE] = ""
     resp.cookies[COOKIE]["max-age"] = 0
     resp.cookies[COOKIE]["path"] = "/"
+
+
+def text_field(data: Dict[str, Any], key: str, limit: int, what: str) -> Tuple[str, Optional[response.HTTPResponse]]:
+    """(the stripped text of data[key], None), or ("", a refusal that says why): 400 when it is missing or not
+    text, 413 when it is longer than `limit` characters. Nothing is cut short: what is kept is what was sent."""
+    value = data.get(key)
+    if not isinstance(value, (str, type(None))):
+        return "", error(400, f"the {what} must be text")
+    text = (value or "").strip()
+    if not text:
+        return "", error(400, f"write the {what} first")
+    if len(text) > limit:
+        return "", error(413, f"a {what} can be at most {limit} characters; this one has {len(text)}")
+    return text, None
 
 
 def json_body(request: Request) -> Dict[str, Any]:

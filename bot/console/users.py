@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.private_files import private_dir, write_private
 
 ROLES = ("agent", "trainer", "admin")
+EDITABLE = ("role", "name", "teams", "max_chats", "active", "password")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 10
 ADMIN_PASSWORD_FILE = "console_admin_password"  # noqa: S105 (a file name)
@@ -99,10 +100,10 @@ class Users:
             return conn.execute(sa.select(sa.func.count()).select_from(users)).scalar()
 
     def create(self, username: str, password: str, role: str = "agent", name: str = "", teams=(), max_chats: int = 3) -> User:
-        username = (username or "").strip().lower()
+        username = username.strip().lower() if isinstance(username, str) else ""
         if not USERNAME.match(username):
             raise UserError("username: 2-32 characters, lowercase letters, digits, dot, dash or underscore")
-        values = self._checked(role=role, name=name or username, teams=teams, max_chats=max_chats)
+        values = checked({"role": role, "name": name or username, "teams": teams, "max_chats": max_chats})
         check_password(password)
         values.update(username=username, password_hash=self.hasher.hash(password), active=True,
                       created_at=dt.datetime.utcnow())
@@ -113,12 +114,13 @@ class Users:
             raise UserError(f"the username {username!r} is taken") from None
         return self.get(values["id"])
 
-    def update(self, user_id: int, **changes: Any) -> User:
-        allowed = {k: v for k, v in changes.items() if k in ("role", "name", "teams", "max_chats", "active")}
-        values = self._checked(**allowed)
-        if "active" in allowed:
-            values["active"] = bool(allowed["active"])
-        if changes.get("password"):
+    def update(self, user_id: int, changes: Dict[str, Any]) -> User:
+        """Change the fields in `changes` (any of EDITABLE), each checked first: one wrong one changes nothing."""
+        unknown = sorted(set(changes) - set(EDITABLE))
+        if unknown:
+            raise UserError(f"unknown field {', '.join(map(repr, unknown))}: a user's {', '.join(EDITABLE)} can change")
+        values = checked({k: v for k, v in changes.items() if k != "password"})
+        if changes.get("password") not in (None, ""):
             check_password(changes["password"])
             values["password_hash"] = self.hasher.hash(changes["password"])
         if values:
@@ -129,32 +131,50 @@ class Users:
             raise UserError("no such user")
         return user
 
-    def _checked(self, **v: Any) -> Dict[str, Any]:
-        out: Dict[str, Any] = {}
-        if "role" in v:
-            if v["role"] not in ROLES:
-                raise UserError(f"role must be one of {', '.join(ROLES)}")
-            out["role"] = v["role"]
-        if "name" in v:
-            name = str(v["name"] or "").strip()
-            if not 1 <= len(name) <= 80:
-                raise UserError("name: 1-80 characters")
-            out["name"] = name
-        if "teams" in v:
-            teams = v["teams"].split(",") if isinstance(v["teams"], str) else list(v["teams"] or [])
-            out["teams"] = ",".join(sorted({str(t).strip().lower() for t in teams if str(t).strip()}))[:120]
-        if "max_chats" in v:
-            try:
-                out["max_chats"] = int(v["max_chats"])
-            except (TypeError, ValueError):
-                raise UserError("max_chats must be a whole number") from None
-            if not 1 <= out["max_chats"] <= 20:
-                raise UserError("max_chats: 1-20")
-        return out
-
     def _set_password(self, user_id: int, password: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(users.update().where(users.c.id == user_id).values(password_hash=self.hasher.hash(password)))
+
+
+def checked(v: Dict[str, Any]) -> Dict[str, Any]:
+    """The column values for role, name, teams, max_chats and active, each of the type it must be (JSON sends any)."""
+    out: Dict[str, Any] = {}
+    if "role" in v:
+        if not isinstance(v["role"], str) or v["role"] not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}")
+        out["role"] = v["role"]
+    if "name" in v:
+        if not isinstance(v["name"], (str, type(None))) or not 1 <= len((v["name"] or "").strip()) <= 80:
+            raise UserError("name: a text of 1-80 characters")
+        out["name"] = v["name"].strip()
+    if "teams" in v:
+        out["teams"] = ",".join(team_names(v["teams"]))[:120]
+    if "max_chats" in v:
+        out["max_chats"] = whole_number(v["max_chats"], "max_chats", 1, 20)
+    if "active" in v:
+        if not isinstance(v["active"], bool):
+            raise UserError("active must be true or false")
+        out["active"] = v["active"]
+    return out
+
+
+def team_names(teams: Any) -> List[str]:
+    """Teams sent as a list of names or as names separated by commas (none: every team); sorted, lowercase, each once."""
+    names = teams.split(",") if isinstance(teams, str) else [] if teams is None else \
+        list(teams) if isinstance(teams, (list, tuple)) else None
+    if names is None or not all(isinstance(t, str) for t in names):
+        raise UserError("teams: a list of team names, or team names separated by commas")
+    return sorted({t.strip().lower() for t in names if t.strip()})
+
+
+def whole_number(value: Any, what: str, low: int, high: int) -> int:
+    """A whole number sent as a number or as digits; never a boolean (JSON's true would be 1) or a fraction."""
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    if number is None or not low <= number <= high:
+        raise UserError(f"{what} must be a whole number from {low} to {high}")
+    return number
 
 
 def check_password(password: str) -> None:

@@ -10,6 +10,8 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.settings import MAX_STORED_TEXT
+
 metadata = sa.MetaData()
 
 tickets = sa.Table(
@@ -61,7 +63,7 @@ DEFAULT_CANNED = [
     ("Anything else", "Is there anything else I can help you with today?"),
     ("Closing", "Thanks for chatting with us! I'll hand you back to our assistant now."),
 ]
-MAX_TEXT = 4000
+MAX_TEXT = MAX_STORED_TEXT
 
 
 def add_missing_columns(engine: sa.engine.Engine) -> List[str]:
@@ -155,6 +157,10 @@ class HandoffRecords:
         if status:
             query = query.where(tickets.c.status == status)
         return self._run("list tickets", lambda c: [Ticket(**r._mapping) for r in c.execute(query)])
+
+    def has_ticket(self, conversation_id: str) -> bool:
+        query = sa.select(tickets.c.id).where(tickets.c.conversation_id == conversation_id).limit(1)
+        return self._run("look for tickets", lambda c: c.execute(query).first() is not None)
 
     def ticket(self, ticket_id: int) -> Optional[Ticket]:
         row = self._run("read the ticket", lambda c: c.execute(tickets.select().where(tickets.c.id == ticket_id)).first())

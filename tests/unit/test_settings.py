@@ -35,6 +35,9 @@ def test_database_url_reaches_the_tracker_store():
         ({"DATABASE_URL": "just-a-name"}, "DATABASE_URL"),
         ({"RASA_PORT": "fifty"}, "RASA_PORT"),
         ({"ORDERS_TIMEOUT": "soon"}, "ORDERS_TIMEOUT"),
+        ({"CONSOLE_MAX_TEXT": "5000"}, "CONSOLE_MAX_TEXT"),  # more than the records keep: it would be cut short
+        ({"CONSOLE_LOGIN_TRIES": "0"}, "CONSOLE_LOGIN_TRIES"),
+        ({"CONSOLE_LOGIN_TRIES_PER_ADDRESS": "-1"}, "CONSOLE_LOGIN_TRIES_PER_ADDRESS"),
     ],
 )
 def test_bad_values_fail_with_the_setting_named(env, named):

@@ -28,6 +28,13 @@ PAGE = Path(__file__).resolve().parent.parent / "templates" / "analytics.html"
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
 CSV_COLUMNS = [c.name for c in tp.columns]
+# what makes a spreadsheet read a cell as a formula (OWASP's list): a tab or carriage return first works too
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell no spreadsheet runs: text that starts like a formula gets a leading apostrophe, shown as text."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def date_range(request: Request) -> Tuple[dt.datetime, dt.datetime]:
@@ -84,7 +91,7 @@ async def export(request: Request):
         rows = await asyncio.to_thread(page, last)
         for r in rows:
             values = [json.dumps(v) if isinstance(v, dict) else v for v in r]
-            writer.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for v in values])  # no formulas
+            writer.writerow([spreadsheet_safe(v) for v in values])
         await resp.send(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()

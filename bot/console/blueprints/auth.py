@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.console.sessions import COOKIE, clear_session_cookie, error, json_body, requires, set_session_cookie
+from bot.console.sessions import COOKIE, Attempt, clear_session_cookie, error, json_body, requires, set_session_cookie
 from bot.console.users import UserError
+from bot.proxies import client_address
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("auth")
 
 
@@ -19,15 +22,26 @@ async def login(request: Request):
         return error(415, "send JSON")  # also keeps plain cross-site forms out
     data = json_body(request)
     username = str(data.get("username") or "").strip().lower()[:64]
-    if not await ctx.sessions.login_allowed(username):
-        return error(429, "too many failed sign-ins; wait 15 minutes")
+    address = client_address(request, ctx.settings)  # behind a proxy: the one it names
+    attempt = await ctx.sessions.login_attempt(username, address)  # counted before any hash is computed
+    if attempt.wait:
+        return too_many_attempts(username, address, attempt)
     user = await asyncio.to_thread(ctx.users.authenticate, username, str(data.get("password") or ""))
     if user is None:
-        await ctx.sessions.login_failed(username)
         return error(401, "wrong username or password")
+    await ctx.sessions.login_succeeded(username, address)
     session = await ctx.sessions.create(user.id)
     resp = response.json({"user": user.public(), "csrf": session["csrf"]})
     set_session_cookie(resp, session["token"], ctx.settings.console_secure_cookies or request.scheme == "https")
+    return resp
+
+
+def too_many_attempts(username: str, address: str, attempt: Attempt):
+    if attempt.first_refused:  # once per locked name or address, not once per refused guess
+        logger.warning("sign-ins locked for %d s: username %r, address %r", attempt.wait, username, address)
+    minutes = -(-attempt.wait // 60)
+    resp = error(429, f"too many sign-in attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}")
+    resp.headers["Retry-After"] = str(attempt.wait)
     return resp
 
 
@@ -71,10 +85,14 @@ async def create_user(request: Request):
 @requires("admin")
 async def update_user(request: Request, user_id: int):
     data = json_body(request)
+    if not data:
+        return error(400, "send a JSON object with the fields to change")
     if user_id == request.ctx.user.id and (data.get("role", "admin") != "admin" or data.get("active") is False):
         return error(400, "you cannot demote or deactivate yourself")
     try:
-        user = await asyncio.to_thread(request.app.ctx.users.update, user_id, **data)
+        user = await asyncio.to_thread(request.app.ctx.users.update, user_id, data)
     except UserError as err:
         return error(400, str(err))
+    if not (user.active and user.can("agent")):  # auto-assign passes them over from now on, not at their next heartbeat
+        await request.app.ctx.queue.offline(user.username)
     return response.json({"user": user.public()})

@@ -10,9 +10,10 @@ from typing import Any, Dict, Optional
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.console.access import readable
 from bot.console.blueprints.queue import handoff_view
 from bot.console.live import requeue_and_tell
-from bot.console.sessions import error, json_body, requires
+from bot.console.sessions import error, json_body, requires, text_field
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import TEAMS
@@ -91,7 +92,9 @@ async def owned(request: Request, cid: str):
 @requires("agent")
 async def conversation(request: Request, cid: str):
     ctx = request.app.ctx
-    handoff = await ctx.queue.get(cid)
+    handoff, refused = await readable(request, cid)
+    if refused:
+        return refused
     try:
         tracker = await ctx.rasa.tracker(cid)
     except RasaUnavailable as err:
@@ -122,9 +125,9 @@ async def conversation(request: Request, cid: str):
 @bp.post("/api/conversations/<cid:str>/messages")
 @requires("agent")
 async def reply(request: Request, cid: str):
-    text = str(json_body(request).get("text") or "").strip()
-    if not text or len(text) > MAX_REPLY:
-        return error(400, f"write a message of 1-{MAX_REPLY} characters")
+    text, refused = text_field(json_body(request), "text", MAX_REPLY, "message")
+    if refused:
+        return refused
     handoff, refused = await owned(request, cid)
     if refused:
         return refused
@@ -158,9 +161,11 @@ async def typing(request: Request, cid: str):
 @bp.post("/api/conversations/<cid:str>/notes")
 @requires("agent")
 async def add_note(request: Request, cid: str):
-    text = str(json_body(request).get("text") or "").strip()
-    if not text:
-        return error(400, "write the note first")
+    text, refused = text_field(json_body(request), "text", request.app.ctx.settings.console_max_text, "note")
+    if not refused:
+        _, refused = await readable(request, cid)
+    if refused:
+        return refused
     try:
         note = await asyncio.to_thread(request.app.ctx.records.add_note, cid, request.ctx.user.username, text)
     except RecordsUnavailable as err:

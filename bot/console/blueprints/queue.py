@@ -2,24 +2,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from typing import Any, Dict, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.console.access import NOT_YOURS, agent_for, serves
 from bot.console.live import announce_claim, claim_and_tell
-from bot.console.sessions import error, json_body, requires
+from bot.console.sessions import error, json_body, requires, signed_in
 from bot.console.users import User
-from bot.handoff.queue import EVENTS, HANDLED, Agent, Handoff, estimate_wait, presence_key
+from bot.handoff.queue import EVENTS, HANDLED, Handoff, HandoffQueue, estimate_wait, presence_key
 from bot.touchpoints.analytics import label
 
 bp = Blueprint("queue")
 HEARTBEAT_SECONDS = 10.0
 STATUSES = ("available", "away")
-
-
-def agent_for(user: User) -> Agent:
-    return Agent(user.username, user.name, user.teams, user.max_chats)
+PING = ": ping\n\n"
+SIGNED_OUT = 'data: {"type": "signed_out"}\n\n'
+# the events that carry what a visitor said, or call an agent to a new chat: only for those who may read it
+FOR_READERS = ("message", "queued")
 
 
 def handoff_view(handoff: Handoff) -> dict:
@@ -38,8 +41,10 @@ async def queue_view(request: Request):
     queue = request.app.ctx.queue
     now = time.time()
     waiting, agents, handling = await queue.waiting(), await queue.agents(), await queue.handling_seconds()
-    rows = []
+    rows, me = [], request.ctx.user
     for rank, h in enumerate(waiting):
+        if not serves(me, h):  # other teams' visitors (their words are in the signals) are not shown
+            continue
         rows.append({**handoff_view(h), "position": rank + 1, "waiting_seconds": round(now - h.enqueued_at, 1),
                      "priority": round(h.enqueued_at - queue.score(h), 1), "eta_seconds": estimate_wait(rank, agents, handling)})
     mine = [handoff_view(h) for h in await queue.chats(request.ctx.user.username)]
@@ -67,6 +72,9 @@ async def presence(request: Request):
 @requires("agent")
 async def claim(request: Request, cid: str):
     ctx, agent = request.app.ctx, agent_for(request.ctx.user)
+    handoff = await ctx.queue.get(cid)
+    if handoff is not None and not serves(request.ctx.user, handoff):
+        return error(403, NOT_YOURS)
     await ctx.queue.register_agent(agent)
     result = await claim_and_tell(ctx.queue, ctx.link, cid, agent, ctx.touchpoints)
     if result != "claimed":
@@ -94,12 +102,14 @@ async def claim_next(request: Request):
 @bp.get("/api/events")
 @requires("agent")
 async def events(request: Request):
-    """Server-sent events: every queue change and live message. While the stream is open the agent is
-    online (heartbeat); when the tab closes the stream ends and, if it was their last, they go offline."""
-    ctx, agent = request.app.ctx, agent_for(request.ctx.user)
-    redis = ctx.queue.redis
-    await ctx.queue.register_agent(agent)
-    streams = f"console:streams:{agent.id}"
+    """Server-sent events: queue changes and live messages of the conversations this agent may read. While the
+    stream is open the agent is online (heartbeat); when the tab closes the stream ends and, if it was their last,
+    they go offline. At each heartbeat the session and the user are checked again: a signed-out, deactivated or
+    demoted agent's stream ends there, with their presence."""
+    ctx, user = request.app.ctx, request.ctx.user
+    redis, agent_id = ctx.queue.redis, user.username
+    await ctx.queue.register_agent(agent_for(user))
+    streams = f"console:streams:{agent_id}"
     pubsub = redis.pubsub()
     await pubsub.subscribe(EVENTS)
     resp = await request.respond(content_type="text/event-stream",
@@ -111,14 +121,13 @@ async def events(request: Request):
         beat = 0.0
         while True:
             if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-                status = await redis.get(wanted_key(agent.id)) or "available"
-                was = await redis.get(presence_key(agent.id))
-                await ctx.queue.heartbeat(agent.id, status)
-                if was != status:
-                    await ctx.queue.publish("presence", "", agent_id=agent.id, status=status)
+                user = await still_present(request, agent_id)
+                if user is None:
+                    await resp.send(SIGNED_OUT)
+                    break
                 beat = time.monotonic()
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS / 2)
-            await resp.send(f"data: {message['data']}\n\n" if message else ": ping\n\n")
+            await resp.send(await stream_line(ctx.queue, user, message))
     except asyncio.CancelledError:
         pass  # the agent's tab went away
     finally:
@@ -126,6 +135,36 @@ async def events(request: Request):
         await pubsub.close()
         if await redis.decr(streams) <= 0:
             await redis.delete(streams)
-            await ctx.queue.offline(agent.id)
+            await ctx.queue.offline(agent_id)
     return None
 
+
+async def still_present(request: Request, agent_id: str) -> Optional[User]:
+    """Refresh the agent's presence, then check they may still have it (signed in, active, an agent): the user
+    as they are now, or None with the presence dropped. Checked after the heartbeat, so a deactivation that
+    lands in between is never undone by it."""
+    queue = request.app.ctx.queue
+    status = await queue.redis.get(wanted_key(agent_id)) or "available"
+    was = await queue.redis.get(presence_key(agent_id))
+    await queue.heartbeat(agent_id, status)
+    _, user = await signed_in(request)
+    if user is None or not user.can("agent"):
+        await queue.offline(agent_id)
+        return None
+    if was != status:
+        await queue.publish("presence", "", agent_id=agent_id, status=status)
+    return user
+
+
+async def stream_line(queue: HandoffQueue, user: User, message: Optional[Dict[str, Any]]) -> str:
+    """What the stream sends for one pub/sub message: the event, or a ping (it also keeps proxies from closing an
+    idle stream) when there was none or it is about a conversation this agent may not read."""
+    if message is None:
+        return PING
+    try:
+        event = json.loads(message["data"])
+    except ValueError:
+        return PING
+    if event.get("type") in FOR_READERS and not serves(user, await queue.get(str(event.get("conversation_id") or ""))):
+        return PING
+    return f"data: {message['data']}\n\n"

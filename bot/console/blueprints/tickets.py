@@ -8,7 +8,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sqlalchemy.exc import IntegrityError
 
-from bot.console.sessions import error, json_body, requires
+from bot.console.sessions import error, json_body, requires, text_field
 from bot.handoff.mail import MailUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.touchpoints.events import ticket_row
@@ -45,9 +45,10 @@ async def reply_ticket(request: Request, ticket_id: int):
     """Store the answer and the new status first, then email it (`send`: false keeps it stored only). A mail
     server that fails leaves the answer stored, the ticket open and the error on it, to be sent again."""
     data = json_body(request)
-    text, status = str(data.get("reply") or "").strip(), data.get("status") or "answered"
-    if not text:
-        return error(400, "write the reply first")
+    text, refused = text_field(data, "reply", request.app.ctx.settings.console_max_text, "reply")
+    if refused:
+        return refused
+    status = data.get("status") or "answered"
     if status not in TICKET_STATUSES:
         return error(400, f"status must be one of {', '.join(TICKET_STATUSES)}")
     ticket, failed = await records_call(request.app.ctx.records.answer_ticket, ticket_id, text,

@@ -1,6 +1,6 @@
 "use strict";
 // What the console's pages (console.js, analytics.js) share: elements built from text, never HTML; the JSON API
-// with the session's CSRF token (sign-in answers it; a 401 goes back to the login page); the flash line.
+// with the session's CSRF token (sign-in answers it; a 401 goes back to the login page, which says why); the flash line.
 window.SupportConsole = (() => {
   const $ = (id) => document.getElementById(id);
   let csrf = "";
@@ -19,14 +19,25 @@ window.SupportConsole = (() => {
     return node;
   }
 
+  // the session ended (signed out in another tab, or the account was deactivated or changed): the login page says so
+  const signedOut = () => { window.location.href = "/login?signed-out"; };
+
+  // the server says why in data.error; these are for an answer without one (a proxy's, a body too large for it)
+  const STATUS_TEXT = {
+    403: "You are not allowed to do that, or not with this conversation.",
+    413: "That is too long to send: shorten it and try again.",
+    429: "Too many attempts: wait a few minutes and try again.",
+  };
+  const failure = (status, data) => (data && data.error) || STATUS_TEXT[status] || `The console answered ${status}.`;
+
   async function api(method, path, body) {
     const headers = {"X-CSRF-Token": csrf};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const resp = await fetch(path, {method, headers, credentials: "same-origin",
                                     body: body === undefined ? undefined : JSON.stringify(body)});
-    if (resp.status === 401) { window.location.href = "/login"; throw new Error("signed out"); }
+    if (resp.status === 401) { signedOut(); throw new Error("signed out"); }
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.error || `${resp.status}`);
+    if (!resp.ok) throw new Error(failure(resp.status, data));
     return data;
   }
 
@@ -39,5 +50,5 @@ window.SupportConsole = (() => {
     flash.timer = setTimeout(() => { box.hidden = true; }, 5000);
   }
 
-  return {$, el, api, flash, setCsrf: (token) => { csrf = token; }};
+  return {$, el, api, flash, signedOut, setCsrf: (token) => { csrf = token; }};
 })();

@@ -1,7 +1,7 @@
 "use strict";
 // The agent console. Every piece of user text goes in with textContent: never as HTML.
 (() => {
-  const {$, el, api, flash, setCsrf} = window.SupportConsole;
+  const {$, el, api, flash, signedOut, setCsrf} = window.SupportConsole;
   const state = {me: null, view: "queue", cid: null, queue: null, conv: null,
                  typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}, live: {}};
   const LIVE_KEPT = 50;  // live messages remembered per conversation, until its transcript has them
@@ -424,6 +424,7 @@
   function onEvent(event) {
     let data;
     try { data = JSON.parse(event.data); } catch (err) { return; }
+    if (data.type === "signed_out") { event.target.close(); return signedOut(); }  // the session or the account ended
     if (data.type === "message") {
       const t = {sender: data.sender, text: data.text, timestamp: data.at, agent: data.agent};
       const live = (state.live[data.conversation_id] = state.live[data.conversation_id] || []);
@@ -445,7 +446,12 @@
   function connect() {
     const source = new EventSource("/api/events");
     source.onmessage = onEvent;
-    source.onerror = () => { $("me").classList.add("offline"); };
+    source.onerror = () => {
+      $("me").classList.add("offline");
+      // the browser retries a dropped stream by itself, but not one refused (a 401 or 403): ask who we are,
+      // which goes to the login page when signed out, and open the stream again when still signed in
+      if (source.readyState === EventSource.CLOSED) api("GET", "/api/me").then(() => setTimeout(connect, 3000), () => {});
+    };
     source.onopen = () => { $("me").classList.remove("offline"); refreshSoon(); };
   }
 

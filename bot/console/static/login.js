@@ -1,4 +1,9 @@
 "use strict";
+const TOO_MANY = "Too many sign-in attempts: wait a few minutes and try again.";
+if (new URLSearchParams(window.location.search).has("signed-out")) {  // the console sent us back here
+  document.getElementById("login-error").textContent =
+    "You were signed out: your session ended, or an admin changed your account. Sign in again to go on.";
+}
 document.getElementById("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   const out = document.getElementById("login-error");
@@ -9,8 +14,8 @@ document.getElementById("login").addEventListener("submit", async (event) => {
       body: JSON.stringify({username: document.getElementById("username").value,
                             password: document.getElementById("password").value}),
     });
-    const data = await resp.json();
-    if (!resp.ok) { out.textContent = data.error || "Sign-in failed"; return; }
+    const data = await resp.json().catch(() => ({}));  // a proxy's error page is not JSON
+    if (!resp.ok) { out.textContent = data.error || (resp.status === 429 ? TOO_MANY : "Sign-in failed"); return; }
     window.location.href = "/";
   } catch (err) {
     out.textContent = "The console is not reachable. Is it running?";
