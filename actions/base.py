@@ -19,6 +19,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import identity, shop
+from bot.logsafe import loggable
 from bot.orders import Order, OrdersUnavailable
 from bot.orders.choose import by_items, candidates
 from bot.orders.factory import backend
@@ -80,7 +81,7 @@ class OrderAction(Action):
         try:
             return await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         except OrdersUnavailable as err:
-            logger.warning("orders backend unavailable in %s for %s: %s", self.name(), tracker.sender_id, err)
+            logger.warning("orders backend unavailable in %s for %s: %s", self.name(), loggable(tracker.sender_id), loggable(err))
             dispatcher.utter_message(response="utter_orders_unavailable")
             return [SlotSet("pending_request", None)]
 
@@ -193,7 +194,7 @@ class OrderAction(Action):
     def _failed(self, dispatcher, tracker, started: float) -> tuple:
         failures = (tracker.get_slot("failed_lookups") or 0) + 1
         time.sleep(max(0.0, FAILED_LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
-        logger.info("failed order lookup %d in %s", failures, tracker.sender_id)
+        logger.info("failed order lookup %d in %s", failures, loggable(tracker.sender_id))
         blocked = failures >= MAX_FAILED_LOOKUPS
         dispatcher.utter_message(response="utter_lookups_blocked" if blocked else "utter_order_not_verified")
         events = [SlotSet("failed_lookups", failures), SlotSet("order_number", None), SlotSet("pending_request", None)]

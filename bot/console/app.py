@@ -21,6 +21,7 @@ from bot.handoff.mail import Mailer
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.records import HandoffRecords
+from bot.logsafe import loggable
 from bot.orders.factory import make_backend
 from bot.settings import Settings
 from bot.touchpoints.analytics import Analytics
@@ -126,7 +127,7 @@ def create_app(settings: Settings) -> Sanic:
 
     @app.exception(Exception)
     async def unexpected(request: Request, exc: Exception):
-        logger.exception("console error on %s %s", request.method, request.path)
+        logger.exception("console error on %s %s", request.method, loggable(request.path))
         return error(500, "something went wrong on our side; the log has the details")
 
     @app.get("/health")
