@@ -26,7 +26,20 @@ def demo_customer_curl(settings) -> str:
     customer = "C00001"
     body = {"sender": "demo-C00001", "message": "hi",
             "metadata": {"customer": {"id": customer, "signature": sign(customer, settings.identity_secret)}}}
-    return f"curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{json.dumps(body)}'"
+    return f"{rest_curl(settings)} -d '{json.dumps(body)}'"
+
+
+def rest_curl(settings) -> str:
+    """The REST channel's address as a curl command; the token by name, never printed."""
+    return f'curl -s -H "Authorization: Bearer $REST_TOKEN" {settings.rasa_url}/webhooks/rest/webhook'
+
+
+def rest_lines(settings) -> str:
+    if not settings.rest_token:
+        return "  Chat (REST):    off (set REST_TOKEN to turn it on)\n"
+    return (f"  Chat (REST):    {rest_curl(settings)} -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
+            f"  As a signed-in demo customer (identity signed with IDENTITY_SECRET, see README):\n"
+            f"                  {demo_customer_curl(settings)}\n")
 
 
 def admin_hint(where) -> str:
@@ -56,10 +69,8 @@ def cmd_run(_: argparse.Namespace) -> int:
         f"  Demo shop with the chat widget: {settings.rasa_url}/webhooks/widget/demo\n"
         f"  Agent console:  {settings.console_url}/  (user {stack.admin[0]}; {admin_hint(stack.admin[1])})\n"
         f"  Analytics:      {settings.console_url}/analytics  (admins)\n"
-        f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
+        f"{rest_lines(stack.settings)}"
         f"  Rasa HTTP API:  {settings.rasa_url}  (token in RASA_TOKEN; this run: {settings.rasa_token})\n"
-        f"  As a signed-in demo customer (identity signed with IDENTITY_SECRET, see README):\n"
-        f"                  {demo_customer_curl(stack.settings)}\n"
         f"  Trackers:       {settings.sql_url}\n"
         f"  Redis:          {redis_desc}\n"
         f"  Logs:           {stack.log_dir}/\n"

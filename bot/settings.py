@@ -37,6 +37,9 @@ ENV_WIDGET_MAX_MESSAGE_BYTES = "WIDGET_MAX_MESSAGE_BYTES"
 ENV_WIDGET_RATE = "WIDGET_RATE"  # messages per 10 seconds per session
 ENV_WIDGET_MAX_CONNECTIONS_PER_IP = "WIDGET_MAX_CONNECTIONS_PER_IP"
 ENV_CONSOLE_PORT = "CONSOLE_PORT"
+ENV_REST_TOKEN = "REST_TOKEN"  # noqa: S105 (a variable name); unset: the REST channel is off
+ENV_MAX_REQUEST_BYTES = "MAX_REQUEST_BYTES"  # request body limit of Rasa's server and the console
+ENV_ACTIONS_MAX_REQUEST_BYTES = "ACTIONS_MAX_REQUEST_BYTES"  # ... of the action server (Rasa sends whole trackers)
 ENV_RASA_API_URL = "RASA_API_URL"  # how the console reaches Rasa's HTTP API; unset: 127.0.0.1:RASA_PORT
 ENV_CONSOLE_ADMIN_PASSWORD = "CONSOLE_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
 ENV_CONSOLE_SECURE_COOKIES = "CONSOLE_SECURE_COOKIES"  # 1 behind HTTPS (cookies are also Secure on https requests)
@@ -66,6 +69,8 @@ DEFAULT_VAR_DIR = ROOT / "var"
 DEFAULT_ORDERS_TIMEOUT = 5.0
 DEFAULT_CONSOLE_PORT = 5006
 DEFAULT_HANDOFF_MAX_WAIT = 600
+DEFAULT_MAX_REQUEST_BYTES = 64 * 1024  # the largest legitimate body is an agent's reply or a REST message
+DEFAULT_ACTIONS_MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a tracker with all its events, and the domain
 LOCK_STORE_REDIS_DB = 1
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
 SMTP_TLS_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -164,6 +169,9 @@ class Settings:
     widget_max_message_bytes: int = 4096
     widget_rate: int = 20
     widget_max_connections_per_ip: int = 20
+    rest_token: str = ""  # empty: the REST channel refuses every message (bot.channels.rest)
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    actions_max_request_bytes: int = DEFAULT_ACTIONS_MAX_REQUEST_BYTES
     console_port: int = DEFAULT_CONSOLE_PORT
     rasa_api_url_override: str | None = None
     console_admin_password: str = ""  # empty: a random one, made once and kept in var/
@@ -210,6 +218,9 @@ class Settings:
             widget_max_message_bytes=_number(env, ENV_WIDGET_MAX_MESSAGE_BYTES, 4096),
             widget_rate=_number(env, ENV_WIDGET_RATE, 20),
             widget_max_connections_per_ip=_number(env, ENV_WIDGET_MAX_CONNECTIONS_PER_IP, 20),
+            rest_token=env.get(ENV_REST_TOKEN) or "",
+            max_request_bytes=_number(env, ENV_MAX_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES),
+            actions_max_request_bytes=_number(env, ENV_ACTIONS_MAX_REQUEST_BYTES, DEFAULT_ACTIONS_MAX_REQUEST_BYTES),
             console_port=_number(env, ENV_CONSOLE_PORT, DEFAULT_CONSOLE_PORT),
             rasa_api_url_override=env.get(ENV_RASA_API_URL) or None,
             console_admin_password=env.get(ENV_CONSOLE_ADMIN_PASSWORD) or "",
@@ -296,6 +307,8 @@ class Settings:
             ENV_ORDERS_API_TOKEN: self.orders_api_token, ENV_ORDERS_TIMEOUT: self.orders_timeout,
             ENV_WIDGET_ORIGINS: ",".join(self.widget_origins), ENV_WIDGET_MAX_MESSAGE_BYTES: self.widget_max_message_bytes,
             ENV_WIDGET_RATE: self.widget_rate, ENV_WIDGET_MAX_CONNECTIONS_PER_IP: self.widget_max_connections_per_ip,
+            ENV_REST_TOKEN: self.rest_token, ENV_MAX_REQUEST_BYTES: self.max_request_bytes,
+            ENV_ACTIONS_MAX_REQUEST_BYTES: self.actions_max_request_bytes,
             ENV_CONSOLE_PORT: self.console_port, ENV_RASA_API_URL: self.rasa_api_url_override or "",
             ENV_CONSOLE_ADMIN_PASSWORD: self.console_admin_password,
             ENV_CONSOLE_SECURE_COOKIES: int(self.console_secure_cookies), ENV_HANDOFF_HOURS: self.handoff_hours,

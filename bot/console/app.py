@@ -74,7 +74,7 @@ def page(name: str) -> response.HTTPResponse:
 
 def create_app(settings: Settings) -> Sanic:
     app = Sanic(APP_NAME)
-    app.config.REQUEST_MAX_SIZE = 256 * 1024
+    app.config.REQUEST_MAX_SIZE = settings.max_request_bytes
     app.config.RESPONSE_TIMEOUT = 3600  # the event stream stays open; pings keep it alive
     app.ctx.settings = settings
     for blueprint in (auth.bp, queue.bp, conversations.bp, tickets.bp, analytics.bp):

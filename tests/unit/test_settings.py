@@ -35,6 +35,7 @@ def test_database_url_reaches_the_tracker_store():
         ({"DATABASE_URL": "just-a-name"}, "DATABASE_URL"),
         ({"RASA_PORT": "fifty"}, "RASA_PORT"),
         ({"ORDERS_TIMEOUT": "soon"}, "ORDERS_TIMEOUT"),
+        ({"MAX_REQUEST_BYTES": "64k"}, "MAX_REQUEST_BYTES"),
     ],
 )
 def test_bad_values_fail_with_the_setting_named(env, named):
@@ -57,3 +58,12 @@ def test_rasa_is_started_with_the_exact_token_whatever_it_starts_with(token):
     argv = commands(Settings(rasa_token=token))["rasa"][1]
     parsed = create_argument_parser().parse_args(argv[argv.index("run"):])
     assert parsed.auth_token == token
+
+
+def test_the_rest_channel_is_off_by_default_and_every_server_has_a_body_limit():
+    defaults = Settings.from_env({})
+    assert defaults.rest_token == "" and 0 < defaults.max_request_bytes <= 64 * 1024
+    assert defaults.max_request_bytes < defaults.actions_max_request_bytes  # Rasa sends the action server whole trackers
+    chosen = Settings.from_env({"REST_TOKEN": "t0ken", "MAX_REQUEST_BYTES": "1000", "ACTIONS_MAX_REQUEST_BYTES": "2000"})
+    assert Settings.from_env(chosen.to_env()) == chosen  # children see the same
+    assert (chosen.rest_token, chosen.max_request_bytes, chosen.actions_max_request_bytes) == ("t0ken", 1000, 2000)
