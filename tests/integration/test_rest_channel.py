@@ -1,12 +1,12 @@
 """The REST channel and the body limits, attacked on the running stack (Rasa, action server, console)."""
 import asyncio
 import time
-from urllib.parse import urlsplit
 
 import requests
 
 from tests.conftest import REST_TOKEN
 from tests.integration.test_widget_channel import Visitor
+from tests.sanic_server import announce
 
 
 def tracker_texts(stack, sender):
@@ -44,22 +44,6 @@ def test_a_long_rest_message_is_refused_at_once_without_reaching_the_bot(chat):
     assert "Torstrasse" in chat.text("what are your opening hours")  # the channel goes on working
 
 
-def announce(url: str, path: str, length: int) -> tuple:
-    """POST headers announcing a `length`-byte body, then a little of it: (status, response body, seconds)."""
-    import socket
-
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
-        started = time.monotonic()
-        sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {parts.hostname}\r\nContent-Type: application/json\r\n"
-                      f"Authorization: Bearer {REST_TOKEN}\r\nContent-Length: {length}\r\n\r\n").encode() + b"[" * 4096)
-        answer = sock.makefile("rb")
-        status = int(answer.readline().split()[1])
-        seconds = time.monotonic() - started
-        headers = dict(line.decode().strip().lower().split(": ", 1) for line in iter(answer.readline, b"\r\n"))
-        return status, answer.read(int(headers.get("content-length", 0))).decode(), seconds
-
-
 def test_every_server_refuses_an_oversized_body_at_once(stack):
     s = stack.settings
     for url, path, length in (
@@ -69,7 +53,7 @@ def test_every_server_refuses_an_oversized_body_at_once(stack):
         (s.console_url, "/api/login", 300 * 1024),
         (f"http://127.0.0.1:{s.actions_port}", "/webhook", s.actions_max_request_bytes + 1),
     ):
-        status, body, seconds = announce(url, path, length)
+        status, body, seconds = announce(url, path, length, {"Authorization": f"Bearer {REST_TOKEN}"})
         if url.endswith(f":{s.actions_port}"):  # rasa-sdk's catch-all error handler makes every error a 500
             status = 413 if status == 500 and "exceeds the size limit" in body else status
         assert (status, seconds < 1.0) == (413, True), (url, path, status, body, seconds)

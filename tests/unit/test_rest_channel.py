@@ -3,6 +3,7 @@ a free port; the app's agent only records what reached it (a real tracker is the
 import asyncio
 import json
 import time
+import uuid
 
 import aiohttp
 import pytest
@@ -12,10 +13,11 @@ from sanic import Sanic
 
 from bot.channels.rest import TokenRestInput, valid_sender
 from bot.settings import ROOT, Settings
-from tests.sanic_server import serving
+from tests.sanic_server import announce, serving
 
 TOKEN = "rest-token-for-tests"
 URL = "/webhooks/rest/webhook"
+APP_PREFIX = "rest_channel_test_"
 
 
 class RecordingAgent:
@@ -30,8 +32,7 @@ class RecordingAgent:
 
 
 def rest_app(token):
-    Sanic.test_mode = True  # a fresh app per test under one name
-    app = Sanic("rest_channel_test")
+    app = Sanic(f"{APP_PREFIX}{uuid.uuid4().hex}")  # a fresh app per test
     app.ctx.agent = RecordingAgent()
     register([TokenRestInput(token=token, max_message_bytes=100)], app, "/webhooks/")
     return app
@@ -60,7 +61,7 @@ HIJACK = {"sender": "a-widget-visitors-session-id", "message": "cancel my order"
 
 
 def test_without_a_configured_token_the_channel_is_off():
-    [(status, body)], reached = post_all("", [(bearer(""), HIJACK, None), ])
+    [(status, body)], reached = post_all("", [(bearer(""), HIJACK, None)])
     assert status == 403 and "REST_TOKEN" in body["error"] and reached == []
 
 
@@ -125,27 +126,16 @@ def test_the_servers_refuse_an_oversized_body_before_reading_it(monkeypatch):
     monkeypatch.setenv("SANIC_REQUEST_MAX_SIZE", children["rasa"][2]["SANIC_REQUEST_MAX_SIZE"])
     app = rest_app(TOKEN)
     assert app.config.REQUEST_MAX_SIZE == 65536
-    status, seconds = asyncio.run(announce_body(app, 300 * 1024))
+
+    async def probe():
+        async with serving(app) as base:
+            return await asyncio.to_thread(announce, base, URL, 300 * 1024, bearer(TOKEN))
+    status, _, seconds = asyncio.run(probe())
     assert status == 413 and seconds < 1.0 and app.ctx.agent.messages == []
 
 
-async def announce_body(app, length):
-    """Send the headers of a POST whose body would be `length` bytes, and a little of it; the status line's
-    code and how long it took to come."""
-    async with serving(app) as base:
-        host, port = base.removeprefix("http://").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        started = time.monotonic()
-        writer.write((f"POST {URL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-                      f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n").encode() + b"{" * 1024)
-        await writer.drain()
-        status_line = await asyncio.wait_for(reader.readline(), 5)
-        seconds = time.monotonic() - started
-        writer.close()
-        return int(status_line.split()[1]), seconds
-
-
 @pytest.fixture(autouse=True)
-def _no_app_registry_leak():
+def _forget_apps():
     yield
-    Sanic._app_registry.pop("rest_channel_test", None)
+    for name in [n for n in Sanic._app_registry if n.startswith(APP_PREFIX)]:
+        del Sanic._app_registry[name]
