@@ -20,6 +20,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import identity, shop
+from bot.logsafe import loggable
 from bot.orders import Order, OrdersUnavailable
 from bot.orders.attempts import attempts
 from bot.orders.choose import by_items, candidates
@@ -86,7 +87,7 @@ class OrderAction(Action):
         try:
             return await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         except OrdersUnavailable as err:
-            logger.warning("orders backend unavailable in %s for %s: %s", self.name(), tracker.sender_id, err)
+            logger.warning("orders backend unavailable in %s for %s: %s", self.name(), loggable(tracker.sender_id), loggable(err))
             dispatcher.utter_message(response="utter_orders_unavailable")
             return [SlotSet("pending_request", None)]
 
@@ -204,7 +205,7 @@ class OrderAction(Action):
         counted = attempts().failed(tracker.sender_id, email, number)
         failures = max((tracker.get_slot("failed_lookups") or 0) + 1, counted or 0)
         time.sleep(max(0.0, FAILED_LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
-        logger.info("failed order lookup %d in %s", failures, tracker.sender_id)
+        logger.info("failed order lookup %d in %s", failures, loggable(tracker.sender_id))
         blocked = failures >= get_settings().order_lookup_max_failures or lookups_blocked(tracker, email, number)
         dispatcher.utter_message(response="utter_lookups_blocked" if blocked else "utter_order_not_verified")
         events = [SlotSet("failed_lookups", failures), SlotSet("order_number", None), SlotSet("pending_request", None)]

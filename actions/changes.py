@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import fee, owned_order, registry, verified_customer, with_address_decision
 from actions.privacy import ERASE, erase_confirmed
 from bot import shop
+from bot.logsafe import loggable
 from bot.orders import Address, AddressInvalid, OrdersUnavailable
 from bot.orders.base import parse_address
 from bot.orders.factory import backend
@@ -45,7 +46,7 @@ class ActionApplyPendingChange(Action):
         try:
             return await asyncio.to_thread(self._apply, dispatcher, tracker)
         except OrdersUnavailable as err:
-            logger.warning("orders backend unavailable applying a change for %s: %s", tracker.sender_id, err)
+            logger.warning("orders backend unavailable applying a change for %s: %s", loggable(tracker.sender_id), loggable(err))
             dispatcher.utter_message(response="utter_orders_unavailable")
             return CLEAR
 

@@ -21,6 +21,7 @@ from bot.handoff.mail import email_in, message_besides_address
 from bot.handoff.queue import Handoff
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import availability, request_of, team_for
+from bot.logsafe import loggable
 from bot.orders import OrdersUnavailable
 from bot.orders.factory import backend
 from bot.settings import get_settings
@@ -107,7 +108,7 @@ class ActionRequestHuman(Action):
                 channel=tracker.get_latest_input_channel() or "")
             placement = await queue.enqueue(handoff)
         except RedisError as err:  # the queue is down: say so, and keep the conversation with the bot
-            logger.error("could not queue %s for a person: %s", tracker.sender_id, err)
+            logger.error("could not queue %s for a person: %s", loggable(tracker.sender_id), loggable(err))
             if upset(tracker, reason):
                 dispatcher.utter_message(response="utter_handoff_sorry")
             offer_ticket(dispatcher, "no_agents")
@@ -176,7 +177,7 @@ class ActionCreateTicket(Action):
                 tracker.get_slot("ticket_message"), tracker.get_slot("ticket_reason") or "requested",
                 verified_customer(tracker))
         except RecordsUnavailable as err:
-            logger.error("ticket for %s not stored: %s", tracker.sender_id, err)
+            logger.error("ticket for %s not stored: %s", loggable(tracker.sender_id), loggable(err))
             dispatcher.utter_message(response="utter_ticket_failed")
             return []  # keep what they wrote in the slots: asking again re-submits it
         dispatcher.utter_message(response="utter_ticket_created", reference=ticket.reference, email=ticket.email)
@@ -194,7 +195,7 @@ class ActionHandoffFinished(Action):
         try:
             rated = await asyncio.to_thread(services.records().rating, tracker.sender_id)
         except RecordsUnavailable as err:
-            logger.warning("rating state of %s unknown, not asking: %s", tracker.sender_id, err)
+            logger.warning("rating state of %s unknown, not asking: %s", loggable(tracker.sender_id), loggable(err))
             rated = True
         if rated:  # filled slots make the rating form finish at once, silently
             return [SlotSet("csat", "done"), SlotSet("nps", "done"), SlotSet("rating_comment", None)]
@@ -278,6 +279,6 @@ class ActionSaveRating(Action):
             await asyncio.to_thread(services.records().save_rating, tracker.sender_id, as_int(csat), as_int(nps),
                                     handoff.agent_id if handoff else "", comment)
         except RecordsUnavailable as err:
-            logger.error("rating of %s not stored: %s", tracker.sender_id, err)
+            logger.error("rating of %s not stored: %s", loggable(tracker.sender_id), loggable(err))
         dispatcher.utter_message(response="utter_thanks_rating_comment" if comment else "utter_thanks_rating")
         return [SlotSet("csat", "done"), SlotSet("nps", "done"), SlotSet("rating_comment", None)]

@@ -10,6 +10,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions.base import verified_customer
+from bot.logsafe import loggable
 from bot.settings import get_settings
 from bot.touchpoints.privacy import PrivacyUnavailable, request_erasure
 
@@ -38,7 +39,7 @@ async def erase_confirmed(dispatcher, tracker) -> None:
     try:
         await asyncio.to_thread(request_erasure, get_settings().sql_url, customer, tracker.sender_id)
     except PrivacyUnavailable as err:
-        logger.error("%s", err)
+        logger.error("%s", loggable(err))
         dispatcher.utter_message(response="utter_erasure_unavailable")
         return
     dispatcher.utter_message(response="utter_erasure_requested")

@@ -11,6 +11,7 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
 from actions.base import verified_customer
 from bot import identity
+from bot.logsafe import loggable
 from bot.orders import Order, OrdersUnavailable
 from bot.orders.factory import backend
 from bot.orders.present import first_name, status_phrase
@@ -61,7 +62,7 @@ class ActionGreet(Action):
                 if events is not None:
                     return events
             except OrdersUnavailable as err:  # a greeting is not worth an error message
-                logger.warning("no order greeting for %s: %s", tracker.sender_id, err)
+                logger.warning("no order greeting for %s: %s", loggable(tracker.sender_id), loggable(err))
         dispatcher.utter_message(response="utter_greet")
         return []
 

@@ -28,6 +28,7 @@ def round_trips(stack: Stack, text: str, n: int, new_conversations: bool = False
     """n round trips in conversations of TURNS_PER_CONVERSATION messages, or each opening a new conversation."""
     url = f"{stack.settings.rasa_url}/webhooks/rest/webhook"
     session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {stack.settings.rest_token}"
     samples: List[float] = []
     sender = f"bench-{uuid.uuid4().hex}"
     for i in range(n + 10):
@@ -43,6 +44,7 @@ def round_trips(stack: Stack, text: str, n: int, new_conversations: bool = False
 
 
 BENCH_ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 (a throwaway stack)
+BENCH_REST_TOKEN = "bench-rest-token"  # noqa: S105 (a throwaway stack)
 
 
 def report(n: int = 200) -> None:
@@ -51,7 +53,8 @@ def report(n: int = 200) -> None:
         settings = Settings(rasa_port=_free_port(), actions_port=_free_port(), embedded_redis_port=_free_port(),
                             console_port=_free_port(), var_dir=Path(tmp), widget_rate=100_000,
                             widget_max_connections_per_ip=1_000, widget_address_rate=100_000,
-                            widget_session_rate=100_000, console_admin_password=BENCH_ADMIN_PASSWORD)
+                            widget_session_rate=100_000, console_admin_password=BENCH_ADMIN_PASSWORD,
+                            rest_token=BENCH_REST_TOKEN)
         with Stack(settings) as stack:
             heading(f"REST round trip through Rasa, {n} messages each, sequential, {TURNS_PER_CONVERSATION} per conversation")
             action = round_trips(stack, "zzkq vrrp blam", n)  # low confidence -> custom action_check_repeated_miss

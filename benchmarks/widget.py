@@ -38,7 +38,7 @@ async def widget_client(stack: Stack, n: int) -> List[float]:
 
 async def rest_client(stack: Stack, n: int) -> List[float]:
     sender, samples = f"bench-{uuid.uuid4().hex}", []
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {stack.settings.rest_token}"}) as session:
         for _ in range(n):
             start = time.perf_counter()
             async with session.post(f"{stack.settings.rasa_url}/webhooks/rest/webhook",

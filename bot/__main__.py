@@ -29,6 +29,14 @@ def cmd_domain(_: argparse.Namespace) -> int:
     return 0
 
 
+def rest_line(settings) -> str:
+    """The REST channel as a curl command, the token by name (never printed), or that it is off."""
+    if not settings.rest_token:
+        return "off (set REST_TOKEN to turn it on)"
+    return (f'curl -s -H "Authorization: Bearer $REST_TOKEN" {settings.rasa_url}/webhooks/rest/webhook '
+            "-d '{\"sender\":\"me\",\"message\":\"hi\"}'")
+
+
 def admin_hint(where) -> str:
     if where == "CONSOLE_ADMIN_PASSWORD":
         return "password from CONSOLE_ADMIN_PASSWORD"
@@ -58,7 +66,7 @@ def banner(stack) -> str:
         f"  Demo shop with the chat widget: {demo}\n"
         f"  Agent console:  {settings.console_url}/  (user {stack.admin[0]}; {admin_hint(stack.admin[1])})\n"
         f"  Analytics:      {settings.console_url}/analytics  (admins)\n"
-        f"  Chat (REST):    curl -s {settings.rasa_url}/webhooks/rest/webhook -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
+        f"  Chat (REST):    {rest_line(settings)}\n"
         f"  Rasa HTTP API:  {settings.rasa_url}  (?token= this run's token, in {stack.rasa_token_file})\n"
         f"  Signed-in customers: your shop signs their ids with the identity secret, in "
         f"{where_secret(ENV_IDENTITY_SECRET, var / IDENTITY_SECRET_FILE)} (see README)\n"

@@ -25,6 +25,7 @@ DEFAULT_START_TIMEOUT = 180.0
 MAX_CRASHES = 5  # restarts of one process within CRASH_WINDOW_SECONDS before giving up
 CRASH_WINDOW_SECONDS = 300  # Rasa loads TensorFlow and the model: 20-60 s on 2 cores
 MODELS_DIR = ROOT / "models"
+SANIC_MAX_BODY = "SANIC_REQUEST_MAX_SIZE"  # Sanic reads SANIC_* into its config (Rasa's and rasa-sdk's apps too)
 
 
 class StartError(RuntimeError):
@@ -38,7 +39,9 @@ def commands(settings: Settings, model: Path = MODELS_DIR) -> Dict[str, Tuple[st
         "actions": (
             "action server",
             [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
-            child_environment(settings, SANIC_HOST=settings.actions_host),  # not public: only Rasa calls it
+            # not public: only Rasa calls it, with the whole tracker in every call
+            child_environment(settings, SANIC_HOST=settings.actions_host,
+                              **{SANIC_MAX_BODY: str(settings.actions_max_request_bytes)}),
             f"http://127.0.0.1:{settings.actions_port}/health",
         ),
         "rasa": (
@@ -47,7 +50,7 @@ def commands(settings: Settings, model: Path = MODELS_DIR) -> Dict[str, Tuple[st
             [py, "-m", "bot.rasa_server", "--enable-api",
              "-i", settings.host, "-p", str(settings.rasa_port), "--model", str(model),
              "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-            child_environment(settings),
+            child_environment(settings, **{SANIC_MAX_BODY: str(settings.max_request_bytes)}),
             f"http://127.0.0.1:{settings.rasa_port}/",
         ),
         "console": (

@@ -46,6 +46,9 @@ ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS = "ORDER_LOOKUP_MAX_FAILURES_PER_ADDRE
 ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER = "ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER"  # per email, per number
 ENV_ORDER_LOOKUP_WINDOW_SECONDS = "ORDER_LOOKUP_WINDOW_SECONDS"
 ENV_CONSOLE_PORT = "CONSOLE_PORT"
+ENV_REST_TOKEN = "REST_TOKEN"  # noqa: S105 (a variable name); unset: the REST channel is off
+ENV_MAX_REQUEST_BYTES = "MAX_REQUEST_BYTES"  # request body limit of Rasa's server and the console
+ENV_ACTIONS_MAX_REQUEST_BYTES = "ACTIONS_MAX_REQUEST_BYTES"  # ... of the action server (Rasa sends whole trackers)
 ENV_RASA_API_URL = "RASA_API_URL"  # how the console reaches Rasa's HTTP API; unset: 127.0.0.1:RASA_PORT
 ENV_CONSOLE_ADMIN_PASSWORD = "CONSOLE_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
 ENV_CONSOLE_SECURE_COOKIES = "CONSOLE_SECURE_COOKIES"  # 1 behind HTTPS (cookies are also Secure on https requests)
@@ -86,6 +89,8 @@ DEFAULT_ORDERS_TIMEOUT = 5.0
 DEFAULT_CONSOLE_PORT = 5006
 DEFAULT_HANDOFF_MAX_WAIT = 600
 DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS = 24 * 3600
+DEFAULT_MAX_REQUEST_BYTES = 64 * 1024  # the largest legitimate body is an agent's reply or a REST message
+DEFAULT_ACTIONS_MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a tracker with all its events, and the domain
 LOCK_STORE_REDIS_DB = 1
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
 REDIS_PASSWORD_FILE = "redis_password"  # noqa: S105 (a file name) the embedded Redis's
@@ -212,6 +217,9 @@ class Settings:
     order_lookup_max_failures_per_address: int = 10
     order_lookup_max_failures_per_email_or_order: int = 5
     order_lookup_window_seconds: int = DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS
+    rest_token: str = ""  # empty: the REST channel refuses every message (bot.channels.rest)
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    actions_max_request_bytes: int = DEFAULT_ACTIONS_MAX_REQUEST_BYTES
     console_port: int = DEFAULT_CONSOLE_PORT
     rasa_api_url_override: str | None = None
     console_admin_password: str = ""  # empty: a random one, made once and kept in var/
@@ -275,6 +283,9 @@ class Settings:
             order_lookup_max_failures_per_address=_number(env, ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS, 10),
             order_lookup_max_failures_per_email_or_order=_number(env, ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER, 5),
             order_lookup_window_seconds=_number(env, ENV_ORDER_LOOKUP_WINDOW_SECONDS, DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS),
+            rest_token=env.get(ENV_REST_TOKEN) or "",
+            max_request_bytes=_number(env, ENV_MAX_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES),
+            actions_max_request_bytes=_number(env, ENV_ACTIONS_MAX_REQUEST_BYTES, DEFAULT_ACTIONS_MAX_REQUEST_BYTES),
             console_port=_number(env, ENV_CONSOLE_PORT, DEFAULT_CONSOLE_PORT),
             rasa_api_url_override=env.get(ENV_RASA_API_URL) or None,
             console_admin_password=env.get(ENV_CONSOLE_ADMIN_PASSWORD) or "",
@@ -371,6 +382,8 @@ class Settings:
             ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS: self.order_lookup_max_failures_per_address,
             ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER: self.order_lookup_max_failures_per_email_or_order,
             ENV_ORDER_LOOKUP_WINDOW_SECONDS: self.order_lookup_window_seconds,
+            ENV_REST_TOKEN: self.rest_token, ENV_MAX_REQUEST_BYTES: self.max_request_bytes,
+            ENV_ACTIONS_MAX_REQUEST_BYTES: self.actions_max_request_bytes,
             ENV_CONSOLE_PORT: self.console_port, ENV_RASA_API_URL: self.rasa_api_url_override or "",
             ENV_CONSOLE_ADMIN_PASSWORD: self.console_admin_password,
             ENV_CONSOLE_SECURE_COOKIES: int(self.console_secure_cookies), ENV_HANDOFF_HOURS: self.handoff_hours,

@@ -17,6 +17,7 @@ from bot.runner import Stack
 from bot.settings import Settings, targets_for_tests
 
 ADMIN_PASSWORD = "admin-password-for-tests"  # noqa: S105 (a test fixture)
+REST_TOKEN = "rest-token-for-tests"  # noqa: S105 (a test fixture): the REST channel is off without one
 
 
 def free_port() -> int:
@@ -47,7 +48,7 @@ def stack(tmp_path_factory, redis_url, database_url):
     """The real thing: action server and Rasa with the trained model, on free ports."""
     settings = Settings(
         rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), redis_url=redis_url,
-        console_admin_password=ADMIN_PASSWORD, handoff_max_wait=3600, demo_data=False,
+        console_admin_password=ADMIN_PASSWORD, rest_token=REST_TOKEN, handoff_max_wait=3600, demo_data=False,
         database_url=database_url, var_dir=Path(tmp_path_factory.mktemp("var")),
         widget_rate=10, widget_max_connections_per_ip=12,  # low, so the widget tests can reach them
         # every test visitor comes from loopback: the per-address limits are the unit tests' (tests/unit)
@@ -83,7 +84,7 @@ class Chat:
         body = {"sender": self.sender, "message": text}
         if self.metadata:
             body["metadata"] = self.metadata
-        response = requests.post(url, json=body, timeout=30)
+        response = requests.post(url, json=body, headers={"Authorization": f"Bearer {REST_TOKEN}"}, timeout=30)
         assert response.status_code == 200, response.text
         return response.json()
 

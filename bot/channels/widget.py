@@ -46,6 +46,7 @@ from bot.channels.offers import OfferedPayloads
 from bot.handoff.queue import WAITING_STATES, HandoffQueue
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.identity import sign, verified_customer_id
+from bot.logsafe import loggable
 from bot.orders import OrdersUnavailable
 from bot.orders.factory import backend
 from bot.orders.present import first_name
@@ -177,7 +178,7 @@ def name_on_orders(customer_id: str) -> str:
     try:
         latest = backend().recent_orders(customer_id, 1)
     except OrdersUnavailable as err:
-        logger.warning("no name for demo customer %s: %s", customer_id, err)
+        logger.warning("no name for demo customer %s: %s", loggable(customer_id), loggable(err))
         return ""
     return first_name(latest[0].address.name) if latest else ""
 
@@ -236,7 +237,7 @@ async def handoff_state(queue: HandoffQueue, session_id: str) -> str:
     try:
         return await queue.status(session_id)
     except aioredis.RedisError as err:
-        logger.warning("handoff state of %s unknown, Redis unavailable: %s", session_id, err)
+        logger.warning("handoff state of %s unknown, Redis unavailable: %s", loggable(session_id), loggable(err))
         return ""
 
 
@@ -319,7 +320,7 @@ class WidgetInput(InputChannel):
         async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> None:
             address = client_address(environ.get("sanic.request"), settings)  # behind a proxy: the one it names
             if not await limits.open_connection(address):
-                logger.info("refused a widget connection from %s: too many", address)
+                logger.info("refused a widget connection from %s: too many", loggable(address))
                 raise socketio.exceptions.ConnectionRefusedError(
                     {"code": "too_many_connections", "text": "Too many chat windows are open from your network."})
             await sio.save_session(sid, {"address": address})
@@ -382,11 +383,11 @@ class WidgetInput(InputChannel):
             try:
                 await in_turn(message)
                 if output.sent == 0 and await handoff_state(queue, session_id) not in WAITING_STATES:
-                    logger.warning("no answer to a widget message in %s", session_id)
+                    logger.warning("no answer to a widget message in %s", loggable(session_id))
                     record_touchpoint(error_row(session_id, self.name(), "no_answer"))
                     await notice(sid, "no_answer")
             except Exception:  # the visitor hears about it; the log has the details
-                logger.exception("widget message for %s failed", session_id)
+                logger.exception("widget message for %s failed", loggable(session_id))
                 record_touchpoint(error_row(session_id, self.name(), "exception"))
                 await notice(sid, "error")
             finally:
@@ -423,7 +424,7 @@ class WidgetInput(InputChannel):
             handoff = await queue.get(session_id)
             left = await queue.leave(session_id, "left")
         except aioredis.RedisError as err:
-            logger.warning("%s could not leave the queue, Redis unavailable: %s", session_id, err)
+            logger.warning("%s could not leave the queue, Redis unavailable: %s", loggable(session_id), loggable(err))
             return await notice(sid, "error")
         if not left or handoff is None:  # someone took the chat meanwhile, or it was not waiting: say how it is
             return await self.tell_handoff_state(queue, session_id, sid)
@@ -433,7 +434,7 @@ class WidgetInput(InputChannel):
         try:
             await self.rasa_api().resume_and_continue(session_id, "handoff_left")
         except RasaUnavailable as err:
-            logger.error("%s left the queue but the bot was not resumed: %s", session_id, err)
+            logger.error("%s left the queue but the bot was not resumed: %s", loggable(session_id), loggable(err))
             await notice(sid, "error")
 
     def rasa_api(self) -> RasaApi:
@@ -454,7 +455,7 @@ class WidgetInput(InputChannel):
                 # `resumed`: the header learns who has the chat; a "joined" line now would follow their replies
                 await self.sio.emit("handoff", {"state": "active", "agent": handoff.agent_name, "resumed": True}, to=sid)
         except aioredis.RedisError as err:
-            logger.warning("handoff state of %s not told: %s", session_id, err)
+            logger.warning("handoff state of %s not told: %s", loggable(session_id), loggable(err))
 
     @staticmethod
     async def to_agent(queue: HandoffQueue, message: UserMessage, shown: str, notice, sid: str, on_new_message) -> None:
@@ -463,17 +464,17 @@ class WidgetInput(InputChannel):
         try:
             await queue.publish("message", message.sender_id, sender="visitor", text=shown[:4000])
         except aioredis.RedisError as err:  # still recorded below; the agent sees it on reload
-            logger.warning("visitor message in %s not relayed live: %s", message.sender_id, err)
+            logger.warning("visitor message in %s not relayed live: %s", loggable(message.sender_id), loggable(err))
         try:
             await on_new_message(message)
         except Exception:
-            logger.exception("widget message for %s not recorded", message.sender_id)
+            logger.exception("widget message for %s not recorded", loggable(message.sender_id))
             await notice(sid, "error")
 
     async def history(self, session_id: str) -> List[Dict[str, Any]]:
         try:
             tracker = await Sanic.get_app("rasa_server").ctx.agent.tracker_store.retrieve(session_id)
         except Exception as err:  # no history is better than no session
-            logger.warning("no history for %s: %s", session_id, err)
+            logger.warning("no history for %s: %s", loggable(session_id), loggable(err))
             return []
         return history_from_events([e.as_dict() for e in tracker.events]) if tracker else []

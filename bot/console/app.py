@@ -21,6 +21,7 @@ from bot.handoff.mail import Mailer
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.records import HandoffRecords
+from bot.logsafe import loggable
 from bot.orders.factory import make_backend
 from bot.proxies import sanic_config
 from bot.settings import Settings
@@ -74,7 +75,7 @@ def page(name: str) -> response.HTTPResponse:
 
 def create_app(settings: Settings) -> Sanic:
     app = Sanic(APP_NAME)
-    app.config.REQUEST_MAX_SIZE = 256 * 1024
+    app.config.REQUEST_MAX_SIZE = settings.max_request_bytes
     app.config.RESPONSE_TIMEOUT = 3600  # the event stream stays open; pings keep it alive
     app.config.update(sanic_config(settings))  # behind a proxy: request.remote_addr and .scheme as it forwards them
     app.ctx.settings = settings
@@ -128,7 +129,7 @@ def create_app(settings: Settings) -> Sanic:
 
     @app.exception(Exception)
     async def unexpected(request: Request, exc: Exception):
-        logger.exception("console error on %s %s", request.method, request.path)
+        logger.exception("console error on %s %s", request.method, loggable(request.path))
         return error(500, "something went wrong on our side; the log has the details")
 
     @app.get("/health")

@@ -14,6 +14,7 @@ import socketio
 from bot.channels import WIDGET_SOCKET_CHANNEL
 from bot.handoff.queue import Agent, Handoff, HandoffQueue, estimate_wait
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
+from bot.logsafe import loggable
 from bot.touchpoints.events import handoff_row
 from bot.touchpoints.writer import TouchpointWriter
 
@@ -113,8 +114,8 @@ class Watcher:
                                           actor="system", because="agent_offline") != "requeued":
                     continue
                 rescued += 1
-                logger.warning("agent %s offline for %.0f s: conversation %s back in the queue", agent.id,
-                               now - self.offline_since[agent.id], cid)
+                logger.warning("agent %s offline for %.0f s: conversation %s back in the queue", loggable(agent.id),
+                               now - self.offline_since[agent.id], loggable(cid))
                 self.told.pop(cid, None)  # their place is told afresh below
             self.offline_since.pop(agent.id, None)
         return rescued
@@ -123,7 +124,7 @@ class Watcher:
         if not await self.queue.leave(handoff.conversation_id, "expired"):
             return
         waited = time.time() - handoff.enqueued_at
-        logger.info("handoff of %s expired after %.0f s", handoff.conversation_id, waited)
+        logger.info("handoff of %s expired after %.0f s", loggable(handoff.conversation_id), waited)
         if self.writer is not None:
             self.writer.add([handoff_row(handoff, "handoff_handed_back", actor="system", outcome="expired",
                                          wait_seconds=round(waited, 1))])
@@ -131,7 +132,7 @@ class Watcher:
         try:
             await self.rasa.resume_and_continue(handoff.conversation_id, "handoff_expired")
         except RasaUnavailable as err:
-            logger.error("visitor %s not told the wait expired: %s", handoff.conversation_id, err)
+            logger.error("visitor %s not told the wait expired: %s", loggable(handoff.conversation_id), loggable(err))
 
     async def assign(self, waiting: List[Handoff], agents: List[Agent]) -> List[Handoff]:
         """Give waiting conversations, best first, to the least-loaded available agent serving their team."""
@@ -164,7 +165,7 @@ async def announce_claim(link: VisitorLink, writer: Optional[TouchpointWriter], 
     try:
         await link.status(handoff.conversation_id, "active", agent=agent.name)
     except Exception as err:  # the claim stands; the visitor sees the agent's first message
-        logger.warning("visitor %s not told who joined: %s", handoff.conversation_id, err)
+        logger.warning("visitor %s not told who joined: %s", loggable(handoff.conversation_id), loggable(err))
 
 
 async def requeue_and_tell(queue: HandoffQueue, link: VisitorLink, writer: Optional[TouchpointWriter], cid: str,

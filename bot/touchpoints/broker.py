@@ -8,6 +8,7 @@ from typing import Any, Dict, Optional
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.logsafe import loggable
 from bot.settings import get_settings
 from bot.touchpoints.events import TouchpointMapper
 from bot.touchpoints.writer import TouchpointWriter
@@ -34,7 +35,7 @@ class TouchpointBroker(EventBroker):
         try:
             self.writer.add(self.mapper.rows(event))
         except Exception:  # a logging problem must never break the conversation
-            logger.exception("touchpoint for %s not recorded", event.get("sender_id"))
+            logger.exception("touchpoint for %s not recorded", loggable(event.get("sender_id")))
 
     def is_ready(self) -> bool:
         return True

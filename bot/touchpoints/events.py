@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Optional
 
 from bot.identity import verified_customer_id
 from bot.touchpoints.journey import stage_for
-from bot.touchpoints.models import MAX_TEXT
 
 ORDER_ACTIONS = {"action_track_order", "action_order_history", "action_cancel_order", "action_check_cancellation_fee",
                  "action_change_order", "action_change_shipping_address", "action_get_invoice", "action_check_invoice",
@@ -44,9 +43,10 @@ def row(cid: str, kind: str, actor: str, state: _State, at: Optional[float], *, 
     stage = stage_for(intent, kind, state.stage)
     if actor == "visitor" or kind in ("rating", "ticket"):
         state.stage = stage
-    return {"conversation_id": cid[:255], "customer_id": state.customer_id, "channel": state.channel[:32], "actor": actor,
+    # cut to their columns and cleaned by the writer (models.clean)
+    return {"conversation_id": cid, "customer_id": state.customer_id, "channel": state.channel, "actor": actor,
             "agent_id": agent_id, "type": kind, "stage": stage, "intent": intent, "confidence": confidence,
-            "frustration": frustration, "latency_ms": latency_ms, "text": (text or "")[:MAX_TEXT] or None,
+            "frustration": frustration, "latency_ms": latency_ms, "text": text or None,
             "created_at": when(at), "meta": {k: v for k, v in meta.items() if v is not None}}
 
 

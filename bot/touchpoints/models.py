@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from pathlib import Path
+from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
 
@@ -58,6 +60,29 @@ conversation_days = sa.Table(
     *[sa.Column(f"reached_{stage}", sa.Integer, nullable=False) for stage in STAGES],
     sa.Index("ix_conversation_days_conversation", "conversation_id"),
 )
+
+# What each text column holds at most; longer values are cut before they are written
+LENGTHS = {c.name: c.type.length for c in touchpoints.columns if isinstance(c.type, sa.String) and c.type.length}
+SURROGATES = re.compile("[\ud800-\udfff]")  # a JSON "\\udc80" decodes to one; it has no UTF-8 form
+
+
+def clean(row: Dict[str, Any]) -> Dict[str, Any]:
+    """A touchpoint row every database takes: text without NUL characters (PostgreSQL refuses them) or lone
+    surrogates (no encoding has them), cut to its column's length (PostgreSQL refuses longer, SQLite keeps
+    it); strings inside `meta` cleaned the same way."""
+    return {key: _clean(value, LENGTHS.get(key)) for key, value in row.items()}
+
+
+def _clean(value: Any, limit: Optional[int] = None) -> Any:
+    if isinstance(value, str):
+        text = SURROGATES.sub("\ufffd", value.replace("\x00", ""))
+        return text[:limit] if limit else text
+    if isinstance(value, dict):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(item) for item in value]
+    return value
+
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

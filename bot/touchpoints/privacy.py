@@ -14,6 +14,7 @@ from typing import Dict, Iterable, List
 import sqlalchemy as sa
 
 from bot.handoff.records import notes, ratings, tickets
+from bot.logsafe import loggable
 from bot.touchpoints import rollup
 from bot.touchpoints.models import touchpoints
 
@@ -50,7 +51,7 @@ def request_erasure(url: str, customer_id: str, conversation_id: str) -> None:
                                                   requested_at=dt.datetime.utcnow()))
     except sa.exc.SQLAlchemyError as err:
         raise PrivacyUnavailable(f"erasure request for {customer_id} not recorded: {str(err).splitlines()[0][:200]}") from err
-    logger.info("erasure of customer %s requested in conversation %s", customer_id, conversation_id)
+    logger.info("erasure of customer %s requested in conversation %s", loggable(customer_id), loggable(conversation_id))
 
 
 def erase_due(url: str, touchpoints_url: str, after_seconds: float) -> List[Dict[str, int]]:
@@ -99,7 +100,7 @@ def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iter
     finally:
         touchpoints_engine.dispose()
         engine.dispose()
-    logger.info("forgot customer %s: %s", customer_id, removed)
+    logger.info("forgot customer %s: %s", loggable(customer_id), removed)
     return removed
 
 

@@ -58,10 +58,10 @@ def test_the_lock_store_is_the_configured_redis(chat, redis_url):
 
 @pytest.mark.parametrize(
     "text",
-    ["", " ", "x" * 10_000, "'; DROP TABLE events; --", "Wo ist meine Bestellung? 📦 ÄÖÜ ß 你好", "<script>alert(1)</script>"],
+    ["", " ", "x" * 4096, "'; DROP TABLE events; --", "Wo ist meine Bestellung? 📦 ÄÖÜ ß 你好", "<script>alert(1)</script>"],
 )
 def test_bad_input_gets_an_answer_and_breaks_nothing(chat, text):
-    chat.say(text)  # must be a 200
+    chat.say(text)  # must be a 200 (a longer message is refused with 413: test_rest_channel.py)
     assert chat.texts("what are your opening hours")  # and the conversation goes on
 
 

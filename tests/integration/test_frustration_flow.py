@@ -6,7 +6,7 @@ from tests.conftest import Chat, make_agent, parse
 def test_every_parse_result_carries_a_frustration_score(stack):
     calm = parse(stack, "what does it cost to cancel an order")["frustration"]
     angry = parse(stack, "this is ridiculous, third time I ask!!!")["frustration"]
-    assert calm == {"score": 0.0, "signals": []}
+    assert calm["signals"] == [] and 0 <= calm["score"] < 0.1  # the blend ranks every message; no sign, nothing to act on
     assert angry["score"] >= 0.5 and {"anger", "repetition", "punctuation"} <= {s["name"] for s in angry["signals"]}
     assert all(set(s) == {"name", "weight", "evidence"} for s in angry["signals"])
 

@@ -146,7 +146,7 @@ def test_cancellation_fee_question_without_an_order_gets_the_policy(chat):
     assert "free before the order is packed" in answer
 
 
-@pytest.mark.parametrize("text", ["'; DROP TABLE shop_orders; -- 100001", "order " + "1" * 5000, "📦 100001 ÄÖÜ"])
+@pytest.mark.parametrize("text", ["'; DROP TABLE shop_orders; -- 100001", "order " + "1" * 4000, "📦 100001 ÄÖÜ"])
 def test_bad_order_input_is_answered_and_harmless(chat, shop, text):
     assert chat.texts(f"track {text}")
     assert shop.order("100001") is not None

@@ -145,6 +145,37 @@ def test_a_full_buffer_counts_what_it_drops(tmp_path):
     assert len(writer.buffer) == 10 and writer.dropped == 5
 
 
+def test_a_nul_an_unpaired_surrogate_or_an_over_long_value_is_cleaned_not_refused(db_url):
+    """The widget accepts a NUL (PostgreSQL refuses it in text) and lone surrogates (no UTF-8 for them); an
+    intent or customer id can outgrow its column (PostgreSQL refuses, SQLite would keep it whole)."""
+    cid = f"tp-nul-{uuid.uuid4().hex}"
+    mapper = TouchpointMapper()
+    rows = mapper.rows(user(cid, "hello\x00 world \udc80", "i" * 100, 1, display_text="Yes\x00"))
+    rows += [{**rows[0], "customer_id": "C" * 80, "text": "x" * 900, "meta": {"reason": "a\x00b", "list": ["\x00"]}}]
+    writer = TouchpointWriter(db_url)
+    writer.add(rows)
+    assert writer.flush() == 2 and not writer.buffer
+    first, second = rows_of(db_url, cid)
+    assert (first["text"], first["intent"]) == ("Yes", "i" * 64)
+    assert (second["customer_id"], second["text"], second["meta"]) == ("C" * 64, "x" * 500, {"reason": "ab", "list": [""]})
+    writer.add(mapper.rows(user(cid, "hello\x00 world \udc80", "greet", 2)))
+    assert writer.flush() == 1 and rows_of(db_url, cid)[2]["text"] == "hello world \ufffd"
+
+
+def test_a_row_the_database_refuses_is_set_aside_and_the_rest_written(db_url):
+    """One bad row used to fail its whole batch, retried whole forever: nothing was written any more."""
+    cid = f"tp-bad-{uuid.uuid4().hex}"
+    mapper = TouchpointMapper()
+    rows = [r for i in range(7) for r in mapper.rows(user(cid, f"message {i}", "greet", 10 + i))]
+    rows[3] = {**rows[3], "type": None}  # NOT NULL: refused by every database, as any row a check forgot would be
+    writer = TouchpointWriter(db_url, batch=4)
+    writer.add(rows)
+    assert writer.flush() == 6 and not writer.buffer and writer.rejected == 1
+    assert [r["text"] for r in rows_of(db_url, cid)] == [f"message {i}" for i in range(7) if i != 3]
+    writer.add(mapper.rows(user(cid, "after", "greet", 20)))
+    assert writer.flush() == 1 and writer.rejected == 1  # the bad row is not tried again
+
+
 def fixture_rows(day: dt.datetime):
     """Two days of hand-made touchpoints; the expected figures are worked out in the test."""
     def r(cid, kind, actor, minutes, day_offset=0, **kw):

@@ -38,6 +38,7 @@ def test_database_url_reaches_the_tracker_store():
         ({"CONSOLE_MAX_TEXT": "5000"}, "CONSOLE_MAX_TEXT"),  # more than the records keep: it would be cut short
         ({"CONSOLE_LOGIN_TRIES": "0"}, "CONSOLE_LOGIN_TRIES"),
         ({"CONSOLE_LOGIN_TRIES_PER_ADDRESS": "-1"}, "CONSOLE_LOGIN_TRIES_PER_ADDRESS"),
+        ({"MAX_REQUEST_BYTES": "64k"}, "MAX_REQUEST_BYTES"),
     ],
 )
 def test_bad_values_fail_with_the_setting_named(env, named):
@@ -48,3 +49,12 @@ def test_bad_values_fail_with_the_setting_named(env, named):
 def test_postgres_scheme_is_normalised_and_others_kept():
     assert normalise_database_url("postgres://x@h/db") == "postgresql://x@h/db"
     assert normalise_database_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+
+
+def test_the_rest_channel_is_off_by_default_and_every_server_has_a_body_limit():
+    defaults = Settings.from_env({})
+    assert defaults.rest_token == "" and 0 < defaults.max_request_bytes <= 64 * 1024
+    assert defaults.max_request_bytes < defaults.actions_max_request_bytes  # Rasa sends the action server whole trackers
+    chosen = Settings.from_env({"REST_TOKEN": "t0ken", "MAX_REQUEST_BYTES": "1000", "ACTIONS_MAX_REQUEST_BYTES": "2000"})
+    assert Settings.from_env(chosen.to_env()) == chosen  # children see the same
+    assert (chosen.rest_token, chosen.max_request_bytes, chosen.actions_max_request_bytes) == ("t0ken", 1000, 2000)

@@ -19,6 +19,7 @@ from sanic.request import Request
 
 from bot.console.sessions import requires
 from bot.handoff.records import RecordsUnavailable
+from bot.logsafe import loggable
 from bot.touchpoints import demo
 from bot.touchpoints.models import touchpoints as tp
 
@@ -115,7 +116,7 @@ async def remove_demo_data(request: Request):
     """What `python -m bot demo-data --remove` does, one click away on the dashboard."""
     settings = request.app.ctx.settings
     removed = await asyncio.to_thread(demo.remove, settings.touchpoints_url, settings.var_dir)
-    logger.info("%s removed %d demo touchpoints", request.ctx.user.username, removed)
+    logger.info("%s removed %d demo touchpoints", loggable(request.ctx.user.username), removed)
     return response.json({"removed": removed})
 
 

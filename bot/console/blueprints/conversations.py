@@ -17,6 +17,7 @@ from bot.console.sessions import error, json_body, requires, text_field
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import TEAMS
+from bot.logsafe import loggable
 from bot.orders import Customer, Order, OrdersBackend, OrdersUnavailable
 from bot.orders.base import is_late
 from bot.orders.present import day, money
@@ -58,7 +59,7 @@ def customer_record(orders: OrdersBackend, customer_id: str) -> Optional[Custome
     try:
         return orders.customer(customer_id) if customer_id else None
     except OrdersUnavailable as err:
-        logger.warning("customer record of %s unavailable: %s", customer_id, err)
+        logger.warning("customer record of %s unavailable: %s", loggable(customer_id), loggable(err))
         return None
 
 
@@ -111,7 +112,7 @@ async def conversation(request: Request, cid: str):
         rating = await asyncio.to_thread(ctx.records.rating, cid)
     except RecordsUnavailable as err:
         notes, rating = [], None
-        logger.warning("notes of %s unavailable: %s", cid, err)
+        logger.warning("notes of %s unavailable: %s", loggable(cid), loggable(err))
     if rating:
         rating = {**rating, "created_at": rating["created_at"].isoformat()}
     return response.json({
@@ -141,7 +142,7 @@ async def reply(request: Request, cid: str):
     try:
         await ctx.rasa.agent_said(cid, text, agent)
     except RasaUnavailable as err:
-        logger.error("agent reply in %s reached the visitor but not the transcript: %s", cid, err)
+        logger.error("agent reply in %s reached the visitor but not the transcript: %s", loggable(cid), loggable(err))
         return error(502, f"sent, but not saved in the transcript: {err}")
     await ctx.queue.mark_first_response(cid)
     await ctx.queue.publish("message", cid, sender="agent", agent=agent, text=text)
@@ -219,11 +220,11 @@ async def hand_back(request: Request, cid: str):
         try:
             await asyncio.to_thread(ctx.records.add_note, cid, user.username, f"Hand-back summary: {summary}")
         except RecordsUnavailable as err:
-            logger.warning("hand-back summary of %s not stored as a note: %s", cid, err)
+            logger.warning("hand-back summary of %s not stored as a note: %s", loggable(cid), loggable(err))
     await ctx.link.status(cid, "bot")
     try:
         await ctx.rasa.resume_and_continue(cid, "handoff_finished")
     except RasaUnavailable as err:  # the queue has let go; say so, so the agent can tell the visitor
-        logger.error("bot did not resume %s: %s", cid, err)
+        logger.error("bot did not resume %s: %s", loggable(cid), loggable(err))
         return error(502, f"handed back, but the bot did not answer: {err}")
     return response.json({"result": "handed_back"})

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.console.sessions import error, json_body, requires, text_field
 from bot.handoff.mail import MailUnavailable
 from bot.handoff.records import RecordsUnavailable
+from bot.logsafe import loggable
 from bot.touchpoints.events import ticket_row
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ async def send_reply(request: Request, ticket, status=None):
         problem = None
     except MailUnavailable as err:
         problem = str(err)
-        logger.warning("the answer to ticket %s was stored, not sent: %s", ticket.reference, problem)
+        logger.warning("the answer to ticket %s was stored, not sent: %s", loggable(ticket.reference), loggable(problem))
     recorded, failed = await records_call(request.app.ctx.records.record_sending, ticket.id, problem, status)
     ticket = recorded or ticket
     if problem:
