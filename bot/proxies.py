@@ -54,16 +54,35 @@ def client_address(request: Optional[Request], settings: Settings) -> str:
         return "unknown"
     address = forwarded_address(request, settings)
     if address:
-        return address
+        return counted(address)
     if not _warned and any(h in request.headers for h in PROXY_HEADERS) and not _trusts_a_proxy(settings):
         _warned.append(True)
         logger.warning("requests arrive through a proxy, but no proxy is configured: every visitor counts as %s "
                        "(set PROXIES_COUNT, REAL_IP_HEADER or FORWARDED_SECRET, see README)", _normalised(request.ip))
-    return _normalised(request.ip) or "unknown"
+    peer = _normalised(request.ip)
+    return counted(peer) if peer else "unknown"
 
 
 def _trusts_a_proxy(settings: Settings) -> bool:
     return bool(settings.proxies_count or settings.real_ip_header or settings.forwarded_secret)
+
+
+def _loopback_host(host: str) -> bool:
+    """Is the Host header this machine's own name or loopback address (any port)?"""
+    name = host.rsplit("]", 1)[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def counted(address: str) -> str:
+    """The address a per-address limit counts: IPv6 by its /64 (one subscriber's network hands out endless
+    addresses within it), IPv4 as it is."""
+    parsed = ipaddress.ip_address(address)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False)) if parsed.version == 6 else address
 
 
 def via_proxy(request: Request, settings: Settings) -> bool:
@@ -72,5 +91,7 @@ def via_proxy(request: Request, settings: Settings) -> bool:
     headers = PROXY_HEADERS + tuple(h.lower() for h in (settings.real_ip_header,) if h)
     if any(header in request.headers for header in headers):
         return True
+    if not _loopback_host(request.headers.get("host") or ""):
+        return True  # a proxy that adds no header (stunnel, ssh -L) still passes on the public name it was asked for
     peer = _normalised(request.ip)
     return peer is None or not ipaddress.ip_address(peer).is_loopback

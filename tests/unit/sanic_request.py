@@ -18,8 +18,12 @@ class Connection:
         return self.extra.get(name, default)
 
 
+DEFAULT_PORT = 5005
+
+
 def sanic_request(path: str, peer: str = "127.0.0.1", headers: Optional[Dict[str, str]] = None) -> Request:
     connection = Connection(peer)
-    request = Request(path.encode(), Header(headers or {}), "1.1", "GET", connection, app=None)
+    headers = {"Host": f"127.0.0.1:{DEFAULT_PORT}", **(headers or {})}  # every HTTP/1.1 request names its host
+    request = Request(path.encode(), Header(headers), "1.1", "GET", connection, app=None)
     request.conn_info = ConnInfo(connection)
     return request

@@ -69,3 +69,14 @@ def test_demo_mode_is_on_only_where_the_demo_runs_on_one_machine(tmp_path):
     assert run(DEMO_MODE="0") is False
     assert Settings.from_env({"DEMO_MODE": "1"}).demo_mode is True
     assert Settings.from_env(run_settings({"BOT_VAR_DIR": str(tmp_path)}).to_env()).demo_mode is True  # Rasa agrees
+
+
+@pytest.mark.parametrize("host", ["chat.shop.example", "chat.shop.example:443", "203.0.113.9:5005"])
+def test_a_proxy_that_adds_no_header_is_known_by_the_public_name_it_passes_on(host):
+    request = sanic_request(ASKED, headers={"Host": host})  # stunnel, ssh -L: the peer is this machine
+    assert demo_login(demo_settings(), request) is None
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:5005", "localhost:5005", "[::1]:5005", "localhost"])
+def test_this_machines_own_names_are_this_machine(host):
+    assert demo_login(demo_settings(), sanic_request(ASKED, headers={"Host": host})) == "C00017"

@@ -33,7 +33,7 @@ def test_behind_nginx_each_visitor_has_their_own_address():
 def test_a_real_ip_header_or_a_forwarded_secret_names_the_visitor():
     assert address(Settings(real_ip_header="X-Real-IP"), **{"X-Real-IP": "203.0.113.5"}) == "203.0.113.5"
     secret = Settings(forwarded_secret="proxy-secret")
-    assert address(secret, **{"Forwarded": 'for="[2001:db8::7]";secret=proxy-secret'}) == "2001:db8::7"
+    assert address(secret, **{"Forwarded": 'for="[2001:db8::7]";secret=proxy-secret'}) == "2001:db8::/64"
     assert address(secret, **{"Forwarded": "for=203.0.113.6;secret=guessed"}) == PROXY  # not our proxy's
     assert address(Settings(proxies_count=1), **{"X-Forwarded-For": "not an address\r\nX: y"}) == PROXY
 
@@ -53,3 +53,11 @@ def test_proxy_settings_are_read_and_checked():
     assert Settings.from_env(s.to_env()) .proxies_count == 1
     with pytest.raises(SettingsError, match="PROXIES_COUNT"):
         Settings.from_env({"PROXIES_COUNT": "-1"})
+
+
+def test_an_ipv6_visitor_is_counted_by_their_network_not_each_address_they_pick_from_it():
+    behind = Settings(proxies_count=1)
+    one = address(behind, **{"X-Forwarded-For": "2001:db8:1:2::17"})
+    assert one == address(behind, **{"X-Forwarded-For": "2001:db8:1:2:ffff:1:2:3"}) == "2001:db8:1:2::/64"
+    assert address(behind, **{"X-Forwarded-For": "2001:db8:1:3::17"}) != one
+    assert address(behind, **{"X-Forwarded-For": "::ffff:203.0.113.8"}) == "203.0.113.8"
