@@ -17,7 +17,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install domain train validate run test bench lint clean
+.PHONY: help install domain train validate run test test-unit bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ run: $(MODEL) ## start everything and print where to talk to it (Ctrl-C stops)
 
 test: $(MODEL) ## unit, integration and conversation tests (real Redis and SQL)
 	$(PY) -m pytest
+
+test-unit: $(STAMP) domain/answers.yml ## the unit tests alone: no model, no server (about a minute)
+	$(PY) -m pytest tests/unit -q
 
 bench: $(MODEL) ## measure NLU accuracy, parse latency and round trips; prints figures
 	$(PY) -m benchmarks
