@@ -13,16 +13,16 @@ from bot.frustration.conversation import escalation_turn
 from bot.frustration.signals import FRUSTRATED_AT, score_message
 from bot.settings import ROOT
 
-MESSAGES = ROOT / "tests" / "data" / "frustration_messages.yml"
 DIALOGUES = ROOT / "tests" / "data" / "frustration_dialogues.yml"
 BLIND = ROOT / "tests" / "data" / "blind_frustration.yml"
 COMPLAINTS = ROOT / "tests" / "data" / "blind_complaints.yml"
 VADER_NEGATIVE = -0.05  # VADER's own cut-off for negative sentiment
 
 
-def labelled(path: Path = MESSAGES) -> List[Tuple[str, bool]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [(t, True) for t in data["frustrated"]] + [(t, False) for t in data["neutral"]]
+def labelled() -> List[Tuple[str, bool]]:
+    from bot.frustration.training import labelled_messages
+
+    return labelled_messages()
 
 
 def blind_labelled(path: Path = BLIND) -> List[Tuple[str, bool]]:

@@ -45,15 +45,20 @@ def vader():
     return SentimentIntensityAnalyzer()
 
 
+def polarity(names: Sequence[str], text: str) -> Optional[Dict[str, float]]:
+    """VADER's reading of the message, where the blend reads it (once per message: the features and the floor
+    in signals.py both use it)."""
+    return vader().polarity_scores(text) if any(n in VADER for n in names) else None
+
+
 def features(names: Sequence[str], lexicon: Mapping[str, float], lexicon_score: float, tone: Optional[float],
-             text: str) -> np.ndarray:
+             polarity: Optional[Mapping[str, float]]) -> np.ndarray:
     """The blend's inputs for one message, in the order `names` gives."""
     values: Dict[str, float] = {f"signal:{n}": w for n, w in lexicon.items()}
     values["lexicon"] = lexicon_score
     p = min(max(0.5 if tone is None else tone, 1e-4), 1 - 1e-4)
     values["tone_logit"] = math.log(p / (1 - p))
-    if any(n in VADER for n in names):
-        polarity = vader().polarity_scores(text)
+    if polarity is not None:
         values.update(vader_compound=polarity["compound"], vader_positive=polarity["pos"],
                       vader_negative=polarity["neg"])
         # loud and not glad: "WHERE IS MY ORDER" is anger, "JUST GOT IT!!! LOVE IT" is joy
@@ -78,12 +83,18 @@ class BlendModel:
     def probability(self, x: np.ndarray) -> float:
         return float(1.0 / (1.0 + np.exp(-(float(x @ self.coef) + self.intercept))))
 
-    def glad(self, text: str) -> bool:
-        """Does the message read glad (VADER, where the blend reads it)? Loud and glad is joy, not anger."""
-        return "vader_compound" in self.names and vader().polarity_scores(text)["compound"] >= GLAD
+    def polarity(self, text: str) -> Optional[Dict[str, float]]:
+        return polarity(self.names, text)
 
-    def score(self, lexicon: Mapping[str, float], lexicon_score: float, tone: Optional[float], text: str) -> float:
-        return calibrated(self.probability(features(self.names, lexicon, lexicon_score, tone, text)), self.threshold)
+    @staticmethod
+    def glad(polarity: Optional[Mapping[str, float]]) -> bool:
+        """Does the message read glad (VADER, where the blend reads it)? Loud and glad is joy, not anger."""
+        return polarity is not None and polarity["compound"] >= GLAD
+
+    def score(self, lexicon: Mapping[str, float], lexicon_score: float, tone: Optional[float],
+              polarity: Optional[Mapping[str, float]]) -> float:
+        return calibrated(self.probability(features(self.names, lexicon, lexicon_score, tone, polarity)),
+                          self.threshold)
 
 
 def calibrated(probability: float, threshold: float) -> float:

@@ -220,6 +220,7 @@ def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lex
         return Frustration(combine(s.weight for s in signals), signals)
     # a plain sign (swearing, a threat, "third time") is never outvoted, nor a loud one (capitals, "!!!") unless the
     # message reads glad: "JUST GOT IT!!! LOVE IT" is left to the blend
-    glad = model.glad(text[:MAX_TEXT])
+    polarity = model.polarity(text[:MAX_TEXT])
+    glad = model.glad(polarity)
     plain = combine(w for name, w in lexical.items() if not (glad and name in blend.LOUD))
-    return Frustration(max(plain, model.score(lexical, combine(lexical.values()), probability, text[:MAX_TEXT])), signals)
+    return Frustration(max(plain, model.score(lexical, combine(lexical.values()), probability, polarity)), signals)

@@ -26,8 +26,9 @@ def out_of_fold_tone(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarra
     return out
 
 
-def labelled_messages(language: str) -> List[Tuple[str, bool]]:
-    """tests/data/frustration_messages.yml: the labelled messages (English) the lexicon was tuned on."""
+def labelled_messages(language: str = "en") -> List[Tuple[str, bool]]:
+    """tests/data/frustration_messages.yml: the labelled messages (English) the lexicon was tuned on; the
+    benchmark reads them here too."""
     import yaml
 
     from bot.settings import ROOT
@@ -36,11 +37,6 @@ def labelled_messages(language: str) -> List[Tuple[str, bool]]:
         return []
     data = yaml.safe_load((ROOT / LABELLED).read_text(encoding="utf-8"))
     return [(t, True) for t in data["frustrated"]] + [(t, False) for t in data["neutral"]]
-
-
-def tone_model_probability(model: Dict[str, object], vector: np.ndarray) -> float:
-    z = float(np.asarray(vector) @ np.asarray(model["coef"])) + float(model["intercept"])
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def lexicon_of(text: str) -> Tuple[Dict[str, float], float]:
@@ -62,8 +58,9 @@ def train(language: str = "en") -> Tuple[Dict[str, object], Dict[str, object]]:
     # the blend also learns from the labelled messages the lexicon was written against (their tone: a model that
     # never saw them), so it keeps what the lexicon knows about swearing and shouting
     tuned = labelled_messages(language)
+    fitted_tone = tone.ToneModel(language, np.asarray(tone_model["coef"]), float(tone_model["intercept"]))
     tones = np.concatenate([out_of_fold_tone(vectors, labels, weights),
-                            [tone_model_probability(tone_model, v) for v in encode([t for t, _ in tuned], language)]])
+                            [fitted_tone.probability(v) for v in encode([t for t, _ in tuned], language)]])
     texts += [t for t, _ in tuned]
     labels = np.concatenate([labels, [y for _, y in tuned]])
     weights = np.concatenate([weights, np.ones(len(tuned))])
@@ -73,7 +70,7 @@ def train(language: str = "en") -> Tuple[Dict[str, object], Dict[str, object]]:
     rows = []
     for text, p in zip(texts, tones, strict=True):
         signals, lexicon_score = lexicon_of(text)
-        rows.append(blend.features(names, signals, lexicon_score, float(p), text))
+        rows.append(blend.features(names, signals, lexicon_score, float(p), blend.polarity(names, text)))
     fitted = blend.fit(np.vstack(rows), labels, weights, calm_rows=calm)
     return tone_model, {"language": language, "names": names, "messages": len(messages), "requests": len(requests),
                         "labelled": len(tuned), "training_sha256": fingerprint(), **fitted}
