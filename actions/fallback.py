@@ -4,7 +4,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue import consecutive_misses
+from bot.tracker.misses import consecutive_misses
 
 MISSES_BEFORE_OFFERING_HUMAN = 2
 

@@ -11,14 +11,13 @@ from typing import Any, Dict, List, Optional, Tuple
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from redis.exceptions import RedisError
 
 from actions.base import verified_customer
 from bot.frustration.conversation import conversation_frustration
 from bot.frustration.labels import described
-from bot.handoff import services
+from bot.handoff import singletons
 from bot.handoff.mail import email_in, message_besides_address
-from bot.handoff.queue import Handoff
+from bot.handoff.queue import Handoff, QueueUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import availability, request_of, team_for
 from bot.logsafe import loggable
@@ -88,11 +87,11 @@ class ActionRequestHuman(Action):
         return "action_request_human"
 
     async def run(self, dispatcher, tracker, domain) -> List[Dict[str, Any]]:
-        queue = services.queue()
+        queue = singletons.queue()
         frustration, signals = frustration_of(tracker)
         reason = handoff_reason(tracker, frustration)
         try:
-            open_now = await availability(queue, services.hours())
+            open_now = await availability(queue, singletons.hours())
             if not open_now.ok:
                 if upset(tracker, reason):  # the complaint first, then why nobody can come
                     dispatcher.utter_message(response="utter_handoff_sorry")
@@ -107,7 +106,7 @@ class ActionRequestHuman(Action):
                 customer_value=await asyncio.to_thread(customer_value, customer),
                 channel=tracker.get_latest_input_channel() or "")
             placement = await queue.enqueue(handoff)
-        except RedisError as err:  # the queue is down: say so, and keep the conversation with the bot
+        except QueueUnavailable as err:  # the queue is down: say so, and keep the conversation with the bot
             logger.error("could not queue %s for a person: %s", loggable(tracker.sender_id), loggable(err))
             if upset(tracker, reason):
                 dispatcher.utter_message(response="utter_handoff_sorry")
@@ -173,7 +172,7 @@ class ActionCreateTicket(Action):
         clear = [SlotSet("ticket_email", None), SlotSet("ticket_message", None)]
         try:
             ticket = await asyncio.to_thread(
-                services.records().create_ticket, tracker.sender_id, tracker.get_slot("ticket_email"),
+                singletons.records().create_ticket, tracker.sender_id, tracker.get_slot("ticket_email"),
                 tracker.get_slot("ticket_message"), tracker.get_slot("ticket_reason") or "requested",
                 verified_customer(tracker))
         except RecordsUnavailable as err:
@@ -193,7 +192,7 @@ class ActionHandoffFinished(Action):
     async def run(self, dispatcher, tracker, domain) -> List[Dict[str, Any]]:
         dispatcher.utter_message(response="utter_handoff_finished")
         try:
-            rated = await asyncio.to_thread(services.records().rating, tracker.sender_id)
+            rated = await asyncio.to_thread(singletons.records().rating, tracker.sender_id)
         except RecordsUnavailable as err:
             logger.warning("rating state of %s unknown, not asking: %s", loggable(tracker.sender_id), loggable(err))
             rated = True
@@ -272,11 +271,11 @@ class ActionSaveRating(Action):
         comment = comment if isinstance(comment, str) and comment != "skipped" else None
         as_int = lambda v: int(v) if isinstance(v, str) and v.isdigit() else None  # noqa: E731
         try:
-            handoff = await services.queue().get(tracker.sender_id)
-        except RedisError:
+            handoff = await singletons.queue().get(tracker.sender_id)
+        except QueueUnavailable:
             handoff = None
         try:
-            await asyncio.to_thread(services.records().save_rating, tracker.sender_id, as_int(csat), as_int(nps),
+            await asyncio.to_thread(singletons.records().save_rating, tracker.sender_id, as_int(csat), as_int(nps),
                                     handoff.agent_id if handoff else "", comment)
         except RecordsUnavailable as err:
             logger.error("rating of %s not stored: %s", loggable(tracker.sender_id), loggable(err))

@@ -43,7 +43,7 @@ from bot.channels import WIDGET_SOCKET_CHANNEL
 from bot.channels.frames import UNREADABLE, TolerantPacket, as_text, readable
 from bot.channels.limits import Limits
 from bot.channels.offers import OfferedPayloads
-from bot.handoff.queue import WAITING_STATES, HandoffQueue
+from bot.handoff.queue import WAITING_STATES, HandoffQueue, QueueUnavailable
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.identity import sign, verified_customer_id
 from bot.logsafe import loggable
@@ -54,7 +54,7 @@ from bot.proxies import client_address, via_proxy
 from bot.settings import Settings, get_settings
 from bot.touchpoints.broker import record as record_touchpoint
 from bot.touchpoints.events import error_row, handoff_row
-from bot.transcript import history_from_events
+from bot.tracker.transcript import history_from_events
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ async def handoff_state(queue: HandoffQueue, session_id: str) -> str:
     """'waiting'/'active' while a person is involved; '' otherwise, or when Redis cannot say (the bot answers)."""
     try:
         return await queue.status(session_id)
-    except aioredis.RedisError as err:
+    except QueueUnavailable as err:
         logger.warning("handoff state of %s unknown, Redis unavailable: %s", loggable(session_id), loggable(err))
         return ""
 
@@ -423,7 +423,7 @@ class WidgetInput(InputChannel):
         try:
             handoff = await queue.get(session_id)
             left = await queue.leave(session_id, "left")
-        except aioredis.RedisError as err:
+        except QueueUnavailable as err:
             logger.warning("%s could not leave the queue, Redis unavailable: %s", loggable(session_id), loggable(err))
             return await notice(sid, "error")
         if not left or handoff is None:  # someone took the chat meanwhile, or it was not waiting: say how it is
@@ -454,7 +454,7 @@ class WidgetInput(InputChannel):
             elif handoff and handoff.status == "active":
                 # `resumed`: the header learns who has the chat; a "joined" line now would follow their replies
                 await self.sio.emit("handoff", {"state": "active", "agent": handoff.agent_name, "resumed": True}, to=sid)
-        except aioredis.RedisError as err:
+        except (QueueUnavailable, aioredis.RedisError) as err:  # the socket.io emit goes through Redis too
             logger.warning("handoff state of %s not told: %s", loggable(session_id), loggable(err))
 
     @staticmethod
@@ -463,7 +463,7 @@ class WidgetInput(InputChannel):
         the agents live first, then into the transcript (Rasa records it without answering)."""
         try:
             await queue.publish("message", message.sender_id, sender="visitor", text=shown[:4000])
-        except aioredis.RedisError as err:  # still recorded below; the agent sees it on reload
+        except QueueUnavailable as err:  # still recorded below; the agent sees it on reload
             logger.warning("visitor message in %s not relayed live: %s", loggable(message.sender_id), loggable(err))
         try:
             await on_new_message(message)

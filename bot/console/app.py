@@ -14,9 +14,10 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 
 from bot.console.blueprints import analytics, auth, conversations, queue, tickets
-from bot.console.live import VisitorLink, Watcher
 from bot.console.sessions import Sessions, error, requires
 from bot.console.users import Users, ensure_admin
+from bot.console.visitor_link import VisitorLink
+from bot.console.watcher import Watcher
 from bot.handoff.mail import Mailer
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaApi

@@ -15,6 +15,8 @@ Every change is published on `handoff:events` for consoles and the visitor notif
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import json
 import logging
 import math
@@ -186,6 +188,28 @@ class Placement:
     eta_seconds: Optional[float]
 
 
+class QueueUnavailable(RuntimeError):
+    """Redis, which holds the queue, did not answer. Callers catch this, never redis' own errors."""
+
+
+def _raises_queue_unavailable(cls):
+    """Every public coroutine of the queue turns a Redis error into QueueUnavailable (cause kept)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        async def call(*args, **kwargs):
+            try:
+                return await fn(*args, **kwargs)
+            except aioredis.RedisError as err:
+                raise QueueUnavailable(f"the handoff queue is unavailable ({err.__class__.__name__}: {err})") from err
+        return call
+
+    for name, fn in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(fn):
+            setattr(cls, name, wrap(fn))
+    return cls
+
+
+@_raises_queue_unavailable
 class HandoffQueue:
     def __init__(self, redis: aioredis.Redis, *, frustration_head_start: float = DEFAULT_FRUSTRATION_HEAD_START,
                  value_head_start: float = DEFAULT_VALUE_HEAD_START, presence_ttl: int = DEFAULT_PRESENCE_TTL) -> None:

@@ -8,7 +8,8 @@ import uuid
 import pytest
 import requests
 
-from bot.console.live import VisitorLink, Watcher
+from bot.console.visitor_link import VisitorLink
+from bot.console.watcher import Watcher
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaApi
 from bot.identity import sign

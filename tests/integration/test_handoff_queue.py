@@ -227,7 +227,8 @@ def test_chats_of_an_agent_who_went_away_go_back_to_the_queue_at_their_place(que
     import redis.asyncio as aioredis
 
     from bot.channels import WIDGET_SOCKET_CHANNEL
-    from bot.console.live import ORPHAN_AFTER_SECONDS, VisitorLink, Watcher
+    from bot.console.visitor_link import VisitorLink
+    from bot.console.watcher import ORPHAN_AFTER_SECONDS, Watcher
 
     async def scenario(q):
         now = time.time()

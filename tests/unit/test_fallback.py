@@ -5,8 +5,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionCheckRepeatedMiss
-from bot.dialogue import consecutive_misses
 from bot.settings import ROOT
+from bot.tracker.misses import consecutive_misses
 
 
 @pytest.fixture(scope="module")

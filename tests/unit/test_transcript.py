@@ -3,7 +3,7 @@ rating (tests/data/tracker_handoff_rating.json: a REST conversation on the stack
 import json
 
 from bot.settings import ROOT
-from bot.transcript import history_from_events
+from bot.tracker.transcript import history_from_events
 
 EVENTS = json.loads((ROOT / "tests/data/tracker_handoff_rating.json").read_text())
 

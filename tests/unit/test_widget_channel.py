@@ -1,6 +1,6 @@
 from bot.channels.widget import demo_page, message_metadata, page_identity, session_token, valid_session
 from bot.identity import sign
-from bot.transcript import history_from_events
+from bot.tracker.transcript import history_from_events
 
 SECRET = "s3cret"
 

@@ -12,7 +12,7 @@ from sanic.request import Request
 
 from bot.console.access import readable
 from bot.console.blueprints.queue import handoff_view
-from bot.console.live import requeue_and_tell
+from bot.console.claims import requeue_and_tell
 from bot.console.sessions import error, json_body, requires, text_field
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
@@ -22,7 +22,7 @@ from bot.orders import Customer, Order, OrdersBackend, OrdersUnavailable
 from bot.orders.base import is_late
 from bot.orders.present import day, money
 from bot.touchpoints.events import handoff_row
-from bot.transcript import history_from_events
+from bot.tracker.transcript import history_from_events
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("conversations")

@@ -10,7 +10,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.console.access import NOT_YOURS, agent_for, serves
-from bot.console.live import announce_claim, claim_and_tell
+from bot.console.claims import announce_claim, claim_and_tell
 from bot.console.sessions import error, json_body, requires, signed_in
 from bot.console.users import User
 from bot.handoff.queue import EVENTS, HANDLED, Handoff, HandoffQueue, estimate_wait, presence_key

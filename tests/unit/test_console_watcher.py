@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from bot.console.blueprints import queue as queue_blueprint
-from bot.console.live import Watcher
+from bot.console.watcher import Watcher
 from tests.unit.console_app import served
 
 HEARTBEAT = 0.2  # seconds (10 in production): the tests wait a few of them, not minutes

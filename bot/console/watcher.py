@@ -1,17 +1,17 @@
-"""The console's live side: messages to a visitor's widget (socket.io rooms through Redis), and the
-watcher that keeps waiting visitors told their place, expires long waits and auto-assigns."""
+"""The watcher that keeps waiting visitors told their place, expires long waits, gives an absent agent's
+chats back to the queue and auto-assigns. One per console process; the leader among them acts."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import redis.asyncio as aioredis
-import socketio
 
-from bot.channels import WIDGET_SOCKET_CHANNEL
+from bot.console.claims import claim_and_tell, requeue_and_tell
+from bot.console.visitor_link import VisitorLink
 from bot.handoff.queue import Agent, Handoff, HandoffQueue, estimate_wait
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.logsafe import loggable
@@ -23,25 +23,6 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 2.0
 ORPHAN_AFTER_SECONDS = 60.0  # an agent offline this long (after presence expired) gives their chats back
 LEADER_KEY = "handoff:watcher"
-
-
-class VisitorLink:
-    """Emit to the visitor's socket.io room from outside the Rasa process."""
-
-    def __init__(self, redis_url: str) -> None:
-        self.manager = socketio.AsyncRedisManager(redis_url, channel=WIDGET_SOCKET_CHANNEL, write_only=True)
-
-    async def emit(self, cid: str, event: str, data: Dict[str, Any]) -> None:
-        await self.manager.emit(event, data, namespace="/", room=cid)
-
-    async def agent_said(self, cid: str, text: str, name: str) -> None:
-        await self.emit(cid, "bot_uttered", {"text": text, "agent": name})
-
-    async def typing(self, cid: str, on: bool, name: str) -> None:
-        await self.emit(cid, "typing", {"on": bool(on), "who": "agent", "name": name})
-
-    async def status(self, cid: str, state: str, **data: Any) -> None:
-        await self.emit(cid, "handoff", {"state": state, **data})
 
 
 class Watcher:
@@ -145,38 +126,3 @@ class Watcher:
                 continue
             left.append(handoff)
         return left
-
-
-async def claim_and_tell(queue: HandoffQueue, link: VisitorLink, cid: str, agent: Agent,
-                         writer: Optional[TouchpointWriter] = None) -> str:
-    result = await queue.claim(cid, agent)
-    if result == "claimed":
-        handoff = await queue.get(cid)
-        if handoff is not None:
-            await announce_claim(link, writer, handoff, agent)
-    return result
-
-
-async def announce_claim(link: VisitorLink, writer: Optional[TouchpointWriter], handoff: Handoff, agent: Agent) -> None:
-    """After a claim (by hand, next-in-line or auto-assign): the touchpoint, and the visitor told who joined."""
-    if writer is not None:
-        writer.add([handoff_row(handoff, "handoff_claimed", agent_id=agent.id,
-                                wait_seconds=round(handoff.claimed_at - handoff.enqueued_at, 1))])
-    try:
-        await link.status(handoff.conversation_id, "active", agent=agent.name)
-    except Exception as err:  # the claim stands; the visitor sees the agent's first message
-        logger.warning("visitor %s not told who joined: %s", loggable(handoff.conversation_id), loggable(err))
-
-
-async def requeue_and_tell(queue: HandoffQueue, link: VisitorLink, writer: Optional[TouchpointWriter], cid: str,
-                           from_id: str, team: str, actor: str = "agent", because: str = "") -> str:
-    """Back to the queue for `team` (an agent passing it on, or the watcher rescuing an absent agent's chat):
-    the touchpoint, and the visitor told. Returns the queue's answer ('requeued' or 'not_yours')."""
-    result = await queue.transfer_to_team(cid, from_id, team)
-    if result == "requeued":
-        why = {"because": because} if because else {}
-        handoff = await queue.get(cid) if writer is not None else None
-        if handoff is not None:  # None: it ended in the meantime, and there is nothing left to describe
-            writer.add([handoff_row(handoff, "handoff_transferred", actor=actor, agent_id=from_id, to_team=team, **why)])
-        await link.status(cid, "transferred", team=team, **({"reason": because} if because else {}))
-    return result
