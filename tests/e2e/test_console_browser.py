@@ -6,10 +6,11 @@ import asyncio
 import pytest
 
 from bot.handoff.queue import HANDLED, HandoffQueue
-from tests.conftest import ADMIN_PASSWORD, Chat, Console, make_agent, set_everyone_offline
+from tests.conftest import ADMIN_PASSWORD
 from tests.e2e.browser import CHROMIUM, sign_in
 from tests.e2e.test_handoff_browser import send_plain
 from tests.e2e.test_widget_browser import SHOTS, open_chat, send
+from tests.integration.conftest import Chat, Console, make_agent, set_everyone_offline
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
 TYPING = "!document.querySelector('.sc-typing').hidden"

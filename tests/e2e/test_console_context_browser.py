@@ -7,9 +7,9 @@ import pytest
 
 from bot.orders.present import day
 from bot.orders.sql import SqlOrders
-from tests.conftest import Chat, Console, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, sign_in
 from tests.e2e.test_widget_browser import SHOTS
+from tests.integration.conftest import Chat, Console, make_agent, set_everyone_offline
 from tests.integration.test_console_context import late_order, release
 from tests.integration.test_handoff_flow import signed_chat
 

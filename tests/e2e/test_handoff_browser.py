@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from tests.conftest import Chat, Console, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, sign_in
 from tests.e2e.test_widget_browser import SHOTS, open_chat, send
+from tests.integration.conftest import Chat, Console, make_agent, set_everyone_offline
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
 

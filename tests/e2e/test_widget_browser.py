@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from bot.orders.sql import OrderRow, SqlOrders
 from bot.settings import ROOT
-from tests.conftest import ADMIN_PASSWORD, make_agent, set_everyone_offline
+from tests.conftest import ADMIN_PASSWORD
 from tests.e2e.browser import CHROMIUM, sign_in
+from tests.integration.conftest import make_agent, set_everyone_offline
 
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
 SHOTS = ROOT / "test-artifacts"

@@ -12,7 +12,8 @@ from bot.runner import Stack
 from bot.settings import Settings
 from bot.touchpoints import demo, rollup
 from bot.touchpoints.models import touchpoints
-from tests.conftest import ADMIN_PASSWORD, Console, free_port, make_agent
+from tests.conftest import ADMIN_PASSWORD, free_port
+from tests.integration.conftest import Console, make_agent
 
 
 class ConsoleOnly(Stack):

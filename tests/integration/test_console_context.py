@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bot.orders.present import day
-from tests.conftest import Chat, make_agent
+from tests.integration.conftest import Chat, make_agent
 from tests.integration.test_handoff_flow import signed_chat
 from tests.integration.test_orders_conversation import arrange
 

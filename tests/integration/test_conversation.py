@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from bot import shop
 from bot.settings import LOCK_STORE_REDIS_DB, ROOT, child_environment
-from tests.conftest import parse
+from tests.integration.conftest import parse
 
 FACTS = shop.facts()
 

@@ -1,6 +1,6 @@
 """Frustration on the running stack: every parse carries a score; a frustrated visitor is offered a person,
 and their conversation goes into the queue with its reason, signals and a higher priority."""
-from tests.conftest import Chat, make_agent, parse
+from tests.integration.conftest import Chat, make_agent, parse
 
 
 def test_every_parse_result_carries_a_frustration_score(stack):

@@ -13,7 +13,7 @@ from bot.console.watcher import Watcher
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.rasa_api import RasaApi
 from bot.identity import sign
-from tests.conftest import Chat, Console, make_agent, set_everyone_offline
+from tests.integration.conftest import Chat, Console, make_agent, set_everyone_offline
 from tests.integration.test_widget_channel import Visitor, run
 
 QUEUED = "connecting you with a person"

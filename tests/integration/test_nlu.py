@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 
 from bot.settings import ROOT
-from tests.conftest import parse
+from tests.integration.conftest import parse
 
 UNSEEN = {
     "cancel_order": ["please cancel the order I made yesterday", "cancel #100912 I don't need it"],

@@ -4,7 +4,7 @@ import time
 
 import requests
 
-from tests.conftest import REST_TOKEN
+from tests.integration.conftest import REST_TOKEN
 from tests.integration.test_widget_channel import Visitor
 from tests.sanic_server import announce
 

@@ -14,7 +14,8 @@ from aiosmtpd.controller import Controller
 from bot.handoff.records import HandoffRecords
 from bot.runner import Child, commands
 from bot.settings import Settings
-from tests.conftest import ADMIN_PASSWORD, Chat, Console, free_port
+from tests.conftest import ADMIN_PASSWORD, free_port
+from tests.integration.conftest import Chat, Console
 from tests.unit.test_mail import Inbox
 
 SENDER = "Northwind help <help@northwind.example>"
@@ -22,7 +23,7 @@ SENDER = "Northwind help <help@northwind.example>"
 
 @contextmanager
 def console_only(var_dir, redis_url, database_url, **smtp):
-    """The console process alone, on a free port; yields what tests.conftest.Console needs (.settings)."""
+    """The console process alone, on a free port; yields what tests.integration.conftest.Console needs (.settings)."""
     settings = Settings(console_port=free_port(), rasa_port=free_port(), redis_url=redis_url, database_url=database_url,
                         console_admin_password=ADMIN_PASSWORD, demo_data=False, var_dir=var_dir, **smtp)
     name, args, env, health = commands(settings.with_secrets())["console"]

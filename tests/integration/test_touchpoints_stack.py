@@ -7,7 +7,7 @@ import requests
 import sqlalchemy as sa
 
 from bot.touchpoints.models import touchpoints
-from tests.conftest import Chat, Console, make_agent
+from tests.integration.conftest import Chat, Console, make_agent
 from tests.integration.test_handoff_flow import signed_chat
 
 

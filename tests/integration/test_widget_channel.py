@@ -331,7 +331,7 @@ def test_no_answer_is_told_not_silent(stack):
 
 
 def test_a_waiting_visitor_can_stop_waiting_and_the_bot_takes_over_again(stack, nobody_on_shift):
-    from tests.conftest import make_agent
+    from tests.integration.conftest import make_agent
 
     make_agent(stack, "wanda", max_chats=5)  # someone is on shift, so the visitor is queued
 
