@@ -17,10 +17,10 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install domain train validate run test test-unit bench lint clean
+.PHONY: help install domain train validate run test test-unit bench lint typecheck clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## create .venv with Python 3.10 and the pinned dependencies
 
@@ -50,7 +50,7 @@ validate: $(STAMP) domain/answers.yml ## check the training data: no warnings al
 run: $(MODEL) ## start everything and print where to talk to it (Ctrl-C stops)
 	$(PY) -m bot run
 
-test: $(MODEL) ## unit, integration and conversation tests (real Redis and SQL)
+test: $(MODEL) ## every tier: unit, integration (with the conversation tests) and browser (real Redis and SQL)
 	$(PY) -m pytest
 
 test-unit: $(STAMP) domain/answers.yml ## the unit tests alone: no model, no server (about a minute)
@@ -61,6 +61,9 @@ bench: $(MODEL) ## measure NLU accuracy, parse latency and round trips; prints f
 
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check bot actions tests benchmarks
+
+typecheck: $(STAMP) ## mypy on bot, actions and benchmarks (its settings: pyproject.toml)
+	$(PY) -m mypy
 
 clean: ## remove the trained models and runtime data (not the venv)
 	rm -rf models var .pytest_cache
