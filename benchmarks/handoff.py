@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 import uuid
-from typing import List
+from typing import Dict, List
 
 import aiohttp
 import socketio
@@ -63,8 +63,12 @@ async def relay(stack: Stack, password: str, n: int, pace: float = PACE_SECONDS,
     got: asyncio.Queue = asyncio.Queue()
     visitor.on("bot_uttered", lambda data: got.put_nowait((time.perf_counter(), data)))  # when it arrived
     confirmed = asyncio.Event()
-    session = {}
-    visitor.on("session_confirm", lambda sid: (session.update(id=sid), confirmed.set()))
+    session: Dict[str, str] = {}
+
+    def on_confirm(sid: str) -> None:
+        session["id"] = sid
+        confirmed.set()
+    visitor.on("session_confirm", on_confirm)
     await visitor.connect(stack.settings.rasa_url, headers={"Origin": stack.settings.allowed_origins[0]},
                           transports=["websocket"], wait_timeout=30)
     await visitor.emit("session_request", {})
@@ -126,7 +130,7 @@ async def claim_race(stack: Stack, password: str) -> tuple:
         await queue.enqueue(Handoff(cid))
 
     async def race(agent: Agent) -> List[str]:
-        won = []
+        won: List[str] = []
         while True:
             status, body = await agent.call("POST", "/api/queue/next")
             if status != 200:

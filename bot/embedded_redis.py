@@ -69,6 +69,7 @@ class EmbeddedRedis:
         ]
         self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         start_new_session=True, umask=PRIVATE_UMASK)
+        assert self.process.stdin is not None  # stdin=PIPE
         self.process.stdin.write(configuration.encode())
         self.process.stdin.close()
         client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password or None, socket_timeout=1)
@@ -100,5 +101,5 @@ class EmbeddedRedis:
     def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -24,7 +24,8 @@ def verified_customer_id(metadata: Optional[Mapping[str, Any]], secret: str) -> 
     """The customer id from chat metadata if its signature is right, else None (anonymous)."""
     if not secret or not isinstance(metadata, Mapping):
         return None
-    customer = metadata.get("customer") if isinstance(metadata.get("customer"), Mapping) else metadata
+    nested = metadata.get("customer")
+    customer: Mapping[str, Any] = nested if isinstance(nested, Mapping) else metadata
     customer_id, signature = customer.get("id"), customer.get("signature")
     if not isinstance(customer_id, str) or not isinstance(signature, str):
         return None

@@ -12,7 +12,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
-def open_private_log(path: Path):
+def open_private_log(path: Path) -> BinaryIO:
     """`path` opened for appending, binary, made 0600 if new (a child process's log)."""
     private_dir(path.parent)
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from types import SimpleNamespace
-from typing import Optional
+from typing import List, Optional
 
 from sanic.headers import parse_forwarded, parse_xforwarded
 from sanic.request import Request
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 FORWARDED_FOR_HEADER = "X-Forwarded-For"
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-_warned = []  # one hint per process that a proxy is in front but not configured
+_warned: List[bool] = []  # one hint per process that a proxy is in front but not configured
 
 
 def sanic_config(settings: Settings) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import string
 from pathlib import Path
-from typing import Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, cast
 
 import yaml
 
@@ -67,7 +67,7 @@ def cached_facts() -> Dict[str, object]:
 
 def shipping_zone(country: str, values: Mapping[str, object]) -> Optional[Dict[str, object]]:
     """The zone of shop/facts.yml's shipping_zones that holds this country (its English name), or None."""
-    for zone in values.get("shipping_zones") or []:
+    for zone in cast(List[Dict[str, Any]], values.get("shipping_zones") or []):
         if country.lower() in (c.lower() for c in zone.get("countries") or []):
             return zone
     return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import aiosmtplib
@@ -87,7 +88,7 @@ class Mailer:
     texts: Mapping[str, Any] = field(default_factory=dict)  # mail templates and their facts (shop/facts.yml)
 
     @classmethod
-    def from_settings(cls, settings: Settings, facts_file=shop.FACTS_FILE) -> Optional[Mailer]:
+    def from_settings(cls, settings: Settings, facts_file: Path = shop.FACTS_FILE) -> Optional[Mailer]:
         """None without SMTP settings: replies are then stored, not sent. Bad templates fail here, at start."""
         if not settings.smtp_configured:
             return None

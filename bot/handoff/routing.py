@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, TypeGuard
 
 from bot.handoff.hours import BusinessHours
 from bot.handoff.queue import HandoffQueue
@@ -30,8 +30,10 @@ def team_for(intent: Optional[str]) -> str:
     return INTENT_TEAMS.get(intent or "", "general")
 
 
-def is_request(intent: Optional[str]) -> bool:
-    return bool(intent) and intent not in NOT_REQUESTS and not intent.startswith(NOT_REQUEST_PREFIXES)
+def is_request(intent: Optional[str]) -> TypeGuard[str]:
+    if not intent:
+        return False
+    return intent not in NOT_REQUESTS and not intent.startswith(NOT_REQUEST_PREFIXES)
 
 
 def request_of(events: Sequence[Dict[str, Any]]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -77,7 +77,8 @@ def _resolve(kind: str, m: re.Match, today: dt.date) -> Optional[dt.date]:
 
 
 def find_dates(text: str, today: dt.date) -> List[Dict[str, Any]]:
-    found, taken = [], []
+    found: List[Dict[str, Any]] = []
+    taken: List[Tuple[int, int]] = []
     for kind, pattern in DATE_PATTERNS:
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):

@@ -49,6 +49,7 @@ class KnownWordsFallbackClassifier(FallbackClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         self.known = set().union(*(words_of(example) for example in training_data.intent_examples))
+        assert self._model_storage is not None and self._resource is not None  # Rasa's create() gives both
         with self._model_storage.write_to(self._resource) as directory:
             (directory / VOCABULARY_FILE).write_text(json.dumps(sorted(self.known)), encoding="utf-8")
         return self._resource

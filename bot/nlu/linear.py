@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import sys
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, List, Optional, Tuple, Type, cast
 
 import numpy as np
 import scipy.sparse
@@ -121,7 +121,7 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
         counts, vectors = sentence_counts(message), sentence_vectors(message)
         columns, values, offset = [np.empty(0, np.int64)], [np.empty(0)], 0
         for block, weighting in zip(self.blocks, self.weightings, strict=True):
-            found = vectors.get(block["origin"]) if block.get("dense") else counts.get(block["origin"])
+            found: Any = vectors.get(block["origin"]) if block.get("dense") else counts.get(block["origin"])
             if block.get("dense"):
                 if found is not None:  # a language without an encoder: its messages have counts only
                     columns.append(np.arange(offset, offset + block["width"]))
@@ -130,7 +130,7 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
                 found = found.tocoo()
                 keep = found.data > 0
                 columns.append(found.col[keep] + offset)
-                values.append(weighting.row(found.col[keep], found.data[keep].astype(np.float64)))
+                values.append(cast(Weighting, weighting).row(found.col[keep], found.data[keep].astype(np.float64)))
             offset += block["width"]
         return np.concatenate(columns), np.concatenate(values)
 
@@ -167,6 +167,7 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
         return self._resource
 
     def _persist(self) -> None:
+        assert self.weights is not None and self.intercept is not None  # train() has set them
         with self._model_storage.write_to(self._resource) as directory:
             arrays = {f"idf{i}": w.idf for i, w in enumerate(self.weightings) if w is not None}
             np.savez(directory / ARRAYS_FILE, weights=self.weights, intercept=self.intercept,
@@ -191,7 +192,8 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
         return self._softmax([self._nonzeros(m) for m in messages])
 
     def _softmax(self, rows: List[Tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        scores = np.array([values @ self.weights[columns] for columns, values in rows])
+        weights = cast(np.ndarray, self.weights)  # None only before training
+        scores = np.array([values @ weights[columns] for columns, values in rows])
         scores = scores.reshape(len(rows), len(self.classes)) + self.intercept
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))
         return exp / exp.sum(axis=1, keepdims=True)
@@ -208,8 +210,8 @@ class LinearBlendIntentClassifier(GraphComponent, IntentClassifier):
             blended = dict(zip(self.classes, (1 - w) * linear, strict=True))
             for ranked in message.get(INTENT_RANKING_KEY) or []:
                 blended[ranked["name"]] = blended.get(ranked["name"], 0.0) + w * ranked["confidence"]
-            ranking = sorted(({"name": n, "confidence": float(c)} for n, c in blended.items()),
-                             key=lambda r: -r["confidence"])
+            ranking: List[Dict[str, Any]] = [{"name": n, "confidence": float(c)} for n, c in blended.items()]
+            ranking.sort(key=lambda r: -r["confidence"])
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking[: self.config["ranking_length"]], add_to_output=True)
         return messages

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 from decimal import Decimal
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Type
 
 from bot.orders.base import Address, ChangeResult, Customer, Item, Order, Refund
 
 
-def _time(value: Optional[str], kind=dt.datetime):
+def _time(value: Optional[str], kind: Type[dt.date] = dt.datetime) -> Any:
     return kind.fromisoformat(value) if value else None
 
 

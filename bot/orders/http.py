@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, Callable, List, Optional, Tuple
+from urllib.parse import quote  # what requests.utils.quote is
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -32,7 +33,7 @@ class HttpOrders(OrdersBackend):
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def _call(self, method: str, path: str, **kwargs) -> Optional[requests.Response]:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Optional[requests.Response]:
         try:
             response = self.session.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
         except requests.RequestException as err:
@@ -50,7 +51,7 @@ class HttpOrders(OrdersBackend):
             return f"Timeout: no answer within {self.timeout[1]:g} s"
         return type(err).__name__
 
-    def _decode(self, response: requests.Response, parse: Callable[[Any], Any]):
+    def _decode(self, response: requests.Response, parse: Callable[[Any], Any]) -> Any:
         """The answer's JSON read by `parse`; malformed JSON or a shape outside the contract is OrdersUnavailable."""
         try:
             data = response.json()
@@ -68,15 +69,15 @@ class HttpOrders(OrdersBackend):
         return self._decode(response, change_from_json)
 
     def order(self, number: str) -> Optional[Order]:
-        response = self._call("GET", f"/orders/{requests.utils.quote(str(number), safe='')}")
+        response = self._call("GET", f"/orders/{quote(str(number), safe='')}")
         return None if response is None else self._decode(response, order_from_json)
 
     def recent_orders(self, customer_id: str, limit: int = 5) -> List[Order]:
-        response = self._call("GET", f"/customers/{requests.utils.quote(customer_id, safe='')}/orders", params={"limit": limit})
+        response = self._call("GET", f"/customers/{quote(customer_id, safe='')}/orders", params={"limit": limit})
         return [] if response is None else self._decode(response, lambda data: [order_from_json(o) for o in data])
 
     def customer(self, customer_id: str) -> Optional[Customer]:
-        response = self._call("GET", f"/customers/{requests.utils.quote(customer_id, safe='')}")
+        response = self._call("GET", f"/customers/{quote(customer_id, safe='')}")
         return None if response is None else self._decode(response, customer_from_json)
 
     def cancel(self, number: str, fee: Decimal) -> ChangeResult:

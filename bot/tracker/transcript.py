@@ -14,7 +14,9 @@ STATE_LINES = {"pause": "Bot paused: a person has the chat", "resume": "Bot resu
 def history_from_events(events: List[Dict[str, Any]], detail: bool = False) -> List[Dict[str, Any]]:
     """Messages in order. With `detail` (for agents), visitor turns carry intent, confidence and frustration
     (not for answers to a form, which are not requests), and event lines come in between."""
-    out, in_form, offered = [], False, {}
+    out: List[Dict[str, Any]] = []
+    in_form = False
+    offered: Dict[str, str] = {}
     for event in events:
         kind = event.get("event")
         if kind == "active_loop":
