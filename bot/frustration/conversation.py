@@ -38,7 +38,6 @@ STOPWORDS = {"i", "my", "me", "the", "a", "an", "to", "is", "it", "of", "and", "
 @dataclass
 class Turn:
     text: str
-    message_score: float = 0.0
     message_signals: List[Signal] = field(default_factory=list)
     intent: Optional[str] = None
     fallback: bool = False
@@ -82,7 +81,8 @@ def escalating_share(turn: Turn) -> float:
 def scores(turns: Sequence[Turn]) -> List[ConversationScore]:
     """The conversation score after each turn."""
     out: List[ConversationScore] = []
-    previous, misses, earlier = 0.0, 0, []
+    previous, misses = 0.0, 0
+    earlier: List[str] = []
     for turn in turns:
         evidence: List[Signal] = []
         message = escalating_share(turn)
@@ -133,7 +133,7 @@ def escalation_turn(turns: Iterable[Dict[str, Any]], offer_at: float = DEFAULT_O
         text = str(raw["user"])
         message = score_message(text)
         bot = raw.get("bot", "answered")
-        built.append(Turn(text, message.score, message.signals, intent=raw.get("intent"), fallback=bot == "fallback",
+        built.append(Turn(text, message.signals, intent=raw.get("intent"), fallback=bot == "fallback",
                           bot_repeated=bot == "repeat" and previous in ("answered", "repeat"),
                           failed_verification=bot == "not_verified", wait_seconds=float(raw.get("wait", 0)),
                           burst=bool(raw.get("burst"))))
@@ -168,13 +168,11 @@ def turns_from_events(events: Sequence[Dict[str, Any]]) -> List[Turn]:
             intent = (parse.get("intent") or {}).get("name")
             confidence = (parse.get("intent") or {}).get("confidence")
             known = parse.get("frustration")
-            message = score_message(text, intent) if not isinstance(known, dict) else None
             stamp = float(event.get("timestamp") or 0)
             unanswered = [t for t in unanswered if stamp - t <= BURST_SECONDS] + [stamp]
             turns.append(Turn(
                 text,
-                float(known.get("score") or 0) if message is None else message.score,
-                _signals(known) if message is None else message.signals,
+                _signals(known) if isinstance(known, dict) else score_message(text, intent).signals,
                 intent=intent,
                 # inside a form the visitor answers its questions ("4", an email): not a miss
                 fallback=not in_form and (intent == "nlu_fallback" or (confidence is not None and confidence < LOW_CONFIDENCE)),

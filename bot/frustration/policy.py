@@ -39,7 +39,7 @@ class FrustrationPolicy(Policy):
         return {"priority": PRIORITY}
 
     def __init__(self, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
-                 execution_context: ExecutionContext, featurizer=None) -> None:
+                 execution_context: ExecutionContext, featurizer: Optional[Any] = None) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         settings = get_settings()
         self.offer_at, self.handover_at = settings.frustration_offer_at, settings.frustration_handover_at

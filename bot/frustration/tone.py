@@ -59,7 +59,7 @@ def plain_requests(language: str = "en") -> List[str]:
             and not str(m.get("intent")).startswith("chitchat_") and language_of(m.get("text")) == language]
 
 
-def fit(vectors: np.ndarray, labels: Sequence[bool], weights: Sequence[float], language: str, messages: int,
+def fit(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, language: str, messages: int,
         requests: int) -> Dict[str, object]:
     """The model on the training messages' and plain requests' vectors; the result is what tone.json holds
     (training.py gathers the inputs)."""

@@ -2,7 +2,7 @@
 (blend.json), both from tone_training.yml and the NLU data's plain requests."""
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Tuple, cast
 
 import numpy as np
 
@@ -58,7 +58,7 @@ def train(language: str = "en") -> Tuple[Dict[str, object], Dict[str, object]]:
     # the blend also learns from the labelled messages the lexicon was written against (their tone: a model that
     # never saw them), so it keeps what the lexicon knows about swearing and shouting
     tuned = labelled_messages(language)
-    fitted_tone = tone.ToneModel(language, np.asarray(tone_model["coef"]), float(tone_model["intercept"]))
+    fitted_tone = tone.ToneModel(language, np.asarray(tone_model["coef"]), float(cast(float, tone_model["intercept"])))
     tones = np.concatenate([out_of_fold_tone(vectors, labels, weights),
                             [fitted_tone.probability(v) for v in encode([t for t, _ in tuned], language)]])
     texts += [t for t, _ in tuned]

@@ -69,10 +69,10 @@ def test_a_downtoner_softens_the_sign_and_the_score():
 
 def test_one_rude_word_fades_but_rising_trouble_escalates():
     calm = [Turn("hello"), Turn("thanks")]
-    rude = Turn("damn code", 0.4, [Signal("mild_profanity", 0.4, "damn")])
+    rude = Turn("damn code", [Signal("mild_profanity", 0.4, "damn")])
     history = scores([rude, *calm])
     assert history[0].score < 0.5 and history[-1].score < history[0].score  # decays
-    rising = scores([Turn(text, weight, [Signal("anger", weight, text)])
+    rising = scores([Turn(text, [Signal("anger", weight, text)])
                      for text, weight in (("late", 0.3), ("still late", 0.5), ("fed up", 0.6))])
     assert rising[0].score < rising[1].score < rising[2].score and rising[2].score >= 0.5
 

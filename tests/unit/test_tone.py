@@ -68,11 +68,11 @@ def test_the_conversation_takes_the_tone_only_where_the_lexicon_found_nothing():
     angry = "this is absolutely ridiculous, nobody answers my emails!!!"
     scored = score_message(angry)
     assert "tone" in [s.name for s in scored.signals]
-    assert escalating_share(Turn(angry, scored.score, scored.signals)) == pytest.approx(
+    assert escalating_share(Turn(angry, scored.signals)) == pytest.approx(
         score_message(angry, learned_tone=False).score)  # the bot still asks before it hands over
     polite = score_message(POLITELY_FED_UP[0])
     [only] = polite.signals
-    assert escalating_share(Turn(POLITELY_FED_UP[0], polite.score, polite.signals)) == pytest.approx(TONE_SHARE * only.weight)
+    assert escalating_share(Turn(POLITELY_FED_UP[0], polite.signals)) == pytest.approx(TONE_SHARE * only.weight)
 
 
 def test_a_clicked_button_has_no_tone():
