@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import sqlalchemy as sa
 
+from bot import db
 from bot.touchpoints import rollup
 from bot.touchpoints.journey import stage_for
 from bot.touchpoints.models import touchpoints, upgrade
@@ -120,9 +121,8 @@ def rows(days: int, per_day: int, end: dt.datetime, seed: int = 7) -> Iterator[D
 def fill(url: str, days: int = 21, per_day: int = 60, batch: int = 5000) -> int:
     """Add demo touchpoints ending now; returns how many rows."""
     upgrade(url)
-    engine = sa.create_engine(url, future=True)
     count, pending = 0, []
-    try:
+    with db.using(url) as engine:
         for item in rows(days, per_day, dt.datetime.utcnow()):
             pending.append(item)
             if len(pending) >= batch:
@@ -133,8 +133,6 @@ def fill(url: str, days: int = 21, per_day: int = 60, batch: int = 5000) -> int:
             with engine.begin() as conn:
                 rollup.insert(conn, pending)
             count += len(pending)
-    finally:
-        engine.dispose()
     return count
 
 
@@ -143,23 +141,15 @@ def fill_if_empty(url: str, var_dir: Optional[Path] = None) -> int:
     if var_dir is not None and (var_dir / REMOVED_MARKER).exists():
         return 0
     upgrade(url)
-    engine = sa.create_engine(url, future=True)
-    try:
-        with engine.connect() as conn:
-            empty = conn.execute(sa.select(touchpoints.c.id).limit(1)).first() is None
-    finally:
-        engine.dispose()
+    with db.using(url) as engine, engine.connect() as conn:
+        empty = conn.execute(sa.select(touchpoints.c.id).limit(1)).first() is None
     return fill(url) if empty else 0
 
 
 def remove(url: str, var_dir: Optional[Path] = None) -> int:
     """Delete the demo conversations; with var_dir, remember it so the next start does not fill them in again."""
-    engine = sa.create_engine(url, future=True)
-    try:
-        with engine.begin() as conn:
-            removed = rollup.delete(conn, touchpoints.c.conversation_id.like(f"{PREFIX}%"))
-    finally:
-        engine.dispose()
+    with db.using(url) as engine, engine.begin() as conn:
+        removed = rollup.delete(conn, touchpoints.c.conversation_id.like(f"{PREFIX}%"))
     if var_dir is not None:
         var_dir.mkdir(parents=True, exist_ok=True)
         (var_dir / REMOVED_MARKER).write_text("python -m bot demo-data adds them again\n", encoding="utf-8")

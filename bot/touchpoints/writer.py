@@ -19,6 +19,7 @@ from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 import sqlalchemy as sa
 
+from bot import db
 from bot.logsafe import loggable
 from bot.touchpoints import rollup
 from bot.touchpoints.models import clean, upgrade
@@ -65,7 +66,7 @@ class TouchpointWriter:
     def engine(self) -> sa.engine.Engine:
         if self._engine is None:
             upgrade(self.url)
-            self._engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
+            self._engine = db.engine(self.url)  # the process's, for as long as it runs
         return self._engine
 
     def add(self, rows: Iterable[Dict[str, Any]]) -> None:
