@@ -78,6 +78,7 @@ def banner(stack) -> str:
 
 
 def cmd_run(_: argparse.Namespace) -> int:
+    from bot import db
     from bot.runner import Stack, StartError
 
     stack = Stack(run_settings())
@@ -107,6 +108,7 @@ def cmd_run(_: argparse.Namespace) -> int:
     finally:
         print("\nStopping...", flush=True)
         stack.stop()
+        db.dispose_all()  # the demo shop, first admin and touchpoint schema were prepared here
         print("Stopped.")
     return 0
 

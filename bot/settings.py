@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
-from typing import List, Mapping
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 from urllib.parse import quote, unquote, urlsplit
 
 from bot.private_files import kept_secret
@@ -158,13 +158,6 @@ def _number(env: Mapping[str, str], name: str, default, kind=int):
         raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
 
 
-def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    value = _number(env, name, default)
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be {low}-{high}, got {value}")
-    return value
-
-
 def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = (env.get(name) or "").strip().lower()
     if raw == "":
@@ -176,138 +169,159 @@ def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
 
 
-def _smtp(env: Mapping[str, str]) -> dict:
-    """The SMTP settings, checked: a host needs a sender address, and the TLS mode is one we know."""
-    host, sender = (env.get(ENV_SMTP_HOST) or "").strip(), (env.get(ENV_SMTP_FROM) or "").strip()
-    tls = (env.get(ENV_SMTP_TLS) or "starttls").strip().lower()
-    if tls not in SMTP_TLS_PORTS:
-        raise SettingsError(f"{ENV_SMTP_TLS} must be one of {', '.join(SMTP_TLS_PORTS)}, got {tls!r}")
-    if host and "@" not in parseaddr(sender)[1]:
-        raise SettingsError(f"{ENV_SMTP_FROM} must be the sender's address when {ENV_SMTP_HOST} is set, got {sender!r}")
-    return {"smtp_host": host, "smtp_port": _number(env, ENV_SMTP_PORT, 0), "smtp_user": env.get(ENV_SMTP_USER) or "",
-            "smtp_password": env.get(ENV_SMTP_PASSWORD) or "", "smtp_from": sender, "smtp_tls": tls,
-            "smtp_timeout": _number(env, ENV_SMTP_TIMEOUT, DEFAULT_SMTP_TIMEOUT, float)}
+def _origins(raw: str) -> tuple:
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
+def _redis_url(url: str) -> str:
+    RedisTarget.from_url(url)  # fail early on a malformed URL
+    return url
+
+
+@dataclass(frozen=True)
+class Env:
+    """How one setting is read from its environment variable `name` and written back for child processes.
+
+    kind: text (unset or empty: the default), optional (unset or empty: None), int, float, flag (1/0), path or
+    list (comma-separated). `parse` checks or normalises a text that is set; `bounds`/`must` limit a number."""
+    name: str
+    kind: str = "text"
+    bounds: Tuple[Optional[int], Optional[int]] | None = None
+    must: str = ""  # what the message says a number out of bounds must be; empty: "{low}-{high}"
+    choices: Tuple[str, ...] = ()
+    strip: bool = False
+    lower: bool = False
+    parse: Optional[Callable[[str], Any]] = None
+    zero_is_unset: bool = False  # written as "" when 0 (0 means "the usual one")
+
+    def read(self, env: Mapping[str, str], default: Any) -> Any:
+        if self.kind in ("int", "float"):
+            return self._bounded(_number(env, self.name, default, int if self.kind == "int" else float))
+        if self.kind == "flag":
+            return _flag(env, self.name, default)
+        raw = env.get(self.name) or None
+        if self.kind == "optional":
+            return self.parse(raw) if raw and self.parse else raw
+        if self.kind == "path":
+            return Path(raw or default)
+        if self.kind == "list":
+            return _origins(raw or "")
+        return self._text(raw if raw is not None else default)
+
+    def _text(self, value: str) -> str:
+        value = value.strip() if self.strip else value
+        value = value.lower() if self.lower else value
+        if self.choices and value not in self.choices:
+            raise SettingsError(f"{self.name} must be one of {', '.join(self.choices)}, got {value!r}")
+        return value
+
+    def _bounded(self, value):
+        if self.bounds is None:
+            return value
+        low, high = self.bounds
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise SettingsError(f"{self.name} must be {self.must or f'{low}-{high}'}, got {value}")
+        return value
+
+    def write(self, value: Any) -> str:
+        if self.kind == "flag":
+            return str(int(value))
+        if self.kind == "list":
+            return ",".join(value)
+        if value is None or (self.zero_is_unset and value == 0):
+            return ""
+        return str(value)
+
+
+def setting(env: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING, **how: Any):
+    """A Settings field read from (and written to) the environment variable `env`; see Env for `how`."""
+    return field(default=default, default_factory=factory, metadata={"env": Env(env, **how)})
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = DEFAULT_HOST
-    rasa_port: int = DEFAULT_RASA_PORT
-    actions_port: int = DEFAULT_ACTIONS_PORT
-    redis_url: str | None = None  # None: run an embedded Redis
-    database_url: str | None = None  # None: a SQLite file in var_dir
-    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    var_dir: Path = DEFAULT_VAR_DIR
-    embedded_redis_port: int = DEFAULT_EMBEDDED_REDIS_PORT
+    host: str = setting(ENV_HOST, DEFAULT_HOST)
+    rasa_port: int = setting(ENV_RASA_PORT, DEFAULT_RASA_PORT, kind="int")
+    actions_port: int = setting(ENV_ACTIONS_PORT, DEFAULT_ACTIONS_PORT, kind="int")
+    redis_url: str | None = setting(ENV_REDIS_URL, None, kind="optional", parse=_redis_url)  # None: an embedded Redis
+    # None: a SQLite file in var_dir
+    database_url: str | None = setting(ENV_DATABASE_URL, None, kind="optional", parse=normalise_database_url)
+    rasa_token: str = setting(ENV_RASA_TOKEN, factory=lambda: secrets.token_urlsafe(24))
+    var_dir: Path = setting(ENV_VAR_DIR, DEFAULT_VAR_DIR, kind="path")
+    embedded_redis_port: int = setting(ENV_EMBEDDED_REDIS_PORT, DEFAULT_EMBEDDED_REDIS_PORT, kind="int")
     # the action server listens on loopback only; in compose it is a private service
-    actions_host: str = DEFAULT_HOST
-    actions_url_override: str | None = None
+    actions_host: str = setting(ENV_ACTIONS_HOST, DEFAULT_HOST)
+    actions_url_override: str | None = setting(ENV_ACTIONS_URL, None, kind="optional")
     # HMAC secret shared with the shop page for signed customer identity (bot.identity)
-    identity_secret: str = ""
-    orders_api_url: str | None = None  # None: the SQL demo shop in the bot's database
-    orders_api_token: str = ""
-    orders_timeout: float = DEFAULT_ORDERS_TIMEOUT
-    widget_origins: tuple = ()  # empty: rasa_url and its localhost twin
-    widget_max_message_bytes: int = 4096
-    widget_rate: int = 20
-    widget_max_connections_per_ip: int = 20
-    widget_address_rate: int = 60
-    widget_session_rate: int = 30
-    order_lookup_max_failures: int = 5
-    order_lookup_max_failures_per_address: int = 10
-    order_lookup_max_failures_per_email_or_order: int = 5
-    order_lookup_window_seconds: int = DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS
-    rest_token: str = ""  # empty: the REST channel refuses every message (bot.channels.rest)
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    actions_max_request_bytes: int = DEFAULT_ACTIONS_MAX_REQUEST_BYTES
-    console_port: int = DEFAULT_CONSOLE_PORT
-    rasa_api_url_override: str | None = None
-    console_admin_password: str = ""  # empty: a random one, made once and kept in var/
-    console_secure_cookies: bool = False
-    console_login_tries: int = 10
-    console_login_tries_per_address: int = 30
-    console_max_text: int = MAX_STORED_TEXT
-    handoff_hours: str = ""
-    handoff_timezone: str = "UTC"
-    handoff_max_wait: int = DEFAULT_HANDOFF_MAX_WAIT
-    handoff_auto_assign: bool = False
-    frustration_offer_at: float = 0.5
-    touchpoint_retention_days: int = 365
-    demo_data: bool = True
-    frustration_handover_at: float = 0.8
-    erasure_delay_seconds: float = 30.0  # a chat's erasure waits this long, so its last turns are stored first
-    smtp_host: str = ""  # empty: ticket answers are stored, not sent
-    smtp_port: int = 0  # 0: the usual port for smtp_tls
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_from: str = ""
-    smtp_tls: str = "starttls"
-    smtp_timeout: float = DEFAULT_SMTP_TIMEOUT
-    demo_mode: bool = False  # the demo page signs in whom it is asked for (requests from this machine only)
-    proxies_count: int = 0  # the forwarded addresses to trust (bot.proxies); 0, "": none
-    real_ip_header: str = ""
-    forwarded_secret: str = ""
-    embedded_redis_password: str = ""  # empty: made once, kept in var/ (see with_secrets)
+    identity_secret: str = setting(ENV_IDENTITY_SECRET, "")
+    orders_api_url: str | None = setting(ENV_ORDERS_API_URL, None, kind="optional")  # None: the SQL demo shop
+    orders_api_token: str = setting(ENV_ORDERS_API_TOKEN, "")
+    orders_timeout: float = setting(ENV_ORDERS_TIMEOUT, DEFAULT_ORDERS_TIMEOUT, kind="float")
+    widget_origins: tuple = setting(ENV_WIDGET_ORIGINS, (), kind="list")  # empty: rasa_url and its localhost twin
+    widget_max_message_bytes: int = setting(ENV_WIDGET_MAX_MESSAGE_BYTES, 4096, kind="int")
+    widget_rate: int = setting(ENV_WIDGET_RATE, 20, kind="int")
+    widget_max_connections_per_ip: int = setting(ENV_WIDGET_MAX_CONNECTIONS_PER_IP, 20, kind="int")
+    widget_address_rate: int = setting(ENV_WIDGET_ADDRESS_RATE, 60, kind="int")
+    widget_session_rate: int = setting(ENV_WIDGET_SESSION_RATE, 30, kind="int")
+    order_lookup_max_failures: int = setting(ENV_ORDER_LOOKUP_MAX_FAILURES, 5, kind="int")
+    order_lookup_max_failures_per_address: int = setting(ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS, 10, kind="int")
+    order_lookup_max_failures_per_email_or_order: int = setting(ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER, 5, kind="int")
+    order_lookup_window_seconds: int = setting(ENV_ORDER_LOOKUP_WINDOW_SECONDS, DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS, kind="int")
+    rest_token: str = setting(ENV_REST_TOKEN, "")  # empty: the REST channel refuses every message (bot.channels.rest)
+    max_request_bytes: int = setting(ENV_MAX_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES, kind="int")
+    actions_max_request_bytes: int = setting(ENV_ACTIONS_MAX_REQUEST_BYTES, DEFAULT_ACTIONS_MAX_REQUEST_BYTES, kind="int")
+    console_port: int = setting(ENV_CONSOLE_PORT, DEFAULT_CONSOLE_PORT, kind="int")
+    rasa_api_url_override: str | None = setting(ENV_RASA_API_URL, None, kind="optional")
+    console_admin_password: str = setting(ENV_CONSOLE_ADMIN_PASSWORD, "")  # empty: a random one, kept in var/
+    console_secure_cookies: bool = setting(ENV_CONSOLE_SECURE_COOKIES, False, kind="flag")
+    console_login_tries: int = setting(ENV_CONSOLE_LOGIN_TRIES, 10, kind="int", bounds=(1, 1000))
+    console_login_tries_per_address: int = setting(ENV_CONSOLE_LOGIN_TRIES_PER_ADDRESS, 30, kind="int", bounds=(1, 100000))
+    console_max_text: int = setting(ENV_CONSOLE_MAX_TEXT, MAX_STORED_TEXT, kind="int", bounds=(1, MAX_STORED_TEXT))
+    handoff_hours: str = setting(ENV_HANDOFF_HOURS, "")
+    handoff_timezone: str = setting(ENV_HANDOFF_TIMEZONE, "UTC")
+    handoff_max_wait: int = setting(ENV_HANDOFF_MAX_WAIT, DEFAULT_HANDOFF_MAX_WAIT, kind="int")
+    handoff_auto_assign: bool = setting(ENV_HANDOFF_AUTO_ASSIGN, False, kind="flag")
+    frustration_offer_at: float = setting(ENV_FRUSTRATION_OFFER_AT, 0.5, kind="float")
+    touchpoint_retention_days: int = setting(ENV_TOUCHPOINT_RETENTION_DAYS, 365, kind="int")
+    demo_data: bool = setting(ENV_DEMO_DATA, True, kind="flag")
+    frustration_handover_at: float = setting(ENV_FRUSTRATION_HANDOVER_AT, 0.8, kind="float")
+    # a chat's erasure waits this long, so its last turns are stored first
+    erasure_delay_seconds: float = setting(ENV_ERASURE_DELAY_SECONDS, 30.0, kind="float")
+    smtp_host: str = setting(ENV_SMTP_HOST, "", strip=True)  # empty: ticket answers are stored, not sent
+    smtp_port: int = setting(ENV_SMTP_PORT, 0, kind="int", zero_is_unset=True)  # 0: the usual port for smtp_tls
+    smtp_user: str = setting(ENV_SMTP_USER, "")
+    smtp_password: str = setting(ENV_SMTP_PASSWORD, "")
+    smtp_from: str = setting(ENV_SMTP_FROM, "", strip=True)
+    smtp_tls: str = setting(ENV_SMTP_TLS, "starttls", strip=True, lower=True, choices=tuple(SMTP_TLS_PORTS))
+    smtp_timeout: float = setting(ENV_SMTP_TIMEOUT, DEFAULT_SMTP_TIMEOUT, kind="float")
+    # the demo page signs in whom it is asked for (requests from this machine only); see from_env's demo_default
+    demo_mode: bool = setting(ENV_DEMO_MODE, False, kind="flag")
+    # the forwarded addresses to trust (bot.proxies); 0, "": none
+    proxies_count: int = setting(ENV_PROXIES_COUNT, 0, kind="int", bounds=(0, None), zero_is_unset=True,
+                                 must="the number of proxies in front of the bot (0 or more)")
+    real_ip_header: str = setting(ENV_REAL_IP_HEADER, "", strip=True)
+    forwarded_secret: str = setting(ENV_FORWARDED_SECRET, "")
+    embedded_redis_password: str = setting(ENV_EMBEDDED_REDIS_PASSWORD, "")  # empty: made once, kept in var/
+
+    @classmethod
+    def declared(cls) -> List[Tuple[dataclasses.Field, Env]]:
+        """Every setting with how it is read from the environment, in declaration order."""
+        return [(f, f.metadata["env"]) for f in dataclasses.fields(cls)]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], demo_default: bool = False) -> Settings:
         """`demo_default`: demo mode when DEMO_MODE is unset and the bot serves this machine and the demo shop."""
-        redis_url = env.get(ENV_REDIS_URL) or None
-        if redis_url:
-            RedisTarget.from_url(redis_url)  # fail early on a malformed URL
-        database_url = env.get(ENV_DATABASE_URL) or None
-        token = env.get(ENV_RASA_TOKEN)
-        host = env.get(ENV_HOST) or DEFAULT_HOST
-        demo_default = demo_default and host in LOOPBACK_HOSTS and not env.get(ENV_ORDERS_API_URL)
-        return cls(
-            host=host,
-            rasa_port=_number(env, ENV_RASA_PORT, DEFAULT_RASA_PORT),
-            actions_port=_number(env, ENV_ACTIONS_PORT, DEFAULT_ACTIONS_PORT),
-            redis_url=redis_url,
-            database_url=normalise_database_url(database_url) if database_url else None,
-            var_dir=Path(env.get(ENV_VAR_DIR) or DEFAULT_VAR_DIR),
-            embedded_redis_port=_number(env, ENV_EMBEDDED_REDIS_PORT, DEFAULT_EMBEDDED_REDIS_PORT),
-            actions_host=env.get(ENV_ACTIONS_HOST) or DEFAULT_HOST,
-            actions_url_override=env.get(ENV_ACTIONS_URL) or None,
-            identity_secret=env.get(ENV_IDENTITY_SECRET) or "",
-            orders_api_url=env.get(ENV_ORDERS_API_URL) or None,
-            orders_api_token=env.get(ENV_ORDERS_API_TOKEN) or "",
-            orders_timeout=_number(env, ENV_ORDERS_TIMEOUT, DEFAULT_ORDERS_TIMEOUT, float),
-            widget_origins=tuple(o.strip().rstrip("/") for o in (env.get(ENV_WIDGET_ORIGINS) or "").split(",") if o.strip()),
-            widget_max_message_bytes=_number(env, ENV_WIDGET_MAX_MESSAGE_BYTES, 4096),
-            widget_rate=_number(env, ENV_WIDGET_RATE, 20),
-            widget_max_connections_per_ip=_number(env, ENV_WIDGET_MAX_CONNECTIONS_PER_IP, 20),
-            widget_address_rate=_number(env, ENV_WIDGET_ADDRESS_RATE, 60),
-            widget_session_rate=_number(env, ENV_WIDGET_SESSION_RATE, 30),
-            order_lookup_max_failures=_number(env, ENV_ORDER_LOOKUP_MAX_FAILURES, 5),
-            order_lookup_max_failures_per_address=_number(env, ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS, 10),
-            order_lookup_max_failures_per_email_or_order=_number(env, ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER, 5),
-            order_lookup_window_seconds=_number(env, ENV_ORDER_LOOKUP_WINDOW_SECONDS, DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS),
-            rest_token=env.get(ENV_REST_TOKEN) or "",
-            max_request_bytes=_number(env, ENV_MAX_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES),
-            actions_max_request_bytes=_number(env, ENV_ACTIONS_MAX_REQUEST_BYTES, DEFAULT_ACTIONS_MAX_REQUEST_BYTES),
-            console_port=_number(env, ENV_CONSOLE_PORT, DEFAULT_CONSOLE_PORT),
-            rasa_api_url_override=env.get(ENV_RASA_API_URL) or None,
-            console_admin_password=env.get(ENV_CONSOLE_ADMIN_PASSWORD) or "",
-            console_secure_cookies=_flag(env, ENV_CONSOLE_SECURE_COOKIES),
-            console_login_tries=_bounded(env, ENV_CONSOLE_LOGIN_TRIES, 10, 1, 1000),
-            console_login_tries_per_address=_bounded(env, ENV_CONSOLE_LOGIN_TRIES_PER_ADDRESS, 30, 1, 100000),
-            console_max_text=_bounded(env, ENV_CONSOLE_MAX_TEXT, MAX_STORED_TEXT, 1, MAX_STORED_TEXT),
-            handoff_hours=env.get(ENV_HANDOFF_HOURS) or "",
-            handoff_timezone=env.get(ENV_HANDOFF_TIMEZONE) or "UTC",
-            handoff_max_wait=_number(env, ENV_HANDOFF_MAX_WAIT, DEFAULT_HANDOFF_MAX_WAIT),
-            handoff_auto_assign=_flag(env, ENV_HANDOFF_AUTO_ASSIGN),
-            frustration_offer_at=_number(env, ENV_FRUSTRATION_OFFER_AT, 0.5, float),
-            touchpoint_retention_days=_number(env, ENV_TOUCHPOINT_RETENTION_DAYS, 365),
-            demo_data=_flag(env, ENV_DEMO_DATA, default=True),
-            frustration_handover_at=_number(env, ENV_FRUSTRATION_HANDOVER_AT, 0.8, float),
-            erasure_delay_seconds=_number(env, ENV_ERASURE_DELAY_SECONDS, 30.0, float),
-            **_smtp(env),
-            **({"rasa_token": token} if token else {}),
-            demo_mode=_flag(env, ENV_DEMO_MODE, default=demo_default),
-            **_proxies(env),
-            embedded_redis_password=env.get(ENV_EMBEDDED_REDIS_PASSWORD) or "",
-        )
+        values = {}
+        for f, how in cls.declared():
+            if f.default is dataclasses.MISSING:  # made up when unset (the API token)
+                if env.get(how.name):
+                    values[f.name] = how.read(env, None)
+                continue
+            values[f.name] = how.read(env, f.default)
+        values["demo_mode"] = _flag(env, ENV_DEMO_MODE, default=demo_default and values["host"] in LOOPBACK_HOSTS
+                                    and not values["orders_api_url"])
+        _check_smtp(values)
+        return cls(**values)
 
     @property
     def sql_url(self) -> str:
@@ -367,41 +381,7 @@ class Settings:
 
     def to_env(self) -> dict:
         """These settings as the environment, so child processes compute exactly the same ones."""
-        pairs = {
-            ENV_HOST: self.host, ENV_RASA_PORT: self.rasa_port, ENV_ACTIONS_PORT: self.actions_port,
-            ENV_REDIS_URL: self.redis_url or "", ENV_DATABASE_URL: self.database_url or "",
-            ENV_RASA_TOKEN: self.rasa_token, ENV_VAR_DIR: str(self.var_dir),
-            ENV_EMBEDDED_REDIS_PORT: self.embedded_redis_port,
-            ENV_ACTIONS_HOST: self.actions_host, ENV_ACTIONS_URL: self.actions_url_override or "",
-            ENV_IDENTITY_SECRET: self.identity_secret, ENV_ORDERS_API_URL: self.orders_api_url or "",
-            ENV_ORDERS_API_TOKEN: self.orders_api_token, ENV_ORDERS_TIMEOUT: self.orders_timeout,
-            ENV_WIDGET_ORIGINS: ",".join(self.widget_origins), ENV_WIDGET_MAX_MESSAGE_BYTES: self.widget_max_message_bytes,
-            ENV_WIDGET_RATE: self.widget_rate, ENV_WIDGET_MAX_CONNECTIONS_PER_IP: self.widget_max_connections_per_ip,
-            ENV_WIDGET_ADDRESS_RATE: self.widget_address_rate, ENV_WIDGET_SESSION_RATE: self.widget_session_rate,
-            ENV_ORDER_LOOKUP_MAX_FAILURES: self.order_lookup_max_failures,
-            ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS: self.order_lookup_max_failures_per_address,
-            ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER: self.order_lookup_max_failures_per_email_or_order,
-            ENV_ORDER_LOOKUP_WINDOW_SECONDS: self.order_lookup_window_seconds,
-            ENV_REST_TOKEN: self.rest_token, ENV_MAX_REQUEST_BYTES: self.max_request_bytes,
-            ENV_ACTIONS_MAX_REQUEST_BYTES: self.actions_max_request_bytes,
-            ENV_CONSOLE_PORT: self.console_port, ENV_RASA_API_URL: self.rasa_api_url_override or "",
-            ENV_CONSOLE_ADMIN_PASSWORD: self.console_admin_password,
-            ENV_CONSOLE_SECURE_COOKIES: int(self.console_secure_cookies), ENV_HANDOFF_HOURS: self.handoff_hours,
-            ENV_CONSOLE_LOGIN_TRIES: self.console_login_tries,
-            ENV_CONSOLE_LOGIN_TRIES_PER_ADDRESS: self.console_login_tries_per_address,
-            ENV_CONSOLE_MAX_TEXT: self.console_max_text,
-            ENV_HANDOFF_TIMEZONE: self.handoff_timezone, ENV_HANDOFF_MAX_WAIT: self.handoff_max_wait,
-            ENV_HANDOFF_AUTO_ASSIGN: int(self.handoff_auto_assign), ENV_FRUSTRATION_OFFER_AT: self.frustration_offer_at,
-            ENV_FRUSTRATION_HANDOVER_AT: self.frustration_handover_at,
-            ENV_TOUCHPOINT_RETENTION_DAYS: self.touchpoint_retention_days, ENV_DEMO_DATA: int(self.demo_data),
-            ENV_ERASURE_DELAY_SECONDS: self.erasure_delay_seconds,
-            ENV_SMTP_HOST: self.smtp_host, ENV_SMTP_PORT: self.smtp_port or "", ENV_SMTP_USER: self.smtp_user,
-            ENV_SMTP_PASSWORD: self.smtp_password, ENV_SMTP_FROM: self.smtp_from, ENV_SMTP_TLS: self.smtp_tls,
-            ENV_SMTP_TIMEOUT: self.smtp_timeout, ENV_DEMO_MODE: int(self.demo_mode),
-            ENV_PROXIES_COUNT: self.proxies_count or "", ENV_REAL_IP_HEADER: self.real_ip_header,
-            ENV_FORWARDED_SECRET: self.forwarded_secret, ENV_EMBEDDED_REDIS_PASSWORD: self.embedded_redis_password,
-        }
-        return {k: str(v) for k, v in pairs.items()}
+        return {how.name: how.write(getattr(self, f.name)) for f, how in self.declared()}
 
     def rasa_environment(self) -> dict:
         """Variables that endpoints.yml expands (see that file)."""
@@ -416,12 +396,11 @@ class Settings:
         }
 
 
-def _proxies(env: Mapping[str, str]) -> dict:
-    count = _number(env, ENV_PROXIES_COUNT, 0)
-    if count < 0:
-        raise SettingsError(f"{ENV_PROXIES_COUNT} must be the number of proxies in front of the bot (0 or more), got {count}")
-    return {"proxies_count": count, "real_ip_header": (env.get(ENV_REAL_IP_HEADER) or "").strip(),
-            "forwarded_secret": env.get(ENV_FORWARDED_SECRET) or ""}
+def _check_smtp(values: dict) -> None:
+    """A mail server needs a sender address."""
+    if values["smtp_host"] and "@" not in parseaddr(values["smtp_from"])[1]:
+        raise SettingsError(f"{ENV_SMTP_FROM} must be the sender's address when {ENV_SMTP_HOST} is set, "
+                            f"got {values['smtp_from']!r}")
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,11 +8,11 @@ import logging
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from bot import db
 from bot.console.blueprints import analytics, auth, conversations, queue, tickets
 from bot.console.sessions import Sessions, error, requires
 from bot.console.users import Users, ensure_admin
@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> Sanic:
                                                spill=settings.var_dir / "console-touchpoints-pending.jsonl")
         app.ctx.touchpoints.start()
         upgrade(settings.touchpoints_url)
-        app.ctx.analytics = Analytics(sa.create_engine(settings.touchpoints_url, future=True, pool_pre_ping=True))
+        app.ctx.analytics = Analytics(db.hold(settings.touchpoints_url))
         app.ctx.forget = functools.partial(forget_customer, settings.sql_url, settings.touchpoints_url)
         app.ctx.housekeeping = asyncio.get_event_loop().create_task(housekeeping(settings))
         watcher = Watcher(app.ctx.queue, app.ctx.link, app.ctx.rasa, settings.handoff_max_wait, settings.handoff_auto_assign,
@@ -111,7 +111,7 @@ def create_app(settings: Settings) -> Sanic:
     async def close_services(app: Sanic, _loop) -> None:
         app.ctx.watcher.cancel()
         app.ctx.housekeeping.cancel()
-        app.ctx.analytics.engine.dispose()
+        db.release(app.ctx.analytics.engine)
         await app.ctx.touchpoints.close()
         await app.ctx.rasa.close()
         await app.ctx.queue.close()

@@ -13,6 +13,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
+from bot import db
+from bot.migrations import upgrade
 from bot.private_files import private_dir, write_private
 
 ROLES = ("agent", "trainer", "admin")
@@ -65,13 +67,13 @@ def _user(row) -> User:
 
 class Users:
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url, future=True, pool_pre_ping=True)
-        metadata.create_all(self.engine)
+        self.engine = db.hold(url)
+        upgrade(url, "users")
         self.hasher = PasswordHasher()
         self._dummy = self.hasher.hash(secrets.token_hex(8))  # equal work for unknown usernames
 
     def close(self) -> None:
-        self.engine.dispose()
+        db.release(self.engine)
 
     def authenticate(self, username: str, password: str) -> Optional[User]:
         with self.engine.connect() as conn:

@@ -60,51 +60,63 @@ def seed(orders: SqlOrders, today: Optional[dt.date] = None, seed_value: int = D
     if existing:
         return existing
     rng = random.Random(seed_value)
-    today = today or dt.date.today()
-    now = dt.datetime.combine(today, dt.time(12, 0))
+    now = dt.datetime.combine(today or dt.date.today(), dt.time(12, 0))
     with orders.session.begin() as s:
-        people = []
-        for i in range(1, CUSTOMERS + 1):
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            email = f"{first}.{last}{i}@example.com".lower().replace("ü", "ue").replace("ö", "oe").replace("ä", "ae")
-            street = f"{rng.choice(STREETS)} {rng.randint(1, 180)}"
-            postcode, city, country = rng.choice(CITIES)
-            people.append((customer_id(i), email, f"{first} {last}", street, postcode, city, country))
-            s.add(CustomerRow(id=customer_id(i), email=email, name=f"{first} {last}",
-                              created_at=now - dt.timedelta(days=rng.randint(30, 900))))
+        people = [_customer(s, rng, i, now) for i in range(1, CUSTOMERS + 1)]
         for n in range(ORDERS):
-            number = str(FIRST_ORDER_NUMBER + n)
-            cid, email, name, street, postcode, city, country = rng.choice(people)
-            # most orders are old; a steady trickle is recent so there is always something in flight
-            age = rng.randint(0, 10) if n % 8 == 0 else rng.randint(0, 365)
-            placed = now - dt.timedelta(days=age, hours=rng.randint(0, 11), minutes=rng.randint(0, 59))
-            status = _status_for(age, rng)
-            lines = rng.sample(PRODUCTS, rng.choices([1, 2, 3, 4], weights=[50, 30, 15, 5])[0])
-            items = [ItemRow(order_number=number, sku=sku, name=pname, quantity=rng.choice([1, 1, 1, 2]),
-                             unit_price=Decimal(price)) for sku, pname, price in lines]
-            subtotal = sum(i.unit_price * i.quantity for i in items)
-            shipping = Decimal("0") if subtotal >= 50 else Decimal("4.90")
-            row = OrderRow(number=number, customer_id=cid, email=email, status=status, placed_at=placed,
-                           total=subtotal + shipping, currency="EUR", ship_name=name, ship_street=street,
-                           ship_postcode=postcode, ship_city=city, ship_country=country)
-            if status in ("shipped", "delivered", "returned"):
-                row.carrier = rng.choice(sorted(CARRIERS))
-                row.tracking_number = CARRIERS[row.carrier].format(rng.randint(0, 10**10 - 1))
-                row.shipped_at = placed + dt.timedelta(days=1, hours=rng.randint(1, 8))
-                row.expected_delivery = (row.shipped_at + dt.timedelta(days=rng.randint(2, 3))).date()
-            if status in ("delivered", "returned"):
-                row.delivered_at = row.shipped_at + dt.timedelta(days=rng.randint(1, 4))
-            if status == "cancelled":
-                row.cancelled_at = placed + dt.timedelta(hours=rng.randint(1, 30))
-                row.cancellation_fee = Decimal("0")
-            if status not in ("pending", "cancelled"):
-                row.invoice_number = f"INV-{placed.year}-{number}"
-            if status == "returned":
-                requested = row.delivered_at + dt.timedelta(days=rng.randint(1, 20))
-                done = (now - requested).days > 10
-                row.refund = RefundRow(amount=row.total, status="refunded" if done else "approved",
-                                       requested_at=requested, expected_at=(requested + dt.timedelta(days=14)).date(),
-                                       refunded_at=requested + dt.timedelta(days=8) if done else None)
+            row, items = _order(rng, str(FIRST_ORDER_NUMBER + n), rng.choice(people), n, now)
             s.add(row)
             s.add_all(items)
     return ORDERS
+
+
+def _customer(session, rng: random.Random, i: int, now: dt.datetime) -> tuple:
+    """A customer added to the session; returns who they are and where they live, for their orders."""
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    email = f"{first}.{last}{i}@example.com".lower().replace("ü", "ue").replace("ö", "oe").replace("ä", "ae")
+    street = f"{rng.choice(STREETS)} {rng.randint(1, 180)}"
+    postcode, city, country = rng.choice(CITIES)
+    session.add(CustomerRow(id=customer_id(i), email=email, name=f"{first} {last}",
+                            created_at=now - dt.timedelta(days=rng.randint(30, 900))))
+    return customer_id(i), email, f"{first} {last}", street, postcode, city, country
+
+
+def _order(rng: random.Random, number: str, person: tuple, n: int, now: dt.datetime) -> tuple:
+    """(order row, item rows) for one order of `person`, with the dates and details its status implies."""
+    cid, email, name, street, postcode, city, country = person
+    # most orders are old; a steady trickle is recent so there is always something in flight
+    age = rng.randint(0, 10) if n % 8 == 0 else rng.randint(0, 365)
+    placed = now - dt.timedelta(days=age, hours=rng.randint(0, 11), minutes=rng.randint(0, 59))
+    status = _status_for(age, rng)
+    lines = rng.sample(PRODUCTS, rng.choices([1, 2, 3, 4], weights=[50, 30, 15, 5])[0])
+    items = [ItemRow(order_number=number, sku=sku, name=pname, quantity=rng.choice([1, 1, 1, 2]),
+                     unit_price=Decimal(price)) for sku, pname, price in lines]
+    subtotal = sum(i.unit_price * i.quantity for i in items)
+    shipping = Decimal("0") if subtotal >= 50 else Decimal("4.90")
+    row = OrderRow(number=number, customer_id=cid, email=email, status=status, placed_at=placed,
+                   total=subtotal + shipping, currency="EUR", ship_name=name, ship_street=street,
+                   ship_postcode=postcode, ship_city=city, ship_country=country)
+    _progress(rng, row, status, placed, now)
+    return row, items
+
+
+def _progress(rng: random.Random, row: OrderRow, status: str, placed: dt.datetime, now: dt.datetime) -> None:
+    """What happened to the order on its way to `status`: shipping, delivery, cancellation, invoice, refund."""
+    if status in ("shipped", "delivered", "returned"):
+        row.carrier = rng.choice(sorted(CARRIERS))
+        row.tracking_number = CARRIERS[row.carrier].format(rng.randint(0, 10**10 - 1))
+        row.shipped_at = placed + dt.timedelta(days=1, hours=rng.randint(1, 8))
+        row.expected_delivery = (row.shipped_at + dt.timedelta(days=rng.randint(2, 3))).date()
+    if status in ("delivered", "returned"):
+        row.delivered_at = row.shipped_at + dt.timedelta(days=rng.randint(1, 4))
+    if status == "cancelled":
+        row.cancelled_at = placed + dt.timedelta(hours=rng.randint(1, 30))
+        row.cancellation_fee = Decimal("0")
+    if status not in ("pending", "cancelled"):
+        row.invoice_number = f"INV-{placed.year}-{row.number}"
+    if status == "returned":
+        requested = row.delivered_at + dt.timedelta(days=rng.randint(1, 20))
+        done = (now - requested).days > 10
+        row.refund = RefundRow(amount=row.total, status="refunded" if done else "approved",
+                               requested_at=requested, expected_at=(requested + dt.timedelta(days=14)).date(),
+                               refunded_at=requested + dt.timedelta(days=8) if done else None)

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import declarative_base, relationship, selectinload, sessionmaker
 
+from bot import db
+from bot.migrations import upgrade
 from bot.orders.base import (
     CANCELLABLE,
     Address,
@@ -120,17 +122,15 @@ def _now() -> dt.datetime:
 
 class SqlOrders(OrdersBackend):
     def __init__(self, url: str, **engine_options) -> None:
-        options = {"pool_pre_ping": True, "future": True, **engine_options}
-        if url.startswith("sqlite"):
-            options.setdefault("connect_args", {"timeout": 15})
-        self.engine = sa.create_engine(url, **options)
+        self.url = url
+        self.engine = db.hold(url, **engine_options)  # the shared engine, unless options ask for another
         self.session = sessionmaker(self.engine, future=True, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        upgrade(self.url, "shop")
 
     def close(self) -> None:
-        self.engine.dispose()
+        db.release(self.engine)
 
     def _guard(self, error: SQLAlchemyError):
         return OrdersUnavailable(f"order database error: {type(error).__name__}")

@@ -10,8 +10,9 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import sqlalchemy as sa
 
+from bot import db
 from bot.touchpoints import rollup
-from bot.touchpoints.journey import stage_for
+from bot.touchpoints.events import ConversationState, row
 from bot.touchpoints.models import touchpoints, upgrade
 
 PREFIX = "demo-"
@@ -34,77 +35,98 @@ def _pick(rng: random.Random, weighted):
     return rng.choices([x for x, _ in weighted], weights=[w for _, w in weighted])[0]
 
 
-def conversation(rng: random.Random, cid: str, start: dt.datetime) -> List[Dict[str, Any]]:
-    rows: List[Dict[str, Any]] = []
-    customer = f"C{rng.randint(1, 400):05d}" if rng.random() < 0.55 else None
-    channel = _pick(rng, CHANNELS)
-    now, stage = start, "awareness"
-    frustrated_conv = rng.random() < 0.12
+ORDER_INTENTS = ("track_order", "cancel_order", "get_refund", "track_refund", "get_invoice", "change_shipping_address")
 
-    def add(kind: str, actor: str, *, intent=None, confidence=None, frustration=None, latency=None, text=None,
-            agent=None, **meta):
-        nonlocal stage
-        row_stage = stage_for(intent, kind, stage)
-        if actor == "visitor" or kind in ("rating", "ticket"):
-            stage = row_stage
-        rows.append({"conversation_id": cid, "customer_id": customer, "channel": channel, "actor": actor,
-                     "agent_id": agent, "type": kind, "stage": row_stage, "intent": intent, "confidence": confidence,
-                     "frustration": frustration, "latency_ms": latency, "text": text, "created_at": now,
-                     "meta": {"demo": True, **meta}})
 
-    add("message", "visitor", intent="greet", confidence=0.97, frustration=0.0, text="hi")
-    add("message", "bot", latency=rng.randint(60, 250), text="Hi, I'm Nora...")
-    handoff = False
-    for turn in range(rng.randint(1, 4)):
-        now += dt.timedelta(seconds=rng.randint(5, 90))
-        if rng.random() < 0.07:
-            text = rng.choice(UNANSWERED)
-            add("message", "visitor", intent="nlu_fallback", confidence=round(rng.uniform(0.2, 0.49), 2), frustration=0.0,
-                text=text)
-            add("fallback", "system", intent="nlu_fallback", text=text)
-            add("message", "bot", latency=rng.randint(50, 200), text="Sorry, I didn't quite get that.")
-            continue
-        intent = _pick(rng, INTENTS)
-        angry = frustrated_conv and turn > 0
-        add("message", "visitor", intent=intent, confidence=round(rng.uniform(0.55, 0.99), 2),
-            frustration=round(rng.uniform(0.55, 0.95), 2) if angry else round(rng.choice([0, 0, 0, 0.1, 0.3]), 2),
-            text=rng.choice(ANGRY) if angry else intent.replace("_", " "))
-        if intent in ("track_order", "cancel_order", "get_refund", "track_refund", "get_invoice", "change_shipping_address"):
-            add("order_lookup", "bot", action=f"action_{intent}")
-            if customer is None and rng.random() < 0.3:
-                add("verification", "bot", ok=rng.random() < 0.8)
-        add("message", "bot", latency=rng.randint(60, 400), text="(answer)")
-        if angry or (intent == "complaint" and rng.random() < 0.5) or rng.random() < 0.05:
-            handoff = True
-            break
-    if handoff:
-        reason = "frustration" if frustrated_conv else _pick(rng, [("requested", 6), ("repeated_miss", 2)])
-        now += dt.timedelta(seconds=rng.randint(2, 20))
-        add("handoff_requested", "visitor", reason=reason)
-        add("handoff_queued", "system")
+class _Conversation:
+    """One demo conversation's rows, built by bot.touchpoints.events.row as the broker builds real ones (the same
+    columns and journey-stage rule), at a clock that moves on as the conversation does."""
+
+    def __init__(self, rng: random.Random, cid: str, start: dt.datetime) -> None:
+        self.rng, self.cid, self.now = rng, cid, start
+        customer = f"C{rng.randint(1, 400):05d}" if rng.random() < 0.55 else None
+        self.state = ConversationState(customer_id=customer, channel=_pick(rng, CHANNELS), stage="awareness")
+        self.frustrated = rng.random() < 0.12
+        self.rows: List[Dict[str, Any]] = []
+
+    def add(self, kind: str, actor: str, *, latency=None, agent=None, **fields) -> None:
+        self.rows.append(row(self.cid, kind, actor, self.state, self.now, latency_ms=latency, agent_id=agent,
+                             demo=True, **fields))
+
+    def wait(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+    def turns(self) -> bool:
+        """The visitor's questions and the bot's answers; True if the visitor ends up asking for a person."""
+        rng = self.rng
+        for turn in range(rng.randint(1, 4)):
+            self.wait(rng.randint(5, 90))
+            if rng.random() < 0.07:
+                self.unanswered()
+                continue
+            intent = _pick(rng, INTENTS)
+            angry = self.frustrated and turn > 0
+            self.add("message", "visitor", intent=intent, confidence=round(rng.uniform(0.55, 0.99), 2),
+                     frustration=round(rng.uniform(0.55, 0.95), 2) if angry else round(rng.choice([0, 0, 0, 0.1, 0.3]), 2),
+                     text=rng.choice(ANGRY) if angry else intent.replace("_", " "))
+            if intent in ORDER_INTENTS:
+                self.add("order_lookup", "bot", action=f"action_{intent}")
+                if self.state.customer_id is None and rng.random() < 0.3:
+                    self.add("verification", "bot", ok=rng.random() < 0.8)
+            self.add("message", "bot", latency=rng.randint(60, 400), text="(answer)")
+            if angry or (intent == "complaint" and rng.random() < 0.5) or rng.random() < 0.05:
+                return True
+        return False
+
+    def unanswered(self) -> None:
+        text = self.rng.choice(UNANSWERED)
+        self.add("message", "visitor", intent="nlu_fallback", confidence=round(self.rng.uniform(0.2, 0.49), 2),
+                 frustration=0.0, text=text)
+        self.add("fallback", "system", intent="nlu_fallback", text=text)
+        self.add("message", "bot", latency=self.rng.randint(50, 200), text="Sorry, I didn't quite get that.")
+
+    def handoff(self) -> None:
+        """Queued for a person: a ticket now and then, else an agent's chat and, more often than not, a rating."""
+        rng = self.rng
+        reason = "frustration" if self.frustrated else _pick(rng, [("requested", 6), ("repeated_miss", 2)])
+        self.wait(rng.randint(2, 20))
+        self.add("handoff_requested", "visitor", reason=reason)
+        self.add("handoff_queued", "system")
         if rng.random() < 0.1:
-            add("ticket", "visitor", action="action_create_ticket")
-            return rows
+            self.add("ticket", "visitor", action="action_create_ticket")
+            return
         wait = rng.lognormvariate(4.0, 0.8)
-        now += dt.timedelta(seconds=wait)
+        self.wait(wait)
         agent = rng.choice(AGENTS)
-        add("handoff_claimed", "agent", agent=agent, wait_seconds=round(wait, 1), reason=reason)
+        self.add("handoff_claimed", "agent", agent=agent, wait_seconds=round(wait, 1), reason=reason)
         first = rng.uniform(8, 90)
-        now += dt.timedelta(seconds=first)
-        add("message", "agent", agent=agent, text="Hi, I'm taking over.")
+        self.wait(first)
+        self.add("message", "agent", agent=agent, text="Hi, I'm taking over.")
         handling = first + rng.uniform(90, 900)
-        now += dt.timedelta(seconds=handling - first)
-        add("handoff_handed_back", "agent", agent=agent, outcome="handed_back", wait_seconds=round(wait, 1),
-            handling_seconds=round(handling, 1), first_response_seconds=round(first, 1))
+        self.wait(handling - first)
+        self.add("handoff_handed_back", "agent", agent=agent, outcome="handed_back", wait_seconds=round(wait, 1),
+                 handling_seconds=round(handling, 1), first_response_seconds=round(first, 1))
         if rng.random() < 0.6:
-            happy = not frustrated_conv or rng.random() < 0.5
-            csat = rng.choice([4, 5, 5]) if happy else rng.choice([1, 2, 3])
-            nps = rng.choice([8, 9, 10, 10]) if happy else rng.choice([0, 3, 5, 6, 7])
-            add("rating", "visitor", agent=agent, csat=csat, nps=nps)
+            self.rating(agent)
+
+    def rating(self, agent: str) -> None:
+        happy = not self.frustrated or self.rng.random() < 0.5
+        csat = self.rng.choice([4, 5, 5]) if happy else self.rng.choice([1, 2, 3])
+        nps = self.rng.choice([8, 9, 10, 10]) if happy else self.rng.choice([0, 3, 5, 6, 7])
+        self.add("rating", "visitor", agent=agent, csat=csat, nps=nps)
+
+
+def conversation(rng: random.Random, cid: str, start: dt.datetime) -> List[Dict[str, Any]]:
+    """A believable conversation: a greeting, a few questions, and sometimes a person, a ticket or a rating."""
+    chat = _Conversation(rng, cid, start)
+    chat.add("message", "visitor", intent="greet", confidence=0.97, frustration=0.0, text="hi")
+    chat.add("message", "bot", latency=rng.randint(60, 250), text="Hi, I'm Nora...")
+    if chat.turns():
+        chat.handoff()
     elif rng.random() < 0.5:
-        now += dt.timedelta(seconds=rng.randint(5, 60))
-        add("message", "visitor", intent="thank", confidence=0.95, frustration=0.0, text="thanks")
-    return rows
+        chat.wait(rng.randint(5, 60))
+        chat.add("message", "visitor", intent="thank", confidence=0.95, frustration=0.0, text="thanks")
+    return chat.rows
 
 
 def rows(days: int, per_day: int, end: dt.datetime, seed: int = 7) -> Iterator[Dict[str, Any]]:
@@ -120,9 +142,8 @@ def rows(days: int, per_day: int, end: dt.datetime, seed: int = 7) -> Iterator[D
 def fill(url: str, days: int = 21, per_day: int = 60, batch: int = 5000) -> int:
     """Add demo touchpoints ending now; returns how many rows."""
     upgrade(url)
-    engine = sa.create_engine(url, future=True)
     count, pending = 0, []
-    try:
+    with db.using(url) as engine:
         for item in rows(days, per_day, dt.datetime.utcnow()):
             pending.append(item)
             if len(pending) >= batch:
@@ -133,8 +154,6 @@ def fill(url: str, days: int = 21, per_day: int = 60, batch: int = 5000) -> int:
             with engine.begin() as conn:
                 rollup.insert(conn, pending)
             count += len(pending)
-    finally:
-        engine.dispose()
     return count
 
 
@@ -143,23 +162,15 @@ def fill_if_empty(url: str, var_dir: Optional[Path] = None) -> int:
     if var_dir is not None and (var_dir / REMOVED_MARKER).exists():
         return 0
     upgrade(url)
-    engine = sa.create_engine(url, future=True)
-    try:
-        with engine.connect() as conn:
-            empty = conn.execute(sa.select(touchpoints.c.id).limit(1)).first() is None
-    finally:
-        engine.dispose()
+    with db.using(url) as engine, engine.connect() as conn:
+        empty = conn.execute(sa.select(touchpoints.c.id).limit(1)).first() is None
     return fill(url) if empty else 0
 
 
 def remove(url: str, var_dir: Optional[Path] = None) -> int:
     """Delete the demo conversations; with var_dir, remember it so the next start does not fill them in again."""
-    engine = sa.create_engine(url, future=True)
-    try:
-        with engine.begin() as conn:
-            removed = rollup.delete(conn, touchpoints.c.conversation_id.like(f"{PREFIX}%"))
-    finally:
-        engine.dispose()
+    with db.using(url) as engine, engine.begin() as conn:
+        removed = rollup.delete(conn, touchpoints.c.conversation_id.like(f"{PREFIX}%"))
     if var_dir is not None:
         var_dir.mkdir(parents=True, exist_ok=True)
         (var_dir / REMOVED_MARKER).write_text("python -m bot demo-data adds them again\n", encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from bot.identity import verified_customer_id
 from bot.touchpoints.journey import stage_for
@@ -20,7 +20,7 @@ MAX_CONVERSATIONS = 50_000  # state kept for the most recent ones
 
 
 @dataclass
-class _State:
+class ConversationState:
     last_user_at: Optional[float] = None
     answered: bool = True
     customer_id: Optional[str] = None
@@ -32,14 +32,20 @@ class _State:
     replaying: bool = False  # action_session_start sets the carried-over slots again: not new events
 
 
-def when(timestamp: Optional[float]) -> dt.datetime:
+def when(timestamp: Union[float, dt.datetime, None]) -> dt.datetime:
+    """A row's time (naive UTC) from a Rasa event's timestamp, or as given (the demo data's clock), or now."""
+    if isinstance(timestamp, dt.datetime):
+        return timestamp
     ts = float(timestamp) if timestamp else dt.datetime.now(dt.timezone.utc).timestamp()
     return dt.datetime.utcfromtimestamp(ts)
 
 
-def row(cid: str, kind: str, actor: str, state: _State, at: Optional[float], *, intent: Optional[str] = None,
-        confidence: Optional[float] = None, frustration: Optional[float] = None, latency_ms: Optional[int] = None,
-        text: Optional[str] = None, agent_id: Optional[str] = None, **meta: Any) -> Dict[str, Any]:
+def row(cid: str, kind: str, actor: str, state: ConversationState, at: Union[float, dt.datetime, None], *,
+        intent: Optional[str] = None, confidence: Optional[float] = None, frustration: Optional[float] = None,
+        latency_ms: Optional[int] = None, text: Optional[str] = None, agent_id: Optional[str] = None,
+        **meta: Any) -> Dict[str, Any]:
+    """A touchpoint row, the one place rows are built (the broker's, the console's and the demo data's); a
+    visitor's row, a rating or a ticket moves the conversation's journey stage on."""
     stage = stage_for(intent, kind, state.stage)
     if actor == "visitor" or kind in ("rating", "ticket"):
         state.stage = stage
@@ -53,13 +59,13 @@ def row(cid: str, kind: str, actor: str, state: _State, at: Optional[float], *, 
 class TouchpointMapper:
     def __init__(self, identity_secret: str = "") -> None:
         self.secret = identity_secret
-        self.states: OrderedDict[str, _State] = OrderedDict()
+        self.states: OrderedDict[str, ConversationState] = OrderedDict()
 
-    def state(self, cid: str) -> _State:
+    def state(self, cid: str) -> ConversationState:
         if cid in self.states:
             self.states.move_to_end(cid)
         else:
-            self.states[cid] = _State()
+            self.states[cid] = ConversationState()
             while len(self.states) > MAX_CONVERSATIONS:
                 self.states.popitem(last=False)
         return self.states[cid]
@@ -72,7 +78,7 @@ class TouchpointMapper:
         handler = getattr(self, f"_{kind}", None)
         return handler(cid, self.state(cid), event) if handler else []
 
-    def _user(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _user(self, cid: str, s: ConversationState, e: Dict[str, Any]) -> List[Dict[str, Any]]:
         meta = e.get("metadata") or {}
         s.channel = e.get("input_channel") or meta.get("channel") or s.channel or ""
         customer = verified_customer_id(meta, self.secret) if self.secret else None
@@ -92,7 +98,7 @@ class TouchpointMapper:
                            guess=((parse.get("intent_ranking") or [{}, {}])[1:2] or [{}])[0].get("name")))
         return out
 
-    def _bot(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _bot(self, cid: str, s: ConversationState, e: Dict[str, Any]) -> List[Dict[str, Any]]:
         agent = (e.get("metadata") or {}).get("agent")
         latency = None
         if not s.answered and s.last_user_at and e.get("timestamp"):
@@ -103,7 +109,7 @@ class TouchpointMapper:
         return [row(cid, "message", "agent" if agent_id else "bot", s, e.get("timestamp"), latency_ms=latency,
                     text=e.get("text"), agent_id=agent_id)]
 
-    def _action(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _action(self, cid: str, s: ConversationState, e: Dict[str, Any]) -> List[Dict[str, Any]]:
         name = e.get("name") or ""
         if name == "action_listen":
             s.replaying = False
@@ -115,11 +121,11 @@ class TouchpointMapper:
             return []  # written when its slots arrive (see _slot)
         return [row(cid, ACTION_TYPES.get(name, "action"), "bot", s, e.get("timestamp"), action=name)]
 
-    def _session_started(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _session_started(self, cid: str, s: ConversationState, e: Dict[str, Any]) -> List[Dict[str, Any]]:
         s.replaying = True
         return []
 
-    def _slot(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _slot(self, cid: str, s: ConversationState, e: Dict[str, Any]) -> List[Dict[str, Any]]:
         name, value = e.get("name"), e.get("value")
         s.slots[name] = value
         if name == "customer_id" and value:
@@ -146,25 +152,25 @@ class TouchpointMapper:
                         csat=as_int(s.slots.get("csat")), nps=as_int(value))]
         return []
 
-    def _pause(self, cid: str, s: _State, e: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _pause(self, cid: str, s: ConversationState, e: Dict[str, Any]) -> List[Dict[str, Any]]:
         return [row(cid, "handoff_queued", "system", s, e.get("timestamp"))]
 
 
 def handoff_row(handoff: Any, kind: str, actor: str = "agent", agent_id: Optional[str] = None,
                 **meta: Any) -> Dict[str, Any]:
     """A row the console writes about a handoff (claimed, transferred, handed back)."""
-    state = _State(customer_id=handoff.customer_id or None, channel=handoff.channel or "")
+    state = ConversationState(customer_id=handoff.customer_id or None, channel=handoff.channel or "")
     return row(handoff.conversation_id, kind, actor, state, None, intent=None, agent_id=agent_id,
                frustration=handoff.frustration or None, reason=handoff.reason, team=handoff.team, **meta)
 
 
 def ticket_row(ticket: Any, agent_id: str) -> Dict[str, Any]:
     """An agent answered a ticket."""
-    state = _State(customer_id=ticket.customer_id, channel="email")
+    state = ConversationState(customer_id=ticket.customer_id, channel="email")
     return row(ticket.conversation_id, "ticket", "agent", state, None, agent_id=agent_id, reference=ticket.reference,
                status=ticket.status)
 
 
 def error_row(conversation_id: str, channel: str, what: str) -> Dict[str, Any]:
     """Something failed and the visitor was told (e.g. a message that got no answer)."""
-    return row(conversation_id, "error", "system", _State(channel=channel), None, error=what)
+    return row(conversation_id, "error", "system", ConversationState(channel=channel), None, error=what)

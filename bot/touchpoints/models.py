@@ -87,18 +87,9 @@ def _clean(value: Any, limit: Optional[int] = None) -> Any:
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(url: str):
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
-
-
 @functools.lru_cache(maxsize=8)
 def upgrade(url: str) -> None:
     """Create or migrate the touchpoint schema (idempotent; once per process and database)."""
-    from alembic import command
+    from bot import db
 
-    command.upgrade(alembic_config(url), "head")
+    db.migrate(url, MIGRATIONS, "head")

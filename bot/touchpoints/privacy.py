@@ -7,14 +7,15 @@ turns are stored, so the transcript being written cannot come back after it was 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from typing import Dict, Iterable, List
 
 import sqlalchemy as sa
 
-from bot.handoff.records import notes, ratings, tickets
+from bot import db
+from bot.handoff.tables import notes, ratings, tickets
 from bot.logsafe import loggable
+from bot.migrations import upgrade
 from bot.touchpoints import rollup
 from bot.touchpoints.models import touchpoints
 
@@ -37,11 +38,10 @@ class PrivacyUnavailable(RuntimeError):
     """The database did not take the erasure request."""
 
 
-@functools.lru_cache(maxsize=4)
 def _engine(url: str) -> sa.engine.Engine:
-    engine = sa.create_engine(url, future=True, pool_pre_ping=True)
-    metadata.create_all(engine)
-    return engine
+    """The process's engine for the erasure requests, their table migrated (once)."""
+    upgrade(url, "privacy")
+    return db.engine(url)
 
 
 def request_erasure(url: str, customer_id: str, conversation_id: str) -> None:
@@ -75,9 +75,7 @@ def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iter
     how many rows went, per kind. `url` holds the transcripts and handoff records, `touchpoints_url` the
     touchpoints (often the same)."""
     removed: Dict[str, int] = {}
-    touchpoints_engine = sa.create_engine(touchpoints_url, future=True)
-    engine = sa.create_engine(url, future=True)
-    try:
+    with db.using(touchpoints_url) as touchpoints_engine, db.using(url) as engine:
         with touchpoints_engine.begin() as conn:
             cids = set(also) | {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
                 touchpoints.c.customer_id == customer_id).distinct())}
@@ -97,9 +95,6 @@ def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iter
         with touchpoints_engine.begin() as conn:
             removed["touchpoints"] = rollup.delete(conn, sa.or_(
                 touchpoints.c.customer_id == customer_id, touchpoints.c.conversation_id.in_(cids)))
-    finally:
-        touchpoints_engine.dispose()
-        engine.dispose()
     logger.info("forgot customer %s: %s", loggable(customer_id), removed)
     return removed
 
@@ -108,12 +103,8 @@ def purge_older_than(url: str, days: int) -> int:
     if days <= 0:
         return 0
     cutoff = dt.datetime.utcnow() - dt.timedelta(days=days)
-    engine = sa.create_engine(url, future=True)
-    try:
-        with engine.begin() as conn:
-            gone = rollup.delete(conn, touchpoints.c.created_at < cutoff)
-    finally:
-        engine.dispose()
+    with db.using(url) as engine, engine.begin() as conn:
+        gone = rollup.delete(conn, touchpoints.c.created_at < cutoff)
     if gone:
         logger.info("retention: %d touchpoints older than %d days deleted", gone, days)
     return gone

@@ -19,6 +19,7 @@ from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 import sqlalchemy as sa
 
+from bot import db
 from bot.logsafe import loggable
 from bot.touchpoints import rollup
 from bot.touchpoints.models import clean, upgrade
@@ -65,7 +66,7 @@ class TouchpointWriter:
     def engine(self) -> sa.engine.Engine:
         if self._engine is None:
             upgrade(self.url)
-            self._engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
+            self._engine = db.hold(self.url)  # shared; let go of in close()
         return self._engine
 
     def add(self, rows: Iterable[Dict[str, Any]]) -> None:
@@ -145,6 +146,9 @@ class TouchpointWriter:
         await asyncio.to_thread(self.flush)
         if self.buffer:
             self._save_spill()
+        if self._engine is not None:
+            db.release(self._engine)
+            self._engine = None
 
     def _save_spill(self) -> None:
         if self.spill is None:
