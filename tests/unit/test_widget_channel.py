@@ -1,4 +1,5 @@
-from bot.channels.widget import demo_page, message_metadata, page_identity, session_token, valid_session
+from bot.channels.demo_page import demo_page
+from bot.channels.sessions import message_metadata, page_identity, session_token, valid_session
 from bot.identity import sign
 from bot.tracker.transcript import history_from_events
 
@@ -77,7 +78,7 @@ def test_history_keeps_the_visible_transcript_in_order():
 def test_turns_run_one_at_a_time_per_conversation_in_arrival_order_and_clean_up():
     import asyncio
 
-    from bot.channels.widget import Turns
+    from bot.channels.turns import Turns
 
     turns, log = Turns(), []
 
