@@ -52,7 +52,17 @@ class Relay:
             await in_turn(message)
         except Exception:
             logger.exception("widget message for %s not recorded", loggable(message.sender_id))
-            await self.notice(sid, "error")
+            return await self.notice(sid, "error")
+        await self.recorded(message.sender_id)
+
+    async def recorded(self, session_id: str) -> None:
+        """The transcript has the visitor's message now: a console that read it before (an agent opening the
+        chat while Rasa was still recording) reads it again, as it does on any event of the conversation. Its
+        live copy of the message covers that too, but only in a tab whose event stream was open at the time."""
+        try:
+            await self.queue.publish("recorded", session_id)
+        except QueueUnavailable as err:
+            logger.warning("consoles not told %s has a new message: %s", loggable(session_id), loggable(err))
 
     async def stop_waiting(self, session_id: str, sid: str) -> None:
         """The visitor pressed "Stop waiting": out of the queue, and the bot takes the conversation back."""
