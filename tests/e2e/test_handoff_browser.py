@@ -2,7 +2,9 @@
 context, claims, replies and hands back; the visitor sees the reply and the bot asks for a rating.
 Screenshots of both sides go to test-artifacts/."""
 import asyncio
+import json
 
+from bot.handoff.queue import HandoffQueue
 from tests.conftest import Chat, Console, make_agent, set_everyone_offline
 from tests.e2e.browser import (
     BOTS,
@@ -18,7 +20,7 @@ from tests.e2e.browser import (
     sign_in,
     waiting_row,
 )
-from tests.waiting import wait_until
+from tests.waiting import eventually, wait_until
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -84,8 +86,6 @@ def test_a_visitor_gets_a_person_and_back_to_the_bot(stack, browser):
 def test_a_message_relayed_live_before_rasa_records_it_is_in_the_transcript_the_agent_opens(stack, browser):
     """The widget relays a visitor's message to the agents first, then Rasa records it: an agent who opens the
     conversation in between must still see it (this race made the test above time out on busy runs)."""
-    from bot.handoff.queue import HandoffQueue
-
     set_everyone_offline(stack)
     agent_api = make_agent(stack, "rita", name="Rita")
     chat = Chat(stack)
@@ -111,3 +111,58 @@ def test_a_message_relayed_live_before_rasa_records_it_is_in_the_transcript_the_
             agent_api.call("POST", f"/api/conversations/{chat.sender}/claim")
             agent_api.call("POST", f"/api/conversations/{chat.sender}/handback", {})
     asyncio.run(scenario())
+
+
+def test_an_agent_who_missed_the_live_message_sees_it_once_rasa_has_recorded_it(stack, browser):
+    """The transcript an agent opens while Rasa is still recording a visitor's message lacks it, and a tab that
+    did not hear the message live (its event stream was not open yet) has no copy of its own: it reads the
+    transcript again when the widget says the message is recorded. Rasa is held back by holding its lock."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.handoff.queue import EVENTS
+    from bot.rasa_stores import PromptRedisLockStore
+    from bot.settings import LOCK_STORE_REDIS_DB
+    from tests.widget_client import Visitor
+
+    set_everyone_offline(stack)
+    agent_api = make_agent(stack, "rosa", name="Rosa")  # on shift: the visitor is queued
+    redis = stack.settings.redis
+    rasa_lock = PromptRedisLockStore(EndpointConfig(url=redis.host, port=redis.port, password=redis.password or None,
+                                                    db=LOCK_STORE_REDIS_DB, key_prefix="shopbot"))
+    late = "recorded after you looked"
+    transcript = "document.getElementById('transcript').textContent"
+
+    async def scenario():
+        visitor = await Visitor(stack.settings).connect()
+        queue = HandoffQueue.from_url(redis.url(db=0))
+        events = queue.redis.pubsub()
+        agent = await browser.isolated_page()
+        try:
+            session_id, _ = await visitor.start()
+            await visitor.say("I want to talk to a person")
+            await events.subscribe(EVENTS)
+            async with rasa_lock.lock(session_id):  # Rasa cannot record the next message until this ends
+                await visitor.sio.emit("user_uttered", {"message": late})
+                await eventually(lambda: relayed(events, late), what="the message relayed live")
+                await sign_in(agent, stack, "rosa", "rosa-password-123")  # after it: this tab never heard it
+                await agent.js(f"location.hash = '#/c/{session_id}'")
+                await agent.wait_for(f"{transcript}.includes('talk to a person')")
+                assert late not in await agent.js(transcript)
+            await agent.wait_for(f"{transcript}.includes({late!r})")
+            return session_id
+        finally:
+            await events.close()
+            await queue.close()
+            await agent.close()
+            await visitor.close()
+    session_id = asyncio.run(scenario())
+    agent_api.call("POST", f"/api/conversations/{session_id}/claim")
+    agent_api.call("POST", f"/api/conversations/{session_id}/handback", {})
+
+
+async def relayed(events, text):
+    """Whether the queue's event channel carried the visitor's message `text` (reads what has arrived)."""
+    while (message := await events.get_message(ignore_subscribe_messages=True, timeout=0.05)) is not None:
+        if json.loads(message["data"]).get("text") == text:
+            return True
+    return False
