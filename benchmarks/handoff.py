@@ -59,6 +59,17 @@ async def relay(stack: Stack, password: str, n: int, pace: float = PACE_SECONDS,
     """Relay latencies each way; with `burst`, the visitor sends that many messages `pace` apart, then waits out
     the widget's rate window (as many as one visitor may send at once)."""
     agent = (await make_agents(stack, password, 1))[0]
+    visitor, got, cid = await visitor_with_agent(stack, agent)
+    to_visitor = await agent_to_visitor(agent, got, cid, n, pace)
+    to_agent = await visitor_to_agent(agent, visitor, n, pace, burst)
+    await agent.call("POST", f"/api/conversations/{cid}/handback", {})
+    await visitor.disconnect()
+    await agent.close()
+    return to_visitor, to_agent
+
+
+async def visitor_with_agent(stack: Stack, agent: Agent) -> tuple:
+    """A widget visitor who asked for a person and whom `agent` claimed: (the client, its bot_uttered queue, the id)."""
     visitor = socketio.AsyncClient(reconnection=False)
     got: asyncio.Queue = asyncio.Queue()
     visitor.on("bot_uttered", lambda data: got.put_nowait((time.perf_counter(), data)))  # when it arrived
@@ -73,13 +84,16 @@ async def relay(stack: Stack, password: str, n: int, pace: float = PACE_SECONDS,
                           transports=["websocket"], wait_timeout=30)
     await visitor.emit("session_request", {})
     await asyncio.wait_for(confirmed.wait(), 30)
-    cid = session["id"]
     await visitor.emit("user_uttered", {"message": "I want to talk to a person"})
     await asyncio.wait_for(got.get(), 60)  # "connecting you..."
-    status, body = await agent.call("POST", f"/api/conversations/{cid}/claim")
+    status, body = await agent.call("POST", f"/api/conversations/{session['id']}/claim")
     assert status == 200, body
+    return visitor, got, session["id"]
 
-    to_visitor = []
+
+async def agent_to_visitor(agent: Agent, got: asyncio.Queue, cid: str, n: int, pace: float) -> List[float]:
+    """Seconds from the agent's POST to the visitor's socket.io client, for n replies after 10 to warm up."""
+    latencies = []
     for i in range(n + 10):
         start = time.perf_counter()  # the reply reaches the widget first; the transcript is written after
         await agent.call("POST", f"/api/conversations/{cid}/messages", {"text": f"agent line {i}"})
@@ -88,21 +102,27 @@ async def relay(stack: Stack, password: str, n: int, pace: float = PACE_SECONDS,
             if data.get("text") == f"agent line {i}":
                 break
         if i >= 10:
-            to_visitor.append(arrived - start)
+            latencies.append(arrived - start)
         await asyncio.sleep(pace)
+    return latencies
 
+
+async def visitor_to_agent(agent: Agent, visitor: socketio.AsyncClient, n: int, pace: float, burst: int) -> List[float]:
+    """Seconds from the visitor's emit to the agent's event stream, for n messages after 10 to warm up."""
     seen: asyncio.Queue = asyncio.Queue()
+    subscribed = asyncio.Event()
 
     async def stream():
         async with agent.http.get(f"{agent.base}/api/events", timeout=aiohttp.ClientTimeout(total=None)) as r:
             async for line in r.content:
+                subscribed.set()  # the console sends its first line once it listens to the queue's events
                 if line.startswith(b"data: "):
                     event = json.loads(line[6:])
                     if event.get("type") == "message" and event.get("sender") == "visitor":
                         seen.put_nowait((time.perf_counter(), event["text"]))
     reader = asyncio.create_task(stream())
-    await asyncio.sleep(1)
-    to_agent = []
+    await asyncio.wait_for(subscribed.wait(), 30)
+    latencies = []
     for i in range(n + 10):
         start = time.perf_counter()
         await visitor.emit("user_uttered", {"message": f"visitor line {i}"})
@@ -111,15 +131,12 @@ async def relay(stack: Stack, password: str, n: int, pace: float = PACE_SECONDS,
             if text == f"visitor line {i}":
                 break
         if i >= 10:
-            to_agent.append(at - start)
+            latencies.append(at - start)
         await asyncio.sleep(pace)
         if burst and (i + 1) % burst == 0:
             await asyncio.sleep(RATE_WINDOW_SECONDS)
     reader.cancel()
-    await agent.call("POST", f"/api/conversations/{cid}/handback", {})
-    await visitor.disconnect()
-    await agent.close()
-    return to_visitor, to_agent
+    return latencies
 
 
 async def claim_race(stack: Stack, password: str) -> tuple:

@@ -4,8 +4,11 @@ Used by the channel's unit tests (tests/unit/widget_server.py, no Rasa) and its 
 """
 import asyncio
 import contextlib
+import uuid
 
 import socketio
+
+from bot.channels import WIDGET_SOCKET_CHANNEL
 
 TIMEOUT = 20
 
@@ -17,6 +20,7 @@ class Visitor:
         self.origin = origin or settings.allowed_origins[0]
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events = []
+        self.session_id = None
         self.sio.on("*", self._record)
 
     async def _record(self, event, data=None):
@@ -30,7 +34,20 @@ class Visitor:
     async def start(self, **session):
         await self.sio.emit("session_request", session)
         token = await self.wait_for("session_token")
+        self.session_id = token["session_id"]
         return token["session_id"], token["session_token"]
+
+    async def settled(self, redis_url):
+        """Everything published to this visitor's room before now has arrived: a probe sent after it through the
+        same Redis channel, which the channel's one listener delivers in order, is waited for."""
+        probe = f"probe-{uuid.uuid4().hex}"
+        outsider = socketio.AsyncRedisManager(redis_url, channel=WIDGET_SOCKET_CHANNEL, write_only=True)
+        await outsider.emit("probe", probe, room=self.session_id)
+        for _ in range(int(self.timeout / 0.05)):
+            if ("probe", probe) in self.events:
+                return self.events.index(("probe", probe))
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the probe did not reach {self.session_id} within {self.timeout}s")
 
     async def wait_for(self, event, after=0, timeout=None):
         timeout = timeout or self.timeout

@@ -1,7 +1,8 @@
 """A minimal headless Chromium driver over the DevTools protocol: no browser download, no extra package.
 
 Debian's /usr/bin/chromium, started with the flags this machine needs; pages are driven with
-JavaScript and looked at with screenshots.
+JavaScript and looked at with screenshots. Below the driver: what every browser test does with the widget
+and the console (open the chat, send, sign in), each waiting for what it needs and no longer.
 """
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable, Dict, List
 
 import aiohttp
+import pytest
+
+from bot.settings import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NEEDS_CHROMIUM = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
+SHOTS = ROOT / "test-artifacts"  # screenshots, for a person to look at
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
          "--no-first-run", "--disable-component-update", "--disable-sync", "--window-size=1280,860"]
 
@@ -80,9 +87,12 @@ class Browser:
 
 
 class Page:
+    MAX_EVENTS_KEPT = 2000
+
     def __init__(self, ws_url: str) -> None:
         self.ws_url = ws_url
         self.ids = itertools.count(1)
+        self.events: List[Dict[str, Any]] = []  # DevTools events (of the domains enabled), for next_event
 
     async def open(self) -> None:
         self.http = aiohttp.ClientSession()
@@ -92,11 +102,32 @@ class Page:
         msg_id = next(self.ids)
         await self.ws.send_str(json.dumps({"id": msg_id, "method": method, "params": params}))
         while True:
-            reply = json.loads((await self.ws.receive()).data)
+            reply = self._keep(json.loads((await self.ws.receive()).data))
             if reply.get("id") == msg_id:
                 if "error" in reply:
                     raise RuntimeError(reply["error"])
                 return reply.get("result", {})
+
+    def _keep(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        if "method" in message:
+            self.events = [*self.events[-self.MAX_EVENTS_KEPT:], message]
+        return message
+
+    async def next_event(self, method: str, matches: Callable[[Dict[str, Any]], bool] = lambda params: True,
+                         timeout: float = 20) -> Dict[str, Any]:
+        """The params of the first `method` event that matches and was not taken yet (its domain must be enabled
+        first, e.g. Network.enable); waits for it if it has not arrived yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for index, event in enumerate(self.events):
+                if event["method"] == method and matches(event.get("params", {})):
+                    del self.events[index]
+                    return event.get("params", {})
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), max(deadline - time.monotonic(), 0))
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no {method} event within {timeout} s") from None
+            self._keep(json.loads(message.data))
 
     async def goto(self, url: str) -> None:
         await self.send("Page.navigate", url=url)
@@ -137,9 +168,100 @@ class Page:
         await self.http.close()
 
 
-async def sign_in(page, stack, username, password):
-    await page.goto(f"{stack.settings.console_url}/login")
+def run(coro):
+    return asyncio.run(coro)
+
+
+# --- the widget, as a visitor uses it on the demo shop page ---------------------------------------------
+BOTS = "[...document.querySelectorAll('.sc-bot')]"
+LAST_BOT = f"{BOTS}.pop().textContent"
+LAST_VISITOR = "[...document.querySelectorAll('.sc-visitor')].pop().firstChild.textContent"
+BOT_DONE = "document.querySelector('.sc-typing').hidden"  # "typing" ends when the bot's whole turn has been sent
+QUEUE_SHOWN = "document.querySelector('.sc-queue') && !document.querySelector('.sc-queue').hidden"
+STORED_SESSION = "JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('shopchat:'))))"
+
+
+async def forget_visitor(page, stack):
+    """No stored session in this browser context: the next demo page is a new visitor's. Cleared before the page
+    loads, not from the page (that raced: a page still starting its session stored it again after the clear)."""
+    await page.send("Storage.clearDataForOrigin", origin=stack.settings.rasa_url,
+                    storageTypes="local_storage,session_storage")
+
+
+async def open_chat(page, stack, query=""):
+    """The demo shop page as a new visitor (no stored session), with the chat opened and the greeting shown."""
+    url = f"{stack.settings.rasa_url}/webhooks/widget/demo{query}"
+    await forget_visitor(page, stack)
+    await page.goto(url)
+    await page.wait_for("document.querySelector('.sc-launch')")
+    await page.js("document.querySelector('.sc-launch').click()")
+    await page.wait_for(f"{BOTS}.length >= 1 && {BOT_DONE}")
+    return url
+
+
+async def type_and_send(page, text):
+    await page.js(f"var i=document.querySelector('.sc-input'); i.value={text!r};"
+                  " document.querySelector('.sc-form').requestSubmit()")
+
+
+async def send(page, text):
+    """A visitor message the bot answers: returns once the whole answer has arrived."""
+    before = await page.js(f"{BOTS}.length")
+    await type_and_send(page, text)
+    await page.wait_for(f"{BOTS}.length > {before} && {BOT_DONE}")
+
+
+async def send_plain(page, text):
+    """A visitor message the bot will not answer (a person has the chat): wait for its bubble only."""
+    before = await page.js("document.querySelectorAll('.sc-visitor').length")
+    await type_and_send(page, text)
+    await page.wait_for(f"document.querySelectorAll('.sc-visitor').length > {before}")
+
+
+async def click_reply(page, title):
+    """Click the quick reply with exactly this title."""
+    await page.js(f"[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === {title!r}).click()")
+
+
+async def session_of(visitor):
+    """The session id the widget keeps for this visitor."""
+    return (await visitor.js(STORED_SESSION))["session_id"]
+
+
+async def asks_for_a_person(visitor, stack):
+    """A new visitor asks for a person and is put in the queue; their session id."""
+    await open_chat(visitor, stack)
+    await send(visitor, "I want to talk to a person")
+    await visitor.wait_for(QUEUE_SHOWN)
+    return await session_of(visitor)
+
+
+async def still_after(page, expression, seconds):
+    """`expression` is true now and stays true for `seconds`: for what must *not* happen (nothing arrives twice)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert await page.js(expression), f"no longer true: {expression}"
+        await asyncio.sleep(0.05)
+
+
+async def painted(page):
+    """The page has laid out and painted what it shows now (two animation frames): for screenshots and sizes."""
+    await page.js("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+# --- the console, as an agent uses it ----------------------------------------------------------------------
+def waiting_row(cid):
+    """The queue's row of this conversation, in the console."""
+    return f"[...document.querySelectorAll('#waiting tr')].find(tr => tr.querySelector('a').href.includes({cid!r}))"
+
+
+async def submit_sign_in(page, console_url, username, password):
+    await page.goto(f"{console_url}/login")
     await page.js(f"document.getElementById('username').value={username!r};"
                   f"document.getElementById('password').value={password!r};"
                   "document.getElementById('login').requestSubmit()")
+
+
+async def sign_in(page, stack, username, password):
+    await submit_sign_in(page, stack.settings.console_url, username, password)
     await page.wait_for("location.pathname === '/' && document.getElementById('me').textContent.length > 0")

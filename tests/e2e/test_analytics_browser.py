@@ -5,15 +5,12 @@ import asyncio
 import json
 import re
 
-import pytest
-
 from bot.touchpoints import demo
 from tests.conftest import ADMIN_PASSWORD
-from tests.e2e.browser import CHROMIUM, Browser
-from tests.e2e.test_widget_browser import SHOTS
+from tests.e2e.browser import NEEDS_CHROMIUM, SHOTS, Browser, submit_sign_in
 from tests.integration.test_analytics_api import console_stack, conversations_in, real_conversation  # noqa: F401
 
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = NEEDS_CHROMIUM
 
 # every chart's scales, as Chart.js laid them out: tick labels, and where the scale sits in its canvas
 SCALES = """[...document.querySelectorAll('#charts canvas')].map(c => { const ch = Chart.getChart(c);
@@ -31,10 +28,7 @@ async def sign_in_to_analytics(page, console):
     await page.send("Page.enable")
     await page.send("Page.addScriptToEvaluateOnNewDocument", source="window.__csp = []; document.addEventListener("
                     "'securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
-    await page.goto(f"{console.settings.console_url}/login")
-    await page.js(f"document.getElementById('username').value='admin';"
-                  f"document.getElementById('password').value={ADMIN_PASSWORD!r};"
-                  "document.getElementById('login').requestSubmit()")
+    await submit_sign_in(page, console.settings.console_url, "admin", ADMIN_PASSWORD)
     await page.wait_for("location.pathname === '/'")
     await page.goto(f"{console.settings.console_url}/analytics")
     await page.wait_for("document.body.dataset.loaded === '1'")

@@ -3,16 +3,24 @@ drafts, "is typing" in the widget, the transcript's event lines, alerts for new 
 phone. Screenshots go to test-artifacts/."""
 import asyncio
 
-import pytest
-
 from bot.handoff.queue import HANDLED, HandoffQueue
 from tests.conftest import ADMIN_PASSWORD
-from tests.e2e.browser import CHROMIUM, sign_in
-from tests.e2e.test_handoff_browser import send_plain
-from tests.e2e.test_widget_browser import SHOTS, open_chat, send
+from tests.e2e.browser import (
+    BOTS,
+    NEEDS_CHROMIUM,
+    SHOTS,
+    asks_for_a_person,
+    click_reply,
+    painted,
+    send_plain,
+    session_of,
+    sign_in,
+    still_after,
+    waiting_row,
+)
 from tests.integration.conftest import Chat, Console, make_agent, set_everyone_offline
 
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = NEEDS_CHROMIUM
 TYPING = "!document.querySelector('.sc-typing').hidden"
 REPLY_SHOWN = "document.getElementById('reply-form').checkVisibility()"  # on screen, its view too
 # stand-ins for the browser's notifications and sound, which record what the console asked of them
@@ -39,18 +47,6 @@ def forget_handling_times(stack):
     asyncio.run(clear())
 
 
-async def session_of(visitor):
-    key = "Object.keys(localStorage).find(k => k.startsWith('shopchat:'))"
-    return (await visitor.js(f"JSON.parse(localStorage.getItem({key}))"))["session_id"]
-
-
-async def asks_for_a_person(visitor, stack):
-    await open_chat(visitor, stack)
-    await send(visitor, "I want to talk to a person")
-    await visitor.wait_for("document.querySelector('.sc-queue') && !document.querySelector('.sc-queue').hidden")
-    return await session_of(visitor)
-
-
 async def type_reply(agent, text):
     await agent.js(f"var r=document.getElementById('reply'); r.focus(); r.value={text!r}; r.dispatchEvent(new Event('input'))")
 
@@ -64,7 +60,7 @@ def test_the_reply_box_drafts_and_typing_belong_to_the_agents_own_open_chat(stac
         try:
             await sign_in(agent, stack, "olga", "olga-password-123")
             mine, other = await asks_for_a_person(first, stack), await asks_for_a_person(second, stack)
-            row = f"[...document.querySelectorAll('#waiting tr')].find(tr => tr.querySelector('a').href.includes({mine!r}))"
+            row = waiting_row(mine)
             await agent.wait_for(row)
             await agent.js(f"{row}.querySelector('button').click()")
             await agent.wait_for(f"location.hash.includes({mine!r}) && {REPLY_SHOWN}")
@@ -102,11 +98,11 @@ def test_the_reply_box_drafts_and_typing_belong_to_the_agents_own_open_chat(stac
             await agent.js("document.getElementById('handback-form').requestSubmit()")
             await agent.wait_for("document.getElementById('conv-state').textContent === 'closed'")
             assert not await agent.js(REPLY_SHOWN)  # a closed chat has no reply box
-            await first.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('How happy'))")
-            await first.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '4').click()")
-            await first.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('recommend us'))")
-            await first.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '9').click()")
-            await first.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('Thank you'))")
+            await first.wait_for(f"{BOTS}.some(b => b.textContent.includes('How happy'))")
+            await click_reply(first, "4")
+            await first.wait_for(f"{BOTS}.some(b => b.textContent.includes('recommend us'))")
+            await click_reply(first, "9")
+            await first.wait_for(f"{BOTS}.some(b => b.textContent.includes('Thank you'))")
 
             await agent.js("location.hash = '#/queue'")
             await agent.js(f"location.hash = '#/c/' + encodeURIComponent({mine!r})")
@@ -163,8 +159,7 @@ def test_a_new_chat_is_heard_seen_and_counted_on_any_view_unless_the_agent_turns
             assert not await agent.js("document.getElementById('alerts').checked")
             await asks_for_a_person(second, stack)
             await agent.wait_for("document.title === '(1 waiting) Support console'")
-            await asyncio.sleep(0.5)
-            assert await agent.js("[window.__notes.length, window.__beeps]") == [0, 0]
+            await still_after(agent, "window.__notes.length === 0 && window.__beeps === 0", 0.5)
             await agent.screenshot(SHOTS / "console-alerts-off.png")
             pavel = make_agent(stack, "pavel", name="Pavel", max_chats=5)
             for visitor in (first, second):
@@ -208,9 +203,9 @@ def test_the_console_is_usable_on_a_phone(stack, browser):
             await admin.viewport(PHONE, 844, mobile=True)
             await sign_in(admin, stack, "admin", ADMIN_PASSWORD)
             cid = await asks_for_a_person(visitor, stack)
-            row = f"[...document.querySelectorAll('#waiting tr')].find(tr => tr.querySelector('a').href.includes({cid!r}))"
+            row = waiting_row(cid)
             await admin.wait_for(row)
-            await asyncio.sleep(0.3)
+            await painted(admin)
             await fits_the_phone(admin, "queue")
             claim = await admin.js(f"(() => {{ const r = {row}.querySelector('button').getBoundingClientRect();"
                                    " return [r.left, r.right, r.width, r.height]; })()")
@@ -223,7 +218,7 @@ def test_the_console_is_usable_on_a_phone(stack, browser):
             for view, shown in (("tickets", "#tickets .ticket"), ("admin", "#users tr")):
                 await admin.js(f"location.hash = '#/{view}'")
                 await admin.wait_for(f"document.querySelector({shown!r})")
-                await asyncio.sleep(0.3)
+                await painted(admin)
                 await fits_the_phone(admin, view)
             await admin.goto(f"{stack.settings.console_url}/analytics")
             await fits_the_phone(admin, "analytics")

@@ -3,17 +3,14 @@ the order in question with its delivery day, its money as the shop writes it and
 frustration signal once. Screenshots go to test-artifacts/."""
 import asyncio
 
-import pytest
-
 from bot.orders.present import day
 from bot.orders.sql import SqlOrders
-from tests.e2e.browser import CHROMIUM, sign_in
-from tests.e2e.test_widget_browser import SHOTS
+from tests.e2e.browser import NEEDS_CHROMIUM, SHOTS, sign_in
 from tests.integration.conftest import Chat, Console, make_agent, set_everyone_offline
 from tests.integration.test_console_context import late_order, release
 from tests.integration.test_handoff_flow import signed_chat
 
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = NEEDS_CHROMIUM
 TEXT = "document.getElementById({!r}).innerText"
 
 

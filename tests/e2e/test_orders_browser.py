@@ -4,14 +4,10 @@ Screenshots go to test-artifacts/ for a person to look at."""
 import datetime as dt
 import random
 
-import pytest
-
-from tests.e2e.browser import CHROMIUM
-from tests.e2e.test_widget_browser import SHOTS, open_chat, run, send
+from tests.e2e.browser import BOTS, LAST_BOT, NEEDS_CHROMIUM, SHOTS, open_chat, run, send
 from tests.integration.test_orders_conversation import arrange, own_orders
 
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
-LAST_BOT = "[...document.querySelectorAll('.sc-bot')]"
+pytestmark = NEEDS_CHROMIUM
 REPLIES = "[...document.querySelectorAll('.sc-reply')].map(b => b.textContent)"
 
 
@@ -26,8 +22,8 @@ def test_a_late_order_is_apologised_for_with_its_tracking_link_and_a_person(stac
             await open_chat(page, stack)
             await send(page, f"where is order {order.number}? it should have arrived days ago")
             await send(page, order.email)
-            await page.wait_for(f"{LAST_BOT}.pop().textContent.includes('chase it')")
-            late = f"{LAST_BOT}.slice(-2)[0]"
+            await page.wait_for(f"{LAST_BOT}.includes('chase it')")
+            late = f"{BOTS}.slice(-2)[0]"
             assert "is late" in await page.js(f"{late}.textContent")
             link = await page.js(f"{late}.querySelector('a').href")  # a link the visitor can follow
             assert link.startswith("https://www.dhl.de/") and link.endswith(f"piececode={order.tracking_number}")
@@ -59,8 +55,8 @@ def test_which_order_is_asked_with_the_items_and_a_click_picks_it(stack, browser
             assert not any("Yoga mat" in r for r in replies)  # cancelled: nothing to refund
             await page.screenshot(SHOTS / "orders-which-order.png")
             await page.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent.includes('Rain')).click()")
-            await page.wait_for(f"{LAST_BOT}.pop().textContent.includes('Shall I start the return')")
-            assert f"#{jacket.number}" in await page.js(f"{LAST_BOT}.pop().textContent")
+            await page.wait_for(f"{LAST_BOT}.includes('Shall I start the return')")
+            assert f"#{jacket.number}" in await page.js(f"{LAST_BOT}")
         finally:
             await page.close()
     run(scenario())

@@ -2,17 +2,15 @@
 it again, and without a mail server is told that answers are stored, not sent. Screenshots in test-artifacts/."""
 import asyncio
 
-import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import ADMIN_PASSWORD, free_port
-from tests.e2e.browser import CHROMIUM, sign_in
-from tests.e2e.test_widget_browser import SHOTS
+from tests.e2e.browser import NEEDS_CHROMIUM, SHOTS, sign_in
 from tests.integration import test_ticket_mail
 from tests.integration.test_ticket_mail import console_only, smtp_settings
 from tests.unit.test_mail import Inbox
 
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
+pytestmark = NEEDS_CHROMIUM
 FLASH = "document.getElementById('flash')"
 new_ticket = test_ticket_mail.new_ticket  # the fixture
 

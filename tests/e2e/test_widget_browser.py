@@ -1,48 +1,34 @@
 """The widget in headless Chromium on the demo shop page, against the running stack.
 
 Screenshots go to test-artifacts/ for a person to look at."""
-import asyncio
 import datetime as dt
 import json
 
-import pytest
 import sqlalchemy as sa
 
 from bot.orders.sql import OrderRow, SqlOrders
-from bot.settings import ROOT
 from tests.conftest import ADMIN_PASSWORD
-from tests.e2e.browser import CHROMIUM, sign_in
+from tests.e2e.browser import (
+    BOT_DONE,
+    BOTS,
+    LAST_BOT,
+    LAST_VISITOR,
+    NEEDS_CHROMIUM,
+    SHOTS,
+    STORED_SESSION,
+    click_reply,
+    forget_visitor,
+    open_chat,
+    run,
+    send,
+    session_of,
+    sign_in,
+    still_after,
+)
 from tests.integration.conftest import make_agent, set_everyone_offline
 
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Debian's chromium is not installed (.ci/run installs it)")
-SHOTS = ROOT / "test-artifacts"
+pytestmark = NEEDS_CHROMIUM
 BUBBLES = "document.querySelectorAll('.sc-log .sc-msg')"
-
-
-def run(coro):
-    return asyncio.run(coro)
-
-
-async def open_chat(page, stack, query="", fresh=True):
-    """The demo shop page as a new visitor (no stored session), with the chat opened and the greeting shown."""
-    url = f"{stack.settings.rasa_url}/webhooks/widget/demo{query}"
-    await page.goto(url)
-    if fresh:
-        await page.js("localStorage.clear(); sessionStorage.clear()")
-        await page.goto(url)
-    await page.wait_for("document.querySelector('.sc-launch')")
-    await page.js("document.querySelector('.sc-launch').click()")
-    await page.wait_for("document.querySelectorAll('.sc-bot').length >= 1")
-    await asyncio.sleep(0.3)  # nothing else arrives after the greeting
-    return url
-
-
-async def send(page, text):
-    before = await page.js("document.querySelectorAll('.sc-bot').length")
-    await page.js(f"var i=document.querySelector('.sc-input'); i.value={text!r};"
-                  " document.querySelector('.sc-form').requestSubmit()")
-    await page.wait_for(f"document.querySelectorAll('.sc-bot').length > {before}")
-    await asyncio.sleep(0.3)  # the rest of a multi-part answer
 
 
 def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser, nobody_on_shift):
@@ -53,11 +39,11 @@ def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser, nobody_on_
             assert "Nora" in await page.js("document.querySelector('.sc-bot').textContent")
 
             await send(page, "how much is shipping")
-            assert "4.90 EUR" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+            assert "4.90 EUR" in await page.js(LAST_BOT)
 
             payload = "<img src=x onerror=\"document.body.dataset.pwned=1\"><b>bold</b>"
             await send(page, payload)
-            assert await page.js("[...document.querySelectorAll('.sc-visitor')].pop().firstChild.textContent") == payload
+            assert await page.js(LAST_VISITOR) == payload
             assert await page.js("document.querySelectorAll('.sc-log img, .sc-log b').length") == 0
             assert await page.js("document.body.dataset.pwned") is None
 
@@ -67,10 +53,9 @@ def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser, nobody_on_
             await page.screenshot(SHOTS / "widget-quick-replies.png")
             await page.js("document.querySelector('.sc-reply').click()")  # "Yes, a person please"
             # nobody on shift: the bot says how else to reach the shop, and offers to take a message
-            bots = "[...document.querySelectorAll('.sc-bot')]"
-            await page.wait_for(f"{bots}.slice(-2)[0].textContent.includes('help@northwind.example')")
-            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('leave a message')")
-            assert await page.js("[...document.querySelectorAll('.sc-visitor')].pop().firstChild.textContent") == \
+            await page.wait_for(f"{BOTS}.slice(-2)[0].textContent.includes('help@northwind.example')")
+            await page.wait_for(f"{LAST_BOT}.includes('leave a message')")
+            assert await page.js(LAST_VISITOR) == \
                 "Yes, a person please"
 
             shown = await page.js(f"[...{BUBBLES}].map(b => b.firstChild.textContent)")
@@ -81,8 +66,7 @@ def test_a_visitor_asks_clicks_reloads_and_stays_safe(stack, browser, nobody_on_
                 await page.wait_for(f"{transcript} === {expected}")  # the same, each message once
             except AssertionError:
                 raise AssertionError(f"before: {shown}\nafter reload: {await page.js(transcript)}") from None
-            await asyncio.sleep(1.0)  # and nothing arrives twice afterwards
-            assert await page.js(f"[...{BUBBLES}].map(b => b.firstChild.textContent)") == shown
+            await still_after(page, f"{transcript} === {expected}", 1.0)  # and nothing arrives twice afterwards
             assert await page.js("!document.querySelector('.sc-panel').hidden")  # still open after the reload
             await page.screenshot(SHOTS / "widget-after-reload.png")
 
@@ -101,7 +85,7 @@ def test_a_signed_in_demo_customer_is_recognised(stack, browser):
         try:
             await open_chat(page, stack, "?customer=C00001")
             await send(page, "show me my orders")
-            assert "Your most recent orders" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+            assert "Your most recent orders" in await page.js(LAST_BOT)
         finally:
             await page.close()
     run(scenario())
@@ -111,8 +95,7 @@ def test_the_launcher_counts_unread_messages_and_works_from_the_keyboard(stack, 
     async def scenario():
         page = await browser.page()
         try:
-            await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo")
-            await page.js("localStorage.clear(); sessionStorage.clear()")
+            await forget_visitor(page, stack)
             await page.goto(f"{stack.settings.rasa_url}/webhooks/widget/demo")
             await page.wait_for("document.querySelector('.sc-badge') && !document.querySelector('.sc-badge').hidden")
             assert await page.js("document.querySelector('.sc-badge').textContent") == "1"  # the greeting, unread
@@ -135,8 +118,7 @@ def test_an_agent_message_shows_the_agents_name_as_text(stack, browser):
         page = await browser.page()
         try:
             await open_chat(page, stack)
-            key = "Object.keys(localStorage).find(k => k.startsWith('shopchat:'))"
-            store = await page.js(f"JSON.parse(localStorage.getItem({key}))")
+            store = await page.js(STORED_SESSION)
             console = socketio.AsyncRedisManager(stack.settings.redis.url(db=0), channel="shopbot-widget", write_only=True)
             text = "Hi, I'm Sam <script>document.body.dataset.pwned=1</script> see https://shop.northwind.example/returns."
             await console.emit("bot_uttered", {"text": text, "agent": "Sam"}, room=store["session_id"])
@@ -170,7 +152,7 @@ def test_a_dropped_connection_is_announced_and_recovers(stack, browser):
             await page.wait_for("document.querySelector('.sc-status').textContent.includes('Reconnected')", timeout=30)
             assert not await page.js("document.querySelector('.sc-send').disabled")
             await send(page, "what are your opening hours")  # and the conversation goes on
-            assert "Torstrasse" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+            assert "Torstrasse" in await page.js(LAST_BOT)
         finally:
             await page.close()
     run(scenario())
@@ -209,10 +191,11 @@ def test_logging_in_mid_chat_starts_a_fresh_chat_greeted_once_by_name(stack, bro
             await page.goto(f"{demo}?customer=C00042")  # logs in on the shop page
             await page.wait_for(f"document.querySelector('.sc-bot') && "
                                 f"document.querySelector('.sc-bot').textContent.includes('#{order.number}')")
-            await asyncio.sleep(0.5)  # and nothing else follows
+            await page.wait_for(BOT_DONE)
+            await still_after(page, f"{BOTS}.length === 1", 0.5)  # and nothing else follows
             assert f"Logged in as {first} (C00042)" in await page.js("document.querySelector('.login').textContent")
             assert await page.js("document.querySelectorAll('.sc-visitor').length") == 0  # not the guest's chat
-            bots = await page.js("[...document.querySelectorAll('.sc-bot')].map(b => b.firstChild.textContent)")
+            bots = await page.js(f"{BOTS}.map(b => b.firstChild.textContent)")
             assert len(bots) == 1, bots  # one greeting
             assert bots[0].startswith(f"Hi {first}, I'm Nora") and "Demo" not in bots[0] and "shipped yesterday" in bots[0]
             assert await page.js(LOG_CLASSES) == ["sc-msg sc-bot", "sc-replies"]  # buttons at the end
@@ -223,8 +206,9 @@ def test_logging_in_mid_chat_starts_a_fresh_chat_greeted_once_by_name(stack, bro
             await page.goto(demo)  # logs out: the next person on this browser must not see her chat
             await page.wait_for("document.querySelector('.sc-bot') && "
                                 "!document.querySelector('.sc-bot').textContent.includes('#')")
-            await asyncio.sleep(0.5)
-            bots = await page.js("[...document.querySelectorAll('.sc-bot')].map(b => b.firstChild.textContent)")
+            await page.wait_for(BOT_DONE)
+            await still_after(page, f"{BOTS}.length === 1", 0.5)
+            bots = await page.js(f"{BOTS}.map(b => b.firstChild.textContent)")
             assert len(bots) == 1 and bots[0].startswith("Hi, I'm Nora") and first not in bots[0]
             assert await page.js("document.querySelectorAll('.sc-reply').length") == 0
             await page.screenshot(SHOTS / "widget-logged-out.png")
@@ -245,8 +229,7 @@ def test_the_header_says_who_is_chatting_and_back_to_the_assistant(stack, browse
             assert await page.js(header) == "Nora, our assistant, answers right away"
             await send(page, "I want to talk to a person")
             await page.wait_for(f"{header} === 'Connecting you with our team\u2026'")
-            key = "Object.keys(localStorage).find(k => k.startsWith('shopchat:'))"
-            session_id = (await page.js(f"JSON.parse(localStorage.getItem({key}))"))["session_id"]
+            session_id = await session_of(page)
             tom.call("POST", f"/api/conversations/{session_id}/claim")
             await page.wait_for(f"{header} === \"You're chatting with Tom\"")
             tom.call("POST", f"/api/conversations/{session_id}/messages", {"text": "Hi, Tom here. How can I help?"})
@@ -256,22 +239,21 @@ def test_the_header_says_who_is_chatting_and_back_to_the_assistant(stack, browse
             await page.wait_for(f"{header} === \"You're chatting with Tom\"")
             await page.wait_for("document.querySelector('.sc-agent')")
             assert await page.js("document.querySelector('.sc-agent .sc-who').textContent") == "Tom"
-            await asyncio.sleep(0.3)
-            assert await page.js("[...document.querySelectorAll('.sc-event')].filter(e => "
-                                 "e.textContent.includes('joined')).length") == 0  # not told again, after his message
+            await still_after(page, "[...document.querySelectorAll('.sc-event')].filter(e => "
+                              "e.textContent.includes('joined')).length === 0", 0.3)  # not told again, after his message
 
             tom.call("POST", f"/api/conversations/{session_id}/handback", {})
             await page.wait_for(f"{header} === 'Nora, our assistant, answers right away'")
-            await page.wait_for("[...document.querySelectorAll('.sc-bot')].some(b => b.textContent.includes('How happy'))")
+            await page.wait_for(f"{BOTS}.some(b => b.textContent.includes('How happy'))")
             await page.screenshot(SHOTS / "widget-header-back-to-bot.png")
 
             # a low rating: the bot asks what went wrong, and the agent reads it in the conversation view
-            await page.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '2').click()")
-            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('recommend us')")
-            await page.js("[...document.querySelectorAll('.sc-reply')].find(b => b.textContent === '3').click()")
-            await page.wait_for("[...document.querySelectorAll('.sc-bot')].pop().textContent.includes('What went wrong')")
+            await click_reply(page, "2")
+            await page.wait_for(f"{LAST_BOT}.includes('recommend us')")
+            await click_reply(page, "3")
+            await page.wait_for(f"{LAST_BOT}.includes('What went wrong')")
             await send(page, "Tom was kind but my refund is still missing")
-            assert "Thank you for telling us" in await page.js("[...document.querySelectorAll('.sc-bot')].pop().textContent")
+            assert "Thank you for telling us" in await page.js(LAST_BOT)
             await page.screenshot(SHOTS / "widget-low-rating.png")
 
             console = await browser.isolated_page()

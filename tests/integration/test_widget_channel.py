@@ -5,6 +5,7 @@ import pytest
 import socketio
 
 from tests import widget_client
+from tests.waiting import eventually, wait_until
 from tests.widget_client import TIMEOUT
 
 
@@ -60,8 +61,8 @@ def test_a_message_cannot_be_sent_into_someone_elses_session(stack):
         await intruder.start()
         mark = len(owner.events)
         await intruder.say("hello", session_id=owner_id)  # names the owner's session
-        await asyncio.sleep(1)
-        assert [n for n, _ in owner.events[mark:]] == []  # the owner saw nothing of it
+        probe = await owner.settled(stack.settings.redis.url(db=0))  # what the intruder's turn sent is in by now
+        assert [n for n, _ in owner.events[mark:probe]] == []  # the owner saw nothing of it
         await owner.close(), await intruder.close()
     run(scenario())
 
@@ -122,7 +123,8 @@ def test_connections_per_address_are_limited(stack):
                 await v.close()
         assert refused_at is not None and len(visitors) <= limit
         assert limit - 1 <= refused_at <= limit
-        await asyncio.sleep(0.5)
+        wait_until(lambda: int(counter.get(redis_keys.WIDGET_CONNECTIONS.format(address="127.0.0.1")) or 0) < limit,
+                   what="the closed connections' places freed")
         late = await Visitor(stack).connect()  # closing frees the places again
         await late.close()
     run(scenario())
@@ -258,8 +260,8 @@ def test_another_process_reaches_the_visitor_through_redis(stack):
             await other.start()
             mark = len(other.events)
             await outsider.emit("bot_uttered", {"text": "only for the first visitor"}, room=session_id)
-            await asyncio.sleep(1)
-            assert [n for n, _ in other.events[mark:]] == []
+            probe = await other.settled(stack.settings.redis.url(db=0))  # published after it, arrives after it
+            assert [n for n, _ in other.events[mark:probe]] == []
             await other.close()
         finally:
             await visitor.close()
@@ -344,12 +346,9 @@ def test_a_waiting_visitor_can_stop_waiting_and_the_bot_takes_over_again(stack, 
             mark = len(visitor.events)
             await visitor.sio.emit("leave_queue", {})
             assert (await visitor.wait_for("handoff", after=mark)) == {"state": "left"}
-            for _ in range(int(TIMEOUT / 0.05)):
-                said = [d.get("text", "") for n, d in visitor.events[mark:] if n == "bot_uttered"]
-                if said:
-                    break
-                await asyncio.sleep(0.05)
-            assert said and "left the queue" in said[0]
+            said = await eventually(lambda: [d.get("text", "") for n, d in visitor.events[mark:] if n == "bot_uttered"],
+                                    TIMEOUT, "the bot's answer after leaving the queue")
+            assert "left the queue" in said[0]
             answer = await visitor.say("what are your opening hours")  # the bot answers again
             assert answer and all("code" not in m for m in answer) and "in line" not in answer[0].get("text", "")
             mark = len(visitor.events)

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from bot.channels import widget
-from bot.channels.widget import demo_login, demo_response
+from bot.channels import demo_page
+from bot.channels.demo_page import demo_login, demo_response
 from bot.identity import sign
 from bot.settings import Settings, run_settings
 from tests.unit.sanic_request import sanic_request
@@ -27,7 +27,7 @@ def page(settings: Settings, request) -> tuple:
 
 @pytest.fixture(autouse=True)
 def no_order_lookups(monkeypatch):
-    monkeypatch.setattr(widget, "name_on_orders", lambda customer: "Anna")
+    monkeypatch.setattr(demo_page, "name_on_orders", lambda customer: "Anna")
 
 
 def test_demo_mode_signs_in_the_customer_asked_for_on_this_machine():

@@ -1,4 +1,5 @@
-from bot.channels.widget import demo_page, message_metadata, page_identity, session_token, valid_session
+from bot.channels.demo_page import demo_page
+from bot.channels.sessions import message_metadata, page_identity, session_token, valid_session
 from bot.identity import sign
 from bot.tracker.transcript import history_from_events
 
@@ -77,7 +78,7 @@ def test_history_keeps_the_visible_transcript_in_order():
 def test_turns_run_one_at_a_time_per_conversation_in_arrival_order_and_clean_up():
     import asyncio
 
-    from bot.channels.widget import Turns
+    from bot.channels.turns import Turns
 
     turns, log = Turns(), []
 
@@ -94,3 +95,28 @@ def test_turns_run_one_at_a_time_per_conversation_in_arrival_order_and_clean_up(
     assert log.index("a1 out") < log.index("a2 in")  # the second waits for the first, same conversation
     assert log.index("b1 in") < log.index("a1 out")  # another conversation does not wait
     assert turns._locks == {} and turns._users == {}
+
+
+def test_a_relayed_message_is_published_live_then_recorded_then_announced_as_recorded():
+    import asyncio
+
+    from rasa.core.channels.channel import UserMessage
+
+    from bot.channels.relay import Relay
+
+    log = []
+
+    class Queue:
+        async def publish(self, kind, cid, **data):
+            log.append((kind, cid, data.get("text")))
+
+    async def in_turn(message):
+        log.append(("rasa", message.sender_id, message.text))
+
+    async def notice(sid, code):
+        log.append(("notice", sid, code))
+
+    relay = Relay(None, Queue(), None, notice)
+    asyncio.run(relay.to_agent(UserMessage("where is it", sender_id="c1"), "where is it", "sid", in_turn))
+    # live first (the agent reads it at once), then Rasa's transcript, then consoles that read it too early re-read
+    assert log == [("message", "c1", "where is it"), ("rasa", "c1", "where is it"), ("recorded", "c1", None)]
