@@ -60,8 +60,8 @@ class ActionApplyPendingChange(Action):
         if kind == "cancel":
             result = backend().cancel(number, fee())
             if result.outcome == "done":
-                line = f"A fee of {money(result.fee, order.currency)} applies." if result.fee else "It was free of charge."
-                dispatcher.utter_message(response="utter_order_cancelled", number=number, fee_line=line,
+                dispatcher.utter_message(response="utter_order_cancelled_with_fee" if result.fee else "utter_order_cancelled",
+                                         number=number, fee=money(result.fee, order.currency),
                                          refund_days=facts["refund_days"])
             elif result.outcome == "already":
                 dispatcher.utter_message(response="utter_order_already_cancelled", number=number)

@@ -11,7 +11,7 @@ from bot import shop
 from bot.orders import CANCELLABLE
 from bot.orders.base import is_late
 from bot.orders.factory import backend
-from bot.orders.present import day, fee_line, history_lines, money, status_values, tracking_link
+from bot.orders.present import cancel_terms, day, history_lines, money, status_values, tracking_link
 
 
 def values(order) -> dict:
@@ -23,6 +23,21 @@ STATUS_RESPONSES = {
     "shipped": "utter_order_status_shipped", "delivered": "utter_order_status_delivered",
     "cancelled": "utter_order_status_cancelled", "returned": "utter_order_status_returned",
 }
+CONFIRM_CANCEL = {"free": "utter_confirm_cancel", "fee": "utter_confirm_cancel_with_fee"}
+CANCELLATION_FEE = {"free": "utter_cancellation_fee_for_order", "fee": "utter_cancellation_fee_for_order_with_fee",
+                    "too_late": "utter_cancellation_fee_for_order_too_late"}
+# why an order cannot be refunded (refund_refusal), as the answer to "refund it" and to "where is my refund"
+CANNOT_REFUND = {"not_shipped": "utter_cannot_refund_not_shipped", "on_its_way": "utter_cannot_refund_on_its_way",
+                 "cancelled": "utter_cannot_refund_cancelled", "too_late": "utter_cannot_refund_too_late"}
+NO_REFUND = {"": "utter_no_refund", "not_shipped": "utter_no_refund_not_shipped", "on_its_way": "utter_no_refund_on_its_way",
+             "cancelled": "utter_no_refund_cancelled", "too_late": "utter_no_refund_too_late"}
+
+
+def status_response(order) -> str:
+    """The status answer for this order; a returned order's depends on whether its refund is recorded yet."""
+    if order.status == "returned" and not order.refund:
+        return "utter_order_status_returned_refund_pending"
+    return STATUS_RESPONSES[order.status]
 
 
 class ActionTrackOrder(OrderAction):
@@ -33,7 +48,7 @@ class ActionTrackOrder(OrderAction):
             link = tracking_link(order, shop.cached_facts())
             dispatcher.utter_message(response="utter_order_late", tracking_link=link, **values(order))
             return [FollowupAction("utter_offer_person_late_order")]  # its yes and no are rules
-        dispatcher.utter_message(response=STATUS_RESPONSES[order.status], **values(order))
+        dispatcher.utter_message(response=status_response(order), **values(order))
         return []
 
     def nothing_fits(self, dispatcher, recent) -> tuple:
@@ -70,7 +85,8 @@ class ActionCancelOrder(OrderAction):
         if order.status not in CANCELLABLE:
             dispatcher.utter_message(response="utter_cannot_cancel", **values(order))
             return []
-        dispatcher.utter_message(response="utter_confirm_cancel", fee_line=fee_line(order, fee()), **values(order))
+        terms, charged = cancel_terms(order, fee())
+        dispatcher.utter_message(response=CONFIRM_CANCEL[terms], fee=money(charged, order.currency), **values(order))
         return [SlotSet("pending_change", f"cancel:{order.number}"), SlotSet("confirming", True)]
 
 
@@ -79,8 +95,9 @@ class ActionCheckCancellationFee(OrderAction):
     ask_if_missing = False  # a general question gets the policy, not a request for details
 
     def handle(self, dispatcher, tracker, order) -> List[Dict]:
-        dispatcher.utter_message(response="utter_cancellation_fee_for_order", number=order.number,
-                                 fee_line=fee_line(order, fee()))
+        terms, charged = cancel_terms(order, fee())
+        dispatcher.utter_message(response=CANCELLATION_FEE[terms], number=order.number,
+                                 fee=money(charged, order.currency), status_word=values(order)["status_word"])
         return []
 
     def handle_without_order(self, dispatcher, tracker) -> List[Dict]:
@@ -137,22 +154,24 @@ class ActionGetRefund(OrderAction):
             return ActionTrackRefund.tell(dispatcher, order)
         reason = refund_refusal(order)
         if reason:
-            dispatcher.utter_message(response="utter_cannot_refund", number=order.number, reason=reason)
+            dispatcher.utter_message(response=CANNOT_REFUND[reason], number=order.number,
+                                     return_days=int(shop.cached_facts()["return_days"]))
             return []
         dispatcher.utter_message(response="utter_confirm_refund", **values(order))
         return [SlotSet("pending_change", f"refund:{order.number}"), SlotSet("confirming", True)]
 
 
 def refund_refusal(order) -> str:
+    """Why this order cannot be refunded (a key of CANNOT_REFUND), or "" if it can."""
     days = int(shop.cached_facts()["return_days"])
     if order.status in CANCELLABLE:
-        return "it hasn't shipped yet; you can cancel it instead, and the payment is returned"
+        return "not_shipped"
     if order.status == "shipped":
-        return "it is still on its way; once it's delivered you can return it"
+        return "on_its_way"
     if order.status == "cancelled":
-        return "it was cancelled, so nothing was charged or the payment was already returned"
+        return "cancelled"
     if order.delivered_at and (dt.datetime.now() - order.delivered_at).days > days:
-        return f"it was delivered more than {days} days ago"
+        return "too_late"
     return ""
 
 
@@ -162,16 +181,16 @@ class ActionTrackRefund(OrderAction):
     @staticmethod
     def tell(dispatcher, order) -> List[Dict]:
         refund = order.refund
-        when = (f"paid back on {day(refund.refunded_at)}" if refund.refunded_at
-                else f"expected by {day(refund.expected_at)}")
-        dispatcher.utter_message(response="utter_refund_status", number=order.number, refund_status=refund.status,
-                                 amount=money(refund.amount, order.currency), refund_when=when)
+        paid_back = refund.refunded_at is not None
+        dispatcher.utter_message(response="utter_refund_status_paid_back" if paid_back else "utter_refund_status",
+                                 number=order.number, refund_status=refund.status,
+                                 amount=money(refund.amount, order.currency),
+                                 refund_day=day(refund.refunded_at if paid_back else refund.expected_at))
         return []
 
     def handle(self, dispatcher, tracker, order) -> List[Dict]:
         if order.refund:
             return self.tell(dispatcher, order)
-        refusal = refund_refusal(order)
-        hint = f"{refusal[0].upper()}{refusal[1:]}." if refusal else "If you'd like to return it, just say so."
-        dispatcher.utter_message(response="utter_no_refund", number=order.number, hint=hint)
+        dispatcher.utter_message(response=NO_REFUND[refund_refusal(order)], number=order.number,
+                                 return_days=int(shop.cached_facts()["return_days"]))
         return []

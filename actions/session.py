@@ -14,12 +14,19 @@ from bot import identity
 from bot.logsafe import loggable
 from bot.orders import Order, OrdersUnavailable
 from bot.orders.factory import backend
-from bot.orders.present import first_name, status_phrase
+from bot.orders.present import first_name, greeting_state, greeting_values
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 RECENT_DAYS = 14
 NOT_CARRIED = ("session_started_metadata", "customer_id")  # who the visitor is comes from the new session's page
+GREETINGS = {  # bot.orders.present.greeting_state: the order's state in the greeting (shop/facts.yml)
+    "shipped": "utter_greet_customer_shipped", "shipped_late": "utter_greet_customer_shipped_late",
+    "shipped_yesterday": "utter_greet_customer_shipped_yesterday",
+    "shipped_yesterday_late": "utter_greet_customer_shipped_yesterday_late",
+    "delivered": "utter_greet_customer_delivered", "pending": "utter_greet_customer_pending",
+    "paid": "utter_greet_customer_paid", "packed": "utter_greet_customer_packed", "other": "utter_greet_customer",
+}
 
 
 class ActionSessionStart(Action):
@@ -86,10 +93,7 @@ class ActionGreet(Action):
         given = who.get("name") if isinstance(who, dict) else None
         # the name on the customer's own order first: the page's name is whatever the shop page sent
         name = first_name(current.address.name) or (str(given)[:40] if given else "") or "there"
-        dispatcher.utter_message(
-            response="utter_greet_customer", name=name, number=current.number, items=current.summary(),
-            status_phrase=status_phrase(current, today),
-            buttons=[{"title": "Yes, about this order", "payload": f'/track_order{{"order_number": "{current.number}"}}'},
-                     {"title": "Something else", "payload": "/deny"}],
-        )
+        # the buttons (about this order, something else) are the response's
+        dispatcher.utter_message(response=GREETINGS[greeting_state(current, today)], name=name,
+                                 **greeting_values(current))
         return [SlotSet("order_number", current.number)]
