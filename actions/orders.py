@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
+from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
-from actions.base import OrderAction, fee, with_address_decision
+from actions.base import Found, OrderAction, fee, return_days, with_address_decision
 from bot import shop
-from bot.orders import CANCELLABLE
-from bot.orders.base import is_late
+from bot.orders import CANCELLABLE, Order
+from bot.orders.base import Refund, is_late
 from bot.orders.factory import backend
 from bot.orders.present import cancel_terms, day, history_lines, money, status_values, tracking_link
 
 
-def values(order) -> dict:
+def values(order: Order) -> Dict[str, Any]:
     return status_values(order, shop.cached_facts())
 
 
@@ -33,7 +36,7 @@ NO_REFUND = {"": "utter_no_refund", "not_shipped": "utter_no_refund_not_shipped"
              "cancelled": "utter_no_refund_cancelled", "too_late": "utter_no_refund_too_late"}
 
 
-def status_response(order) -> str:
+def status_response(order: Order) -> str:
     """The status answer for this order; a returned order's depends on whether its refund is recorded yet."""
     if order.status == "returned" and not order.refund:
         return "utter_order_status_returned_refund_pending"
@@ -43,7 +46,7 @@ def status_response(order) -> str:
 class ActionTrackOrder(OrderAction):
     intent = "track_order"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if is_late(order, dt.date.today()):
             link = tracking_link(order, shop.cached_facts())
             dispatcher.utter_message(response="utter_order_late", tracking_link=link, **values(order))
@@ -51,7 +54,7 @@ class ActionTrackOrder(OrderAction):
         dispatcher.utter_message(response=status_response(order), **values(order))
         return []
 
-    def nothing_fits(self, dispatcher, recent) -> tuple:
+    def nothing_fits(self, dispatcher: CollectingDispatcher, recent: List[Order]) -> Found:
         """Nothing on its way: say so with the history, rather than offer cancelled or long-delivered orders."""
         dispatcher.utter_message(response="utter_no_order_on_its_way", lines=history_lines(recent[:5]))
         return None, [SlotSet("pending_request", self.name())]
@@ -60,7 +63,7 @@ class ActionTrackOrder(OrderAction):
 class ActionOrderHistory(OrderAction):
     intent = "order_history"
 
-    def find_order(self, dispatcher, tracker, customer):
+    def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Optional[str]) -> Found:
         if not customer:
             return super().find_order(dispatcher, tracker, customer)
         recent = backend().recent_orders(customer, 5)
@@ -70,7 +73,7 @@ class ActionOrderHistory(OrderAction):
             dispatcher.utter_message(response="utter_no_orders")
         return None, [SlotSet("pending_request", None)]
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         dispatcher.utter_message(response="utter_order_history", lines=history_lines([order]))
         return []
 
@@ -78,7 +81,7 @@ class ActionOrderHistory(OrderAction):
 class ActionCancelOrder(OrderAction):
     intent = "cancel_order"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.status == "cancelled":
             dispatcher.utter_message(response="utter_order_already_cancelled", number=order.number)
             return []
@@ -94,13 +97,13 @@ class ActionCheckCancellationFee(OrderAction):
     intent = "check_cancellation_fee"
     ask_if_missing = False  # a general question gets the policy, not a request for details
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         terms, charged = cancel_terms(order, fee())
         dispatcher.utter_message(response=CANCELLATION_FEE[terms], number=order.number,
                                  fee=money(charged, order.currency), status_word=values(order)["status_word"])
         return []
 
-    def handle_without_order(self, dispatcher, tracker) -> List[Dict]:
+    def handle_without_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
         dispatcher.utter_message(response="utter_check_cancellation_fee")
         return []
 
@@ -108,7 +111,7 @@ class ActionCheckCancellationFee(OrderAction):
 class ActionChangeOrder(OrderAction):
     intent = "change_order"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         possible = order.status in CANCELLABLE
         dispatcher.utter_message(response="utter_change_order_possible" if possible else "utter_change_order_too_late",
                                  **values(order))
@@ -119,11 +122,11 @@ class ActionChangeShippingAddress(OrderAction):
     """Checks the order may still be redirected; the rules then run address_form (data/rules/orders.yml)."""
     intent = "change_shipping_address"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         # at run level, so the order-system-down answer also tells the rules "no address form"
         return with_address_decision(await super().run(dispatcher, tracker, domain))
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.status not in CANCELLABLE:
             dispatcher.utter_message(response="utter_cannot_change_address", **values(order))
             return []
@@ -133,7 +136,7 @@ class ActionChangeShippingAddress(OrderAction):
 class ActionGetInvoice(OrderAction):
     intent = "get_invoice"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if not order.invoice_number:
             dispatcher.utter_message(response="utter_no_invoice_yet", number=order.number)
             return []
@@ -149,21 +152,21 @@ class ActionCheckInvoice(ActionGetInvoice):
 class ActionGetRefund(OrderAction):
     intent = "get_refund"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.refund:
-            return ActionTrackRefund.tell(dispatcher, order)
+            return ActionTrackRefund.tell(dispatcher, order, order.refund)
         reason = refund_refusal(order)
         if reason:
             dispatcher.utter_message(response=CANNOT_REFUND[reason], number=order.number,
-                                     return_days=int(shop.cached_facts()["return_days"]))
+                                     return_days=return_days())
             return []
         dispatcher.utter_message(response="utter_confirm_refund", **values(order))
         return [SlotSet("pending_change", f"refund:{order.number}"), SlotSet("confirming", True)]
 
 
-def refund_refusal(order) -> str:
+def refund_refusal(order: Order) -> str:
     """Why this order cannot be refunded (a key of CANNOT_REFUND), or "" if it can."""
-    days = int(shop.cached_facts()["return_days"])
+    days = return_days()
     if order.status in CANCELLABLE:
         return "not_shipped"
     if order.status == "shipped":
@@ -179,8 +182,7 @@ class ActionTrackRefund(OrderAction):
     intent = "track_refund"
 
     @staticmethod
-    def tell(dispatcher, order) -> List[Dict]:
-        refund = order.refund
+    def tell(dispatcher: CollectingDispatcher, order: Order, refund: Refund) -> List[Dict[str, Any]]:
         paid_back = refund.refunded_at is not None
         dispatcher.utter_message(response="utter_refund_status_paid_back" if paid_back else "utter_refund_status",
                                  number=order.number, refund_status=refund.status,
@@ -188,9 +190,9 @@ class ActionTrackRefund(OrderAction):
                                  refund_day=day(refund.refunded_at if paid_back else refund.expected_at))
         return []
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.refund:
-            return self.tell(dispatcher, order)
+            return self.tell(dispatcher, order, order.refund)
         dispatcher.utter_message(response=NO_REFUND[refund_refusal(order)], number=order.number,
-                                 return_days=int(shop.cached_facts()["return_days"]))
+                                 return_days=return_days())
         return []

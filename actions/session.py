@@ -4,10 +4,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.base import verified_customer
 from bot import identity
@@ -33,8 +35,8 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(self, dispatcher, tracker, domain) -> List[Dict]:
-        events: List[Dict] = [SessionStarted()]
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        events: List[Dict[str, Any]] = [SessionStarted()]
         events += [SlotSet(k, v) for k, v in tracker.slots.items() if v is not None and k not in NOT_CARRIED]
         # the message that starts the session is not the tracker's latest yet: its metadata is in this slot
         customer = identity.verified_customer_id(tracker.get_slot("session_started_metadata"),
@@ -61,7 +63,7 @@ class ActionGreet(Action):
     def name(self) -> str:
         return "action_greet"
 
-    async def run(self, dispatcher, tracker, domain) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer and not self._greeted_before(tracker):
             try:
@@ -74,7 +76,7 @@ class ActionGreet(Action):
         return []
 
     @staticmethod
-    def _greeted_before(tracker) -> bool:
+    def _greeted_before(tracker: Tracker) -> bool:
         """Whether this session already had a greeting (a second "hi" gets the plain one)."""
         for event in reversed(tracker.events):
             if event.get("event") == "session_started":
@@ -83,7 +85,8 @@ class ActionGreet(Action):
                 return True
         return False
 
-    def _greet_customer(self, dispatcher, tracker, customer) -> Optional[List[Dict]]:
+    def _greet_customer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        customer: str) -> Optional[List[Dict[str, Any]]]:
         today = dt.date.today()
         current = order_in_flight(customer, today)
         if current is None:
