@@ -26,9 +26,22 @@ STATUS_RESPONSES = {
     "shipped": "utter_order_status_shipped", "delivered": "utter_order_status_delivered",
     "cancelled": "utter_order_status_cancelled", "returned": "utter_order_status_returned",
 }
+# too late to change: each status has its own words ("has shipped", "has been delivered"); the response without
+# a suffix says {status_word} for any other status
+CANNOT_CANCEL = {"shipped": "utter_cannot_cancel_shipped", "delivered": "utter_cannot_cancel_delivered",
+                 "returned": "utter_cannot_cancel_returned"}
+TOO_LATE_TO_CANCEL = {
+    "shipped": "utter_cancellation_fee_for_order_too_late_shipped",
+    "delivered": "utter_cancellation_fee_for_order_too_late_delivered",
+    "returned": "utter_cancellation_fee_for_order_too_late_returned",
+    "cancelled": "utter_cancellation_fee_for_order_too_late_cancelled",
+}
+TOO_LATE_TO_CHANGE = {"shipped": "utter_change_order_too_late_shipped", "delivered": "utter_change_order_too_late_delivered",
+                      "returned": "utter_change_order_too_late_returned", "cancelled": "utter_change_order_too_late_cancelled"}
+ADDRESS_TOO_LATE = {"shipped": "utter_cannot_change_address_shipped", "delivered": "utter_cannot_change_address_delivered",
+                    "returned": "utter_cannot_change_address_returned", "cancelled": "utter_cannot_change_address_cancelled"}
 CONFIRM_CANCEL = {"free": "utter_confirm_cancel", "fee": "utter_confirm_cancel_with_fee"}
-CANCELLATION_FEE = {"free": "utter_cancellation_fee_for_order", "fee": "utter_cancellation_fee_for_order_with_fee",
-                    "too_late": "utter_cancellation_fee_for_order_too_late"}
+CANCELLATION_FEE = {"free": "utter_cancellation_fee_for_order", "fee": "utter_cancellation_fee_for_order_with_fee"}
 # why an order cannot be refunded (refund_refusal), as the answer to "refund it" and to "where is my refund"
 CANNOT_REFUND = {"not_shipped": "utter_cannot_refund_not_shipped", "on_its_way": "utter_cannot_refund_on_its_way",
                  "cancelled": "utter_cannot_refund_cancelled", "too_late": "utter_cannot_refund_too_late"}
@@ -86,7 +99,7 @@ class ActionCancelOrder(OrderAction):
             dispatcher.utter_message(response="utter_order_already_cancelled", number=order.number)
             return []
         if order.status not in CANCELLABLE:
-            dispatcher.utter_message(response="utter_cannot_cancel", **values(order))
+            dispatcher.utter_message(response=CANNOT_CANCEL.get(order.status, "utter_cannot_cancel"), **values(order))
             return []
         terms, charged = cancel_terms(order, fee())
         dispatcher.utter_message(response=CONFIRM_CANCEL[terms], fee=money(charged, order.currency), **values(order))
@@ -99,7 +112,9 @@ class ActionCheckCancellationFee(OrderAction):
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         terms, charged = cancel_terms(order, fee())
-        dispatcher.utter_message(response=CANCELLATION_FEE[terms], number=order.number,
+        response = CANCELLATION_FEE.get(terms) or TOO_LATE_TO_CANCEL.get(order.status,
+                                                                         "utter_cancellation_fee_for_order_too_late")
+        dispatcher.utter_message(response=response, number=order.number,
                                  fee=money(charged, order.currency), status_word=values(order)["status_word"])
         return []
 
@@ -112,9 +127,11 @@ class ActionChangeOrder(OrderAction):
     intent = "change_order"
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
-        possible = order.status in CANCELLABLE
-        dispatcher.utter_message(response="utter_change_order_possible" if possible else "utter_change_order_too_late",
-                                 **values(order))
+        if order.status in CANCELLABLE:
+            response = "utter_change_order_possible"
+        else:
+            response = TOO_LATE_TO_CHANGE.get(order.status, "utter_change_order_too_late")
+        dispatcher.utter_message(response=response, **values(order))
         return []
 
 
@@ -128,7 +145,8 @@ class ActionChangeShippingAddress(OrderAction):
 
     def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.status not in CANCELLABLE:
-            dispatcher.utter_message(response="utter_cannot_change_address", **values(order))
+            dispatcher.utter_message(response=ADDRESS_TOO_LATE.get(order.status, "utter_cannot_change_address"),
+                                     **values(order))
             return []
         return [SlotSet("address_change_ok", True), SlotSet("new_address", None)]
 

@@ -8,7 +8,6 @@ from typing import Iterable, Mapping, Optional, Tuple
 from bot.orders.base import CANCELLABLE, Order, is_late
 
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0}  # currencies without cents (ISO 4217); the rest have two
-STATUS_WORDS = {"shipped": "shipped", "delivered": "been delivered", "returned": "been returned", "cancelled": "been cancelled"}
 
 
 def money(amount: Decimal, currency: str = "EUR") -> str:
@@ -44,7 +43,7 @@ def status_values(order: Order, facts: Mapping[str, object]) -> dict:
         "delivered": day(order.delivered_at), "cancelled": day(order.cancelled_at),
         "refund_amount": money(refund.amount, order.currency) if refund else None,
         "refund_status": refund.status if refund else None,
-        "total": money(order.total, order.currency), "status_word": STATUS_WORDS.get(order.status, order.status),
+        "total": money(order.total, order.currency), "status_word": order.status,  # for a status without a response of its own
         "return_days": facts.get("return_days"), "refund_days": facts.get("refund_days"),
         "free_cancel_window": facts.get("free_cancel_window"), "returns_url": facts.get("returns_url"),
     }
