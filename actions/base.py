@@ -13,11 +13,12 @@ import datetime as dt
 import logging
 import time
 from decimal import Decimal
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple, Type, cast
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot import identity, shop
 from bot.logsafe import loggable
@@ -31,6 +32,7 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 FAILED_LOOKUP_FLOOR_SECONDS = 0.35  # every failed verification takes at least this long
+Found = Tuple[Optional[Order], List[Dict[str, Any]]]  # the order (None: not found or not yet), and the events so far
 
 
 def entity(tracker: Tracker, name: str) -> Optional[str]:
@@ -63,7 +65,7 @@ def owned_order(tracker: Tracker, number: str, customer: Optional[str]) -> Optio
     return backend().order_for(number, customer_id=customer) if customer else None
 
 
-def with_address_decision(events: List[Dict]) -> List[Dict]:
+def with_address_decision(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """The rules branch on address_change_ok after these actions: unless an allowed address change set it, it is false."""
     if any(e.get("name") == "address_change_ok" for e in events):
         return events
@@ -72,6 +74,11 @@ def with_address_decision(events: List[Dict]) -> List[Dict]:
 
 def fee() -> Decimal:
     return Decimal(str(shop.cached_facts()["cancellation_fee"]))
+
+
+def return_days() -> int:
+    """How many days after delivery an order can be returned (shop/facts.yml)."""
+    return int(cast(int, shop.cached_facts()["return_days"]))
 
 
 class OrderAction(Action):
@@ -83,7 +90,8 @@ class OrderAction(Action):
     def name(self) -> str:
         return f"action_{self.intent}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         try:
             return await asyncio.to_thread(self._run, dispatcher, tracker, domain)
         except OrdersUnavailable as err:
@@ -91,8 +99,8 @@ class OrderAction(Action):
             dispatcher.utter_message(response="utter_orders_unavailable")
             return [SlotSet("pending_request", None)]
 
-    def _run(self, dispatcher, tracker, domain) -> List[Dict]:
-        events: List[Dict] = []
+    def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        events: List[Dict[str, Any]] = []
         customer = verified_customer(tracker)
         if customer and customer != tracker.get_slot("customer_id"):
             events.append(SlotSet("customer_id", customer))
@@ -108,7 +116,7 @@ class OrderAction(Action):
         events += [SlotSet("order_number", order.number), SlotSet("pending_request", None)]
         return events + self.handle(dispatcher, tracker, order)
 
-    def find_order(self, dispatcher, tracker, customer) -> tuple:
+    def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Optional[str]) -> Found:
         named = entity(tracker, "order_number")  # this message names an order
         in_context = None  # "it", "my order": the one the conversation is about
         if not named and not (entity(tracker, "date") or entity(tracker, "order_ref")):
@@ -144,7 +152,7 @@ class OrderAction(Action):
         dispatcher.utter_message(response="utter_ask_order_details")
         return None, asking
 
-    def _picked_from_proven(self, tracker) -> Optional[Order]:
+    def _picked_from_proven(self, tracker: Tracker) -> Optional[Order]:
         """A guest with several proven orders names one by what is in it."""
         proven = tracker.get_slot("verified_orders") or []
         if len(proven) < 2:
@@ -153,7 +161,8 @@ class OrderAction(Action):
         picked = by_items(orders, tracker.latest_message.get("text") or "")
         return picked[0] if len(picked) == 1 else None
 
-    def _for_customer(self, dispatcher, tracker, customer, in_context: Optional[str]) -> tuple:
+    def _for_customer(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: str,
+                      in_context: Optional[str]) -> Found:
         """No order number named: the order by what is in it, by date, "my last order", the one being talked
         about if it fits the request, or the only one that fits; with several, the visitor chooses."""
         placed_on = entity(tracker, "date")
@@ -169,7 +178,7 @@ class OrderAction(Action):
             return (picked or recent)[0], []
         # naming a product overrides the order in context: "no, I mean the running shoes order"
         current = owned_order(tracker, in_context, customer) if in_context and not picked else None
-        fitting = candidates(picked or recent, self.intent, dt.date.today(), int(shop.cached_facts()["return_days"]))
+        fitting = candidates(picked or recent, self.intent, dt.date.today(), return_days())
         if current and (not fitting or current.number in {o.number for o in fitting}):
             return current, []
         if not fitting and not picked:
@@ -182,7 +191,7 @@ class OrderAction(Action):
         dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent) for o in choices[:4]])
         return None, [SlotSet("pending_request", self.name())]
 
-    def nothing_fits(self, dispatcher, recent: List[Order]) -> tuple:
+    def nothing_fits(self, dispatcher: CollectingDispatcher, recent: List[Order]) -> Found:
         """None of the recent orders fits the request: ask among those not cancelled (the answer says why not)."""
         shown = [o for o in recent if o.status != "cancelled"] or recent
         if len(shown) == 1 or not self.ask_if_missing:
@@ -190,7 +199,7 @@ class OrderAction(Action):
         dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent) for o in shown[:4]])
         return None, [SlotSet("pending_request", self.name())]
 
-    def _verify(self, dispatcher, tracker, number, email, proven) -> tuple:
+    def _verify(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, email: str, proven: List[str]) -> Found:
         if lookups_blocked(tracker, email, number):
             dispatcher.utter_message(response="utter_lookups_blocked")
             return None, [SlotSet("pending_request", None)]
@@ -200,8 +209,8 @@ class OrderAction(Action):
             return self._failed(dispatcher, tracker, started, email, number)
         return found, [SlotSet("verified_orders", [*proven, found.number]), SlotSet("email", email)]
 
-    def _failed(self, dispatcher, tracker, started: float, email: Optional[str] = None,
-                number: Optional[str] = None) -> tuple:
+    def _failed(self, dispatcher: CollectingDispatcher, tracker: Tracker, started: float, email: Optional[str] = None,
+                number: Optional[str] = None) -> Found:
         counted = attempts().failed(tracker.sender_id, email, number)
         failures = max((tracker.get_slot("failed_lookups") or 0) + 1, counted or 0)
         time.sleep(max(0.0, FAILED_LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
@@ -218,14 +227,14 @@ class OrderAction(Action):
                  SlotSet("pending_request", self.name())]
         return None, events[:1] + tried
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         raise NotImplementedError
 
-    def handle_without_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
+    def handle_without_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
         return []
 
 
-def registry() -> Dict[str, type]:
+def registry() -> Dict[str, Type[OrderAction]]:
     """Every concrete order action by its name, for resuming a request after the visitor gave details."""
     found, todo = {}, list(OrderAction.__subclasses__())
     while todo:

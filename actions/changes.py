@@ -9,8 +9,9 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
-from actions.base import fee, owned_order, registry, verified_customer, with_address_decision
+from actions.base import fee, owned_order, registry, return_days, verified_customer, with_address_decision
 from actions.privacy import ERASE, erase_confirmed
 from bot import shop
 from bot.logsafe import loggable
@@ -29,7 +30,7 @@ class ActionContinueOrderRequest(Action):
     def name(self) -> str:
         return "action_continue_order_request"
 
-    async def run(self, dispatcher, tracker, domain) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         pending = tracker.get_slot("pending_request") or "action_track_order"
         action = registry().get(pending) or registry()["action_track_order"]
         return with_address_decision(await action().run(dispatcher, tracker, domain))
@@ -39,7 +40,7 @@ class ActionApplyPendingChange(Action):
     def name(self) -> str:
         return "action_apply_pending_change"
 
-    async def run(self, dispatcher, tracker, domain) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         if (tracker.get_slot("pending_change") or "").startswith(f"{ERASE}:"):
             await erase_confirmed(dispatcher, tracker)
             return CLEAR
@@ -50,7 +51,7 @@ class ActionApplyPendingChange(Action):
             dispatcher.utter_message(response="utter_orders_unavailable")
             return CLEAR
 
-    def _apply(self, dispatcher, tracker) -> List[Dict]:
+    def _apply(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
         kind, _, number = (tracker.get_slot("pending_change") or "").partition(":")
         order = owned_order(tracker, number, verified_customer(tracker)) if number else None
         if order is None:
@@ -60,8 +61,8 @@ class ActionApplyPendingChange(Action):
         if kind == "cancel":
             result = backend().cancel(number, fee())
             if result.outcome == "done":
-                line = f"A fee of {money(result.fee, order.currency)} applies." if result.fee else "It was free of charge."
-                dispatcher.utter_message(response="utter_order_cancelled", number=number, fee_line=line,
+                dispatcher.utter_message(response="utter_order_cancelled_with_fee" if result.fee else "utter_order_cancelled",
+                                         number=number, fee=money(result.fee, order.currency),
                                          refund_days=facts["refund_days"])
             elif result.outcome == "already":
                 dispatcher.utter_message(response="utter_order_already_cancelled", number=number)
@@ -69,7 +70,7 @@ class ActionApplyPendingChange(Action):
                 dispatcher.utter_message(response="utter_cannot_cancel", number=number, status_word=result.reason,
                                          return_days=facts["return_days"])
         elif kind == "refund":
-            result = backend().request_refund(number, int(facts["return_days"]))
+            result = backend().request_refund(number, return_days())
             refund = result.order.refund
             if result.outcome in ("done", "already") and refund:
                 dispatcher.utter_message(response="utter_refund_started", number=number, returns_url=facts["returns_url"],
@@ -91,7 +92,7 @@ class ActionDropPendingChange(Action):
     def name(self) -> str:
         return "action_drop_pending_change"
 
-    def run(self, dispatcher, tracker, domain) -> List[Dict]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         kind, _, number = (tracker.get_slot("pending_change") or ":").partition(":")
         if kind == ERASE:
             dispatcher.utter_message(response="utter_erasure_dropped")
@@ -105,7 +106,7 @@ class ValidateAddressForm(FormValidationAction):
         return "validate_address_form"
 
     async def validate_new_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: Dict) -> Dict[str, Any]:
+                                   domain: DomainDict) -> Dict[str, Any]:
         number = tracker.get_slot("order_number")
         try:
             order = await asyncio.to_thread(owned_order, tracker, number, verified_customer(tracker))
@@ -126,7 +127,7 @@ class ActionAskAddressConfirmation(Action):
     def name(self) -> str:
         return "action_ask_address_confirmation"
 
-    def run(self, dispatcher, tracker, domain) -> List[Dict]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         number, raw = tracker.get_slot("order_number"), tracker.get_slot("new_address")
         if not raw:
             return [SlotSet("address_change_ok", False)]

@@ -3,6 +3,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.tracker.misses import consecutive_misses
 
@@ -18,6 +19,6 @@ class ActionCheckRepeatedMiss(Action):
     def name(self) -> str:
         return "action_check_repeated_miss"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         repeated = consecutive_misses(tracker.events) >= MISSES_BEFORE_OFFERING_HUMAN
         return [SlotSet("repeated_miss", repeated)]

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
+from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
-from actions.base import OrderAction, fee, with_address_decision
+from actions.base import Found, OrderAction, fee, return_days, with_address_decision
 from bot import shop
-from bot.orders import CANCELLABLE
-from bot.orders.base import is_late
+from bot.orders import CANCELLABLE, Order
+from bot.orders.base import Refund, is_late
 from bot.orders.factory import backend
-from bot.orders.present import day, fee_line, history_lines, money, status_values, tracking_link
+from bot.orders.present import cancel_terms, day, history_lines, money, status_values, tracking_link
 
 
-def values(order) -> dict:
+def values(order: Order) -> Dict[str, Any]:
     return status_values(order, shop.cached_facts())
 
 
@@ -23,20 +26,48 @@ STATUS_RESPONSES = {
     "shipped": "utter_order_status_shipped", "delivered": "utter_order_status_delivered",
     "cancelled": "utter_order_status_cancelled", "returned": "utter_order_status_returned",
 }
+# too late to change: each status has its own words ("has shipped", "has been delivered"); the response without
+# a suffix says {status_word} for any other status
+CANNOT_CANCEL = {"shipped": "utter_cannot_cancel_shipped", "delivered": "utter_cannot_cancel_delivered",
+                 "returned": "utter_cannot_cancel_returned"}
+TOO_LATE_TO_CANCEL = {
+    "shipped": "utter_cancellation_fee_for_order_too_late_shipped",
+    "delivered": "utter_cancellation_fee_for_order_too_late_delivered",
+    "returned": "utter_cancellation_fee_for_order_too_late_returned",
+    "cancelled": "utter_cancellation_fee_for_order_too_late_cancelled",
+}
+TOO_LATE_TO_CHANGE = {"shipped": "utter_change_order_too_late_shipped", "delivered": "utter_change_order_too_late_delivered",
+                      "returned": "utter_change_order_too_late_returned", "cancelled": "utter_change_order_too_late_cancelled"}
+ADDRESS_TOO_LATE = {"shipped": "utter_cannot_change_address_shipped", "delivered": "utter_cannot_change_address_delivered",
+                    "returned": "utter_cannot_change_address_returned", "cancelled": "utter_cannot_change_address_cancelled"}
+CONFIRM_CANCEL = {"free": "utter_confirm_cancel", "fee": "utter_confirm_cancel_with_fee"}
+CANCELLATION_FEE = {"free": "utter_cancellation_fee_for_order", "fee": "utter_cancellation_fee_for_order_with_fee"}
+# why an order cannot be refunded (refund_refusal), as the answer to "refund it" and to "where is my refund"
+CANNOT_REFUND = {"not_shipped": "utter_cannot_refund_not_shipped", "on_its_way": "utter_cannot_refund_on_its_way",
+                 "cancelled": "utter_cannot_refund_cancelled", "too_late": "utter_cannot_refund_too_late"}
+NO_REFUND = {"": "utter_no_refund", "not_shipped": "utter_no_refund_not_shipped", "on_its_way": "utter_no_refund_on_its_way",
+             "cancelled": "utter_no_refund_cancelled", "too_late": "utter_no_refund_too_late"}
+
+
+def status_response(order: Order) -> str:
+    """The status answer for this order; a returned order's depends on whether its refund is recorded yet."""
+    if order.status == "returned" and not order.refund:
+        return "utter_order_status_returned_refund_pending"
+    return STATUS_RESPONSES[order.status]
 
 
 class ActionTrackOrder(OrderAction):
     intent = "track_order"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if is_late(order, dt.date.today()):
             link = tracking_link(order, shop.cached_facts())
             dispatcher.utter_message(response="utter_order_late", tracking_link=link, **values(order))
             return [FollowupAction("utter_offer_person_late_order")]  # its yes and no are rules
-        dispatcher.utter_message(response=STATUS_RESPONSES[order.status], **values(order))
+        dispatcher.utter_message(response=status_response(order), **values(order))
         return []
 
-    def nothing_fits(self, dispatcher, recent) -> tuple:
+    def nothing_fits(self, dispatcher: CollectingDispatcher, recent: List[Order]) -> Found:
         """Nothing on its way: say so with the history, rather than offer cancelled or long-delivered orders."""
         dispatcher.utter_message(response="utter_no_order_on_its_way", lines=history_lines(recent[:5]))
         return None, [SlotSet("pending_request", self.name())]
@@ -45,7 +76,7 @@ class ActionTrackOrder(OrderAction):
 class ActionOrderHistory(OrderAction):
     intent = "order_history"
 
-    def find_order(self, dispatcher, tracker, customer):
+    def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Optional[str]) -> Found:
         if not customer:
             return super().find_order(dispatcher, tracker, customer)
         recent = backend().recent_orders(customer, 5)
@@ -55,7 +86,7 @@ class ActionOrderHistory(OrderAction):
             dispatcher.utter_message(response="utter_no_orders")
         return None, [SlotSet("pending_request", None)]
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         dispatcher.utter_message(response="utter_order_history", lines=history_lines([order]))
         return []
 
@@ -63,14 +94,15 @@ class ActionOrderHistory(OrderAction):
 class ActionCancelOrder(OrderAction):
     intent = "cancel_order"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.status == "cancelled":
             dispatcher.utter_message(response="utter_order_already_cancelled", number=order.number)
             return []
         if order.status not in CANCELLABLE:
-            dispatcher.utter_message(response="utter_cannot_cancel", **values(order))
+            dispatcher.utter_message(response=CANNOT_CANCEL.get(order.status, "utter_cannot_cancel"), **values(order))
             return []
-        dispatcher.utter_message(response="utter_confirm_cancel", fee_line=fee_line(order, fee()), **values(order))
+        terms, charged = cancel_terms(order, fee())
+        dispatcher.utter_message(response=CONFIRM_CANCEL[terms], fee=money(charged, order.currency), **values(order))
         return [SlotSet("pending_change", f"cancel:{order.number}"), SlotSet("confirming", True)]
 
 
@@ -78,12 +110,15 @@ class ActionCheckCancellationFee(OrderAction):
     intent = "check_cancellation_fee"
     ask_if_missing = False  # a general question gets the policy, not a request for details
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
-        dispatcher.utter_message(response="utter_cancellation_fee_for_order", number=order.number,
-                                 fee_line=fee_line(order, fee()))
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+        terms, charged = cancel_terms(order, fee())
+        response = CANCELLATION_FEE.get(terms) or TOO_LATE_TO_CANCEL.get(order.status,
+                                                                         "utter_cancellation_fee_for_order_too_late")
+        dispatcher.utter_message(response=response, number=order.number,
+                                 fee=money(charged, order.currency), status_word=values(order)["status_word"])
         return []
 
-    def handle_without_order(self, dispatcher, tracker) -> List[Dict]:
+    def handle_without_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
         dispatcher.utter_message(response="utter_check_cancellation_fee")
         return []
 
@@ -91,10 +126,12 @@ class ActionCheckCancellationFee(OrderAction):
 class ActionChangeOrder(OrderAction):
     intent = "change_order"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
-        possible = order.status in CANCELLABLE
-        dispatcher.utter_message(response="utter_change_order_possible" if possible else "utter_change_order_too_late",
-                                 **values(order))
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+        if order.status in CANCELLABLE:
+            response = "utter_change_order_possible"
+        else:
+            response = TOO_LATE_TO_CHANGE.get(order.status, "utter_change_order_too_late")
+        dispatcher.utter_message(response=response, **values(order))
         return []
 
 
@@ -102,13 +139,14 @@ class ActionChangeShippingAddress(OrderAction):
     """Checks the order may still be redirected; the rules then run address_form (data/rules/orders.yml)."""
     intent = "change_shipping_address"
 
-    async def run(self, dispatcher, tracker, domain):
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         # at run level, so the order-system-down answer also tells the rules "no address form"
         return with_address_decision(await super().run(dispatcher, tracker, domain))
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.status not in CANCELLABLE:
-            dispatcher.utter_message(response="utter_cannot_change_address", **values(order))
+            dispatcher.utter_message(response=ADDRESS_TOO_LATE.get(order.status, "utter_cannot_change_address"),
+                                     **values(order))
             return []
         return [SlotSet("address_change_ok", True), SlotSet("new_address", None)]
 
@@ -116,7 +154,7 @@ class ActionChangeShippingAddress(OrderAction):
 class ActionGetInvoice(OrderAction):
     intent = "get_invoice"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if not order.invoice_number:
             dispatcher.utter_message(response="utter_no_invoice_yet", number=order.number)
             return []
@@ -132,27 +170,29 @@ class ActionCheckInvoice(ActionGetInvoice):
 class ActionGetRefund(OrderAction):
     intent = "get_refund"
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.refund:
-            return ActionTrackRefund.tell(dispatcher, order)
+            return ActionTrackRefund.tell(dispatcher, order, order.refund)
         reason = refund_refusal(order)
         if reason:
-            dispatcher.utter_message(response="utter_cannot_refund", number=order.number, reason=reason)
+            dispatcher.utter_message(response=CANNOT_REFUND[reason], number=order.number,
+                                     return_days=return_days())
             return []
         dispatcher.utter_message(response="utter_confirm_refund", **values(order))
         return [SlotSet("pending_change", f"refund:{order.number}"), SlotSet("confirming", True)]
 
 
-def refund_refusal(order) -> str:
-    days = int(shop.cached_facts()["return_days"])
+def refund_refusal(order: Order) -> str:
+    """Why this order cannot be refunded (a key of CANNOT_REFUND), or "" if it can."""
+    days = return_days()
     if order.status in CANCELLABLE:
-        return "it hasn't shipped yet; you can cancel it instead, and the payment is returned"
+        return "not_shipped"
     if order.status == "shipped":
-        return "it is still on its way; once it's delivered you can return it"
+        return "on_its_way"
     if order.status == "cancelled":
-        return "it was cancelled, so nothing was charged or the payment was already returned"
+        return "cancelled"
     if order.delivered_at and (dt.datetime.now() - order.delivered_at).days > days:
-        return f"it was delivered more than {days} days ago"
+        return "too_late"
     return ""
 
 
@@ -160,18 +200,17 @@ class ActionTrackRefund(OrderAction):
     intent = "track_refund"
 
     @staticmethod
-    def tell(dispatcher, order) -> List[Dict]:
-        refund = order.refund
-        when = (f"paid back on {day(refund.refunded_at)}" if refund.refunded_at
-                else f"expected by {day(refund.expected_at)}")
-        dispatcher.utter_message(response="utter_refund_status", number=order.number, refund_status=refund.status,
-                                 amount=money(refund.amount, order.currency), refund_when=when)
+    def tell(dispatcher: CollectingDispatcher, order: Order, refund: Refund) -> List[Dict[str, Any]]:
+        paid_back = refund.refunded_at is not None
+        dispatcher.utter_message(response="utter_refund_status_paid_back" if paid_back else "utter_refund_status",
+                                 number=order.number, refund_status=refund.status,
+                                 amount=money(refund.amount, order.currency),
+                                 refund_day=day(refund.refunded_at if paid_back else refund.expected_at))
         return []
 
-    def handle(self, dispatcher, tracker, order) -> List[Dict]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
         if order.refund:
-            return self.tell(dispatcher, order)
-        refusal = refund_refusal(order)
-        hint = f"{refusal[0].upper()}{refusal[1:]}." if refusal else "If you'd like to return it, just say so."
-        dispatcher.utter_message(response="utter_no_refund", number=order.number, hint=hint)
+            return self.tell(dispatcher, order, order.refund)
+        dispatcher.utter_message(response=NO_REFUND[refund_refusal(order)], number=order.number,
+                                 return_days=return_days())
         return []

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Dict, List
+from typing import Any, Dict, List
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.base import verified_customer
 from bot.logsafe import loggable
@@ -22,7 +24,7 @@ class ActionOfferErasure(Action):
     def name(self) -> str:
         return "action_offer_erasure"
 
-    def run(self, dispatcher, tracker, domain) -> List[Dict]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         if not verified_customer(tracker):  # only the signed-in owner may erase, so anyone else gets the how-to
             dispatcher.utter_message(response="utter_delete_account")
             return []
@@ -30,7 +32,7 @@ class ActionOfferErasure(Action):
         return [SlotSet("pending_change", f"{ERASE}:"), SlotSet("confirming", True)]
 
 
-async def erase_confirmed(dispatcher, tracker) -> None:
+async def erase_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """The visitor said yes: record the request for the console to carry out."""
     customer = verified_customer(tracker)
     if not customer:

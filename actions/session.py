@@ -4,30 +4,39 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.base import verified_customer
 from bot import identity
 from bot.logsafe import loggable
 from bot.orders import Order, OrdersUnavailable
 from bot.orders.factory import backend
-from bot.orders.present import first_name, status_phrase
+from bot.orders.present import first_name, greeting_state, greeting_values
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 RECENT_DAYS = 14
 NOT_CARRIED = ("session_started_metadata", "customer_id")  # who the visitor is comes from the new session's page
+GREETINGS = {  # bot.orders.present.greeting_state: the order's state in the greeting (shop/facts.yml)
+    "shipped": "utter_greet_customer_shipped", "shipped_late": "utter_greet_customer_shipped_late",
+    "shipped_yesterday": "utter_greet_customer_shipped_yesterday",
+    "shipped_yesterday_late": "utter_greet_customer_shipped_yesterday_late",
+    "delivered": "utter_greet_customer_delivered", "pending": "utter_greet_customer_pending",
+    "paid": "utter_greet_customer_paid", "packed": "utter_greet_customer_packed", "other": "utter_greet_customer",
+}
 
 
 class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(self, dispatcher, tracker, domain) -> List[Dict]:
-        events: List[Dict] = [SessionStarted()]
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        events: List[Dict[str, Any]] = [SessionStarted()]
         events += [SlotSet(k, v) for k, v in tracker.slots.items() if v is not None and k not in NOT_CARRIED]
         # the message that starts the session is not the tracker's latest yet: its metadata is in this slot
         customer = identity.verified_customer_id(tracker.get_slot("session_started_metadata"),
@@ -54,7 +63,7 @@ class ActionGreet(Action):
     def name(self) -> str:
         return "action_greet"
 
-    async def run(self, dispatcher, tracker, domain) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         customer = verified_customer(tracker)
         if customer and not self._greeted_before(tracker):
             try:
@@ -67,7 +76,7 @@ class ActionGreet(Action):
         return []
 
     @staticmethod
-    def _greeted_before(tracker) -> bool:
+    def _greeted_before(tracker: Tracker) -> bool:
         """Whether this session already had a greeting (a second "hi" gets the plain one)."""
         for event in reversed(tracker.events):
             if event.get("event") == "session_started":
@@ -76,7 +85,8 @@ class ActionGreet(Action):
                 return True
         return False
 
-    def _greet_customer(self, dispatcher, tracker, customer) -> Optional[List[Dict]]:
+    def _greet_customer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        customer: str) -> Optional[List[Dict[str, Any]]]:
         today = dt.date.today()
         current = order_in_flight(customer, today)
         if current is None:
@@ -86,10 +96,7 @@ class ActionGreet(Action):
         given = who.get("name") if isinstance(who, dict) else None
         # the name on the customer's own order first: the page's name is whatever the shop page sent
         name = first_name(current.address.name) or (str(given)[:40] if given else "") or "there"
-        dispatcher.utter_message(
-            response="utter_greet_customer", name=name, number=current.number, items=current.summary(),
-            status_phrase=status_phrase(current, today),
-            buttons=[{"title": "Yes, about this order", "payload": f'/track_order{{"order_number": "{current.number}"}}'},
-                     {"title": "Something else", "payload": "/deny"}],
-        )
+        # the buttons (about this order, something else) are the response's
+        dispatcher.utter_message(response=GREETINGS[greeting_state(current, today)], name=name,
+                                 **greeting_values(current))
         return [SlotSet("order_number", current.number)]

@@ -7,7 +7,9 @@ import asyncio
 import re
 from typing import Any, Dict, List
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions import base
 from actions.base import entity, verified_customer
@@ -26,12 +28,12 @@ MINE = re.compile(r"\b(my|our|mine|ours)\b", re.IGNORECASE)
 NOT_YET = re.compile(r"\b(if|when|once) (i|we) (order|buy|purchase|place)\b|\bbefore (i|we) (order|buy)\b", re.IGNORECASE)
 
 
-def countries(tracker) -> List[str]:
+def countries(tracker: Tracker) -> List[str]:
     found = [e["value"] for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "country"]
     return list(dict.fromkeys(found))[:MAX_COUNTRIES]
 
 
-def about_a_placed_order(tracker) -> bool:
+def about_a_placed_order(tracker: Tracker) -> bool:
     """Is this delivery-time question about an order the visitor has already placed? "My parcel", an order
     number, or (signed in) a product from one of their orders: "when is the helmet going to arrive"."""
     if entity(tracker, "order_number") or entity(tracker, "order_ref"):
@@ -52,7 +54,7 @@ class ActionAnswerShipping(Action):
     def name(self) -> str:
         return "action_answer_shipping"
 
-    async def run(self, dispatcher, tracker, domain: Dict[str, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         named = countries(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if not named and intent == "delivery_period" and await asyncio.to_thread(about_a_placed_order, tracker):
@@ -60,7 +62,7 @@ class ActionAnswerShipping(Action):
                 dispatcher.utter_message(response="utter_delivery_period")
             return await ActionTrackOrder().run(dispatcher, tracker, domain)
         if not named:
-            dispatcher.utter_message(response=GENERAL.get(intent, "utter_faq_shipping_cost"))
+            dispatcher.utter_message(response=GENERAL.get(intent or "", "utter_faq_shipping_cost"))
             return []
         facts = shop.cached_facts()
         for country in named:

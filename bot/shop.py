@@ -42,9 +42,17 @@ def fill(template: str, values: Mapping[str, object]) -> str:
     return template.format(**values)
 
 
+def response_of(answer: object, values: Mapping[str, object]) -> Dict[str, object]:
+    """An answer is its text, or its text and buttons: titles are filled like the text, payloads are kept as written."""
+    if not isinstance(answer, Mapping):
+        return {"text": fill(str(answer), values)}
+    buttons = [{"title": fill(b["title"], values), "payload": b["payload"]} for b in answer.get("buttons") or []]
+    return {"text": fill(answer["text"], values), **({"buttons": buttons} if buttons else {})}
+
+
 def render_answers(path: Path = FACTS_FILE) -> str:
     data = load(path)
-    responses = {name: [{"text": fill(text, data["facts"])}] for name, text in data["answers"].items()}
+    responses = {name: [response_of(answer, data["facts"])] for name, answer in data["answers"].items()}
     domain = {"version": "3.1", "responses": responses}
     body = yaml.safe_dump(domain, sort_keys=False, allow_unicode=True, width=100)
     return HEADER + body

@@ -160,6 +160,88 @@ def _shouting(raw: str, lex: Lexicon) -> List[Signal]:
     return [Signal("shouted_word", SHOUTED_WORD_WEIGHT, emphatic[0])] if emphatic else []
 
 
+class Evidence(Dict[str, Signal]):
+    """The signals found so far by name: the strongest piece of evidence for each (the first of equal weights)."""
+
+    def add(self, name: str, weight: float, evidence: str) -> None:
+        if name not in self or self[name].weight < weight:
+            self[name] = Signal(name, min(1.0, weight), evidence[:60])
+
+
+def _neutralised(norm: str, lex: Lexicon) -> Tuple[str, bool]:
+    """The text without its neutralisers ("no problem"), and whether it had one."""
+    if not lex.neutralisers:
+        return norm, False
+    return lex.neutralisers.sub(" ", norm), bool(lex.neutralisers.search(norm))
+
+
+def _word_weight(tokens: List[str], i: int, category: str, lex: Lexicon) -> Optional[float]:
+    """The weight of the lexicon word at tokens[i] as its neighbours shape it; None when negated ("not bad")."""
+    before = tokens[max(0, i - 3):i]
+    if any(t in lex.negators or t.endswith("n't") for t in before):
+        return None  # "not bad", "isn't terrible"
+    weight = lex.weights[category]
+    if before and before[-1] in lex.intensifiers:
+        return weight * INTENSIFIED
+    if any(t in lex.downtoners for t in before):
+        return weight * DOWNTONED  # "a bit annoyed"
+    return weight
+
+
+def _word_signals(norm: str, lex: Lexicon, found: Evidence) -> bool:
+    """The lexicon's phrases and words, and a sarcastic opener; returns whether a lexicon word was negated."""
+    negated = False
+    for name, pattern in lex.phrases:
+        match = pattern.search(norm)
+        if match:
+            found.add(name, lex.weights[name], match.group(0))
+    tokens = WORD.findall(norm)
+    for i, token in enumerate(tokens):
+        hit = lex.lookup(token.strip("'!") if not any(c in "*#@$%" for c in token) else token)
+        if hit is None:
+            continue
+        weight = _word_weight(tokens, i, hit[0], lex)
+        if weight is None:
+            negated = True
+            continue
+        found.add(hit[0], weight, token.strip("!?.,"))
+    if tokens and tokens[0].strip("!.,") in lex.openers and any(t.strip("!.,?") in lex.problem_cues for t in tokens[1:]):
+        found.add("sarcasm", SARCASM_OPENER_WEIGHT, " ".join(tokens[:4]))
+    return negated
+
+
+def _surface_signals(text: str, intent: Optional[str], lex: Lexicon, found: Evidence) -> None:
+    """What the raw message shows beyond its words: capitals, "!!!", and a complaint intent."""
+    for signal in _shouting(text[:MAX_TEXT], lex):
+        found.add(signal.name, signal.weight, signal.evidence)
+    punct = REPEATED_PUNCT.search(text)
+    if punct:
+        found.add("punctuation", PUNCTUATION_WEIGHT, punct.group(0))
+    if intent == "complaint":
+        found.add("complaint", COMPLAINT_WEIGHT, text)  # the words, for the agent (the intent's name says nothing)
+
+
+def _tone_signal(text: str, vector: Optional[np.ndarray], calmed: bool, found: Evidence) -> Optional[float]:
+    """Add the learned tone as a signal when it reads clearly; returns its probability (None for a button payload)."""
+    payload = text.startswith("/")  # a button the visitor clicked: no tone to read
+    probability = None if payload else tone(text[:MAX_TEXT], vector)
+    weight = tone_weight(probability)
+    if calmed and not found:
+        weight *= DOWNTONED  # "I'm not angry, just asking": the encoder hears "angry", the lexicon hears "not"
+    if weight > 0:
+        found.add("tone", weight, text[:60])
+    return probability
+
+
+def _blended_score(model: blend.BlendModel, text: str, lexical: Dict[str, float], probability: float) -> float:
+    """The blend's score, never below a plain sign (swearing, a threat, "third time") nor a loud one (capitals,
+    "!!!") unless the message reads glad: "JUST GOT IT!!! LOVE IT" is left to the blend."""
+    polarity = model.polarity(text[:MAX_TEXT])
+    glad = model.glad(polarity)
+    plain = combine(w for name, w in lexical.items() if not (glad and name in blend.LOUD))
+    return max(plain, model.score(lexical, combine(lexical.values()), probability, polarity))
+
+
 def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lexicon] = None,
                   vector: Optional[np.ndarray] = None, learned_tone: bool = True, blended: bool = True) -> Frustration:
     """The lexicon's signals plus, where the language has one, the learned tone (tone.py): pass the message's
@@ -168,59 +250,15 @@ def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lex
     if not isinstance(text, str) or not text.strip():
         return Frustration(0.0)
     lex = lexicon or load_lexicon()
-    norm = _normalise(text)
-    calmed = False  # a neutraliser ("no problem") or a negated word ("not angry") was found
-    if lex.neutralisers:
-        norm, calmed = lex.neutralisers.sub(" ", norm), bool(lex.neutralisers.search(norm))
-    found: Dict[str, Signal] = {}
-
-    def add(name: str, weight: float, evidence: str) -> None:
-        if name not in found or found[name].weight < weight:
-            found[name] = Signal(name, min(1.0, weight), evidence[:60])
-
-    for name, pattern in lex.phrases:
-        match = pattern.search(norm)
-        if match:
-            add(name, lex.weights[name], match.group(0))
-    tokens = WORD.findall(norm)
-    for i, token in enumerate(tokens):
-        hit = lex.lookup(token.strip("'!") if not any(c in "*#@$%" for c in token) else token)
-        if hit is None:
-            continue
-        before = tokens[max(0, i - 3):i]
-        if any(t in lex.negators or t.endswith("n't") for t in before):
-            calmed = True
-            continue  # "not bad", "isn't terrible"
-        weight = lex.weights[hit[0]]
-        if before and before[-1] in lex.intensifiers:
-            weight *= INTENSIFIED
-        elif any(t in lex.downtoners for t in before):
-            weight *= DOWNTONED  # "a bit annoyed"
-        add(hit[0], weight, token.strip("!?.,"))
-    if tokens and tokens[0].strip("!.,") in lex.openers and any(t.strip("!.,?") in lex.problem_cues for t in tokens[1:]):
-        add("sarcasm", SARCASM_OPENER_WEIGHT, " ".join(tokens[:4]))
-    for signal in _shouting(text[:MAX_TEXT], lex):
-        add(signal.name, signal.weight, signal.evidence)
-    punct = REPEATED_PUNCT.search(text)
-    if punct:
-        add("punctuation", PUNCTUATION_WEIGHT, punct.group(0))
-    if intent == "complaint":
-        add("complaint", COMPLAINT_WEIGHT, text)  # the words, for the agent (the intent's name says nothing)
-    payload = text.startswith("/")  # a button the visitor clicked: no tone to read
+    # calmed: a neutraliser ("no problem") or a negated word ("not angry") was found
+    norm, calmed = _neutralised(_normalise(text), lex)
+    found = Evidence()
+    calmed = _word_signals(norm, lex, found) or calmed
+    _surface_signals(text, intent, lex, found)
     lexical = {name: s.weight for name, s in found.items() if name != "complaint"}  # what the blend learned from
-    probability = tone(text[:MAX_TEXT], vector) if learned_tone and not payload else None
-    weight = tone_weight(probability)
-    if calmed and not found:
-        weight *= DOWNTONED  # "I'm not angry, just asking": the encoder hears "angry", the lexicon hears "not"
-    if weight > 0:
-        add("tone", weight, text[:60])
+    probability = _tone_signal(text, vector, calmed, found) if learned_tone else None
     signals = sorted(found.values(), key=lambda s: -s.weight)
     model = blend.load().get(language_of(text)) if blended and probability is not None else None
     if model is None:
         return Frustration(combine(s.weight for s in signals), signals)
-    # a plain sign (swearing, a threat, "third time") is never outvoted, nor a loud one (capitals, "!!!") unless the
-    # message reads glad: "JUST GOT IT!!! LOVE IT" is left to the blend
-    polarity = model.polarity(text[:MAX_TEXT])
-    glad = model.glad(polarity)
-    plain = combine(w for name, w in lexical.items() if not (glad and name in blend.LOUD))
-    return Frustration(max(plain, model.score(lexical, combine(lexical.values()), probability, polarity)), signals)
+    return Frustration(_blended_score(model, text, lexical, probability), signals)

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, Optional, Tuple
 
-from bot.orders.base import Order, is_late
+from bot.orders.base import CANCELLABLE, Order, is_late
 
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0}  # currencies without cents (ISO 4217); the rest have two
-STATUS_WORDS = {"shipped": "shipped", "delivered": "been delivered", "returned": "been returned", "cancelled": "been cancelled"}
 
 
 def money(amount: Decimal, currency: str = "EUR") -> str:
@@ -26,39 +25,43 @@ def day(value: Optional[dt.date]) -> str:
     return f"{value.strftime('%A')}, {value.day} {value.strftime('%B')}"
 
 
-def fee_line(order: Order, fee: Decimal) -> str:
+def cancel_terms(order: Order, fee: Decimal) -> Tuple[str, Decimal]:
+    """What cancelling this order means, for choosing the response: "free", a "fee" (and how much), or
+    "too_late" (it has shipped or is done; returns are free)."""
     charged = order.cancellation_fee(fee)
-    if order.status not in ("pending", "paid", "packed"):
-        return f"It has {STATUS_WORDS.get(order.status, order.status)}, so it can't be cancelled; returns are free."
-    if charged:
-        return f"It's already packed, so cancelling costs {money(charged, order.currency)}."
-    return "Cancelling it is free."
+    if order.status not in CANCELLABLE:
+        return "too_late", charged
+    return ("fee" if charged else "free"), charged
 
 
 def status_values(order: Order, facts: Mapping[str, object]) -> dict:
     refund = order.refund
-    refund_line = (f"The refund of {money(refund.amount, order.currency)} is {refund.status}."
-                   if refund else "The refund is being prepared.")
     return {
         "number": order.number, "items": order.summary(), "placed": day(order.placed_at),
         "shipped": day(order.shipped_at), "carrier": order.carrier or "our carrier",
         "tracking": order.tracking_number or "not available yet", "expected": day(order.expected_delivery),
-        "delivered": day(order.delivered_at), "cancelled": day(order.cancelled_at), "refund_line": refund_line,
-        "total": money(order.total, order.currency), "status_word": STATUS_WORDS.get(order.status, order.status),
+        "delivered": day(order.delivered_at), "cancelled": day(order.cancelled_at),
+        "refund_amount": money(refund.amount, order.currency) if refund else None,
+        "refund_status": refund.status if refund else None,
+        "total": money(order.total, order.currency), "status_word": order.status,  # for a status without a response of its own
         "return_days": facts.get("return_days"), "refund_days": facts.get("refund_days"),
         "free_cancel_window": facts.get("free_cancel_window"), "returns_url": facts.get("returns_url"),
     }
 
 
-def status_phrase(order: Order, today: dt.date) -> str:
+def greeting_state(order: Order, today: dt.date) -> str:
+    """Which state the greeting tells: "shipped" or "shipped_yesterday" (with "_late" once its day has passed:
+    a greeting must not promise the past), "delivered", "pending", "paid", "packed", or "other"."""
     if order.status == "shipped" and order.shipped_at:
-        when = "yesterday" if (today - order.shipped_at.date()).days == 1 else f"on {day(order.shipped_at)}"
-        due = "was due by" if is_late(order, today) else "should arrive by"  # a greeting must not promise the past
-        return f"shipped {when} with {order.carrier} and {due} {day(order.expected_delivery)}"
-    if order.status == "delivered":
-        return f"was delivered on {day(order.delivered_at)}"
-    return {"pending": "is waiting for payment", "paid": "is being prepared",
-            "packed": "is packed and ships soon"}.get(order.status, f"is {order.status}")
+        shipped = "shipped_yesterday" if (today - order.shipped_at.date()).days == 1 else "shipped"
+        return f"{shipped}_late" if is_late(order, today) else shipped
+    return order.status if order.status in ("delivered", "pending", "paid", "packed") else "other"
+
+
+def greeting_values(order: Order) -> dict:
+    """The placeholders of the greeting responses (the carrier as the order has it, as the greeting always said)."""
+    return {"number": order.number, "items": order.summary(), "carrier": order.carrier, "shipped": day(order.shipped_at),
+            "expected": day(order.expected_delivery), "delivered": day(order.delivered_at), "status": order.status}
 
 
 def history_lines(orders: Iterable[Order]) -> str:

@@ -62,10 +62,12 @@ def test_a_signed_in_customer_gets_one_greeting_with_the_order_and_its_buttons(s
     messages, events = greet(tracker(order.customer_id), domain)
     assert len(messages) == 1  # not a customer greeting and then the generic one
     greeting = messages[0]
-    assert greeting["response"] == "utter_greet_customer" and greeting["number"] == order.number
+    assert greeting["response"] == "utter_greet_customer_shipped_yesterday" and greeting["number"] == order.number
     assert greeting["name"] == order.address.name.split()[0]  # the name on the order, not what the page sent
-    assert [b["title"] for b in greeting["buttons"]] == ["Yes, about this order", "Something else"]
-    text = domain["responses"]["utter_greet_customer"][0]["text"]
+    response = domain["responses"][greeting["response"]][0]
+    assert [b["title"] for b in response["buttons"]] == ["Yes, about this order", "Something else"]
+    assert "{number}" in response["buttons"][0]["payload"]
+    text = response["text"]
     assert "{number}" in text and "Nora" in text  # the order and who the assistant is, in one message
     assert {"event": "slot", "name": "order_number", "value": order.number, "timestamp": None} in events
 

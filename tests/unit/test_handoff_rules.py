@@ -5,7 +5,8 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa_sdk import Tracker
 
-from actions.handoff import frustration_of, score_from, topic
+from actions.handoff import frustration_of, topic
+from actions.ratings import score_from
 from bot.frustration.signals import score_message
 from bot.handoff.hours import BusinessHours
 from bot.handoff.queue import DEFAULT_PICKUP_SECONDS, Agent, Handoff, estimate_wait
@@ -151,7 +152,7 @@ def rating_tracker(csat, nps, text="", requested="rating_comment"):
 def test_a_low_rating_asks_what_went_wrong(csat, nps, asks):
     import asyncio
 
-    from actions.handoff import ValidateRatingForm
+    from actions.ratings import ValidateRatingForm
     slots = asyncio.run(ValidateRatingForm().required_slots(["csat", "nps", "rating_comment"], None,
                                                             rating_tracker(csat, nps), {}))
     assert slots == (["csat", "nps", "rating_comment"] if asks else ["csat", "nps"])
@@ -164,7 +165,7 @@ def test_a_low_rating_asks_what_went_wrong(csat, nps, asks):
 def test_what_went_wrong_is_the_visitors_own_words(text, stored):
     import asyncio
 
-    from actions.handoff import ValidateRatingForm
+    from actions.ratings import ValidateRatingForm
     extracted = asyncio.run(ValidateRatingForm().extract_rating_comment(None, rating_tracker("1", "2", text), {}))
     assert extracted == {"rating_comment": stored}
     other = asyncio.run(ValidateRatingForm().extract_rating_comment(None, rating_tracker("1", "2", text, "nps"), {}))

@@ -5,7 +5,7 @@ import pytest
 
 from bot.orders import Address, AddressInvalid, Item, Order
 from bot.orders.base import is_late, parse_address
-from bot.orders.present import fee_line, history_lines, money, order_button, status_phrase, status_values
+from bot.orders.present import cancel_terms, greeting_state, history_lines, money, order_button, status_values
 
 
 def order(status="shipped", **kw):
@@ -19,11 +19,11 @@ def order(status="shipped", **kw):
     return Order(**base)
 
 
-def test_money_and_fee_lines():
+def test_money_and_cancel_terms():
     assert money(Decimal("4.9")) == "4.90 EUR"
-    assert "free" in fee_line(order("paid"), Decimal("4.90"))
-    assert "4.90 EUR" in fee_line(order("packed"), Decimal("4.90"))
-    assert "can't be cancelled" in fee_line(order("shipped"), Decimal("4.90"))
+    assert cancel_terms(order("paid"), Decimal("4.90")) == ("free", Decimal("0"))
+    assert cancel_terms(order("packed"), Decimal("4.90")) == ("fee", Decimal("4.90"))
+    assert cancel_terms(order("shipped"), Decimal("4.90"))[0] == "too_late"
 
 
 @pytest.mark.parametrize("amount, currency, shown", [
@@ -43,8 +43,8 @@ def test_an_order_is_late_only_while_on_its_way_past_its_expected_day():
     assert not is_late(order("paid", expected_delivery=None), dt.date(2026, 12, 3))
 
 
-def test_status_phrase_says_yesterday():
-    assert status_phrase(order(), dt.date(2026, 11, 26)).startswith("shipped yesterday with DHL")
+def test_the_greeting_says_yesterday():
+    assert greeting_state(order(), dt.date(2026, 11, 26)) == "shipped_yesterday"  # "shipped yesterday with DHL"
 
 
 def test_status_values_fill_every_placeholder_of_the_responses():

@@ -6,7 +6,7 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import ValidateTicketForm
+from actions.tickets import ValidateTicketForm
 from bot.handoff.mail import checked_address, email_in
 from bot.settings import ROOT
 
