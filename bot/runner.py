@@ -80,10 +80,16 @@ class Child:
         )
         log.close()  # the child holds its own descriptor
 
+    @property
+    def started(self) -> subprocess.Popen:
+        """The running (or exited) process; only asked for after start()."""
+        assert self.process is not None, f"{self.name} was not started"
+        return self.process
+
     def wait_healthy(self, deadline: float) -> None:
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise StartError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            if self.started.poll() is not None:
+                raise StartError(f"{self.name} exited with {self.started.returncode}:\n{self.log_tail()}")
             try:
                 if requests.get(self.health_url, timeout=2).ok:
                     return
@@ -196,12 +202,12 @@ class Stack:
         now = time.monotonic() if now is None else now
         revived = []
         for child in self.children:
-            if child.process.poll() is None:
+            if child.started.poll() is None:  # all were started by start()
                 continue
             recent = [t for t in self.crashes.get(child.name, []) if now - t < CRASH_WINDOW_SECONDS]
             if len(recent) >= MAX_CRASHES:
                 raise StartError(f"{child.name} crashed {len(recent)} times in {CRASH_WINDOW_SECONDS} s:\n{child.log_tail()}")
-            logger.warning("%s exited with %s; restarting it", child.name, child.process.returncode)
+            logger.warning("%s exited with %s; restarting it", child.name, child.started.returncode)
             self.crashes[child.name] = recent + [now]
             child.start()
             revived.append(child.name)
@@ -217,5 +223,5 @@ class Stack:
     def __enter__(self) -> Stack:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

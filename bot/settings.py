@@ -147,7 +147,7 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _number(env: Mapping[str, str], name: str, default, kind=int):
+def _number(env: Mapping[str, str], name: str, default: Any, kind: Callable[[str], Any] = int) -> Any:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -215,7 +215,7 @@ class Env:
             raise SettingsError(f"{self.name} must be one of {', '.join(self.choices)}, got {value!r}")
         return value
 
-    def _bounded(self, value):
+    def _bounded(self, value: Any) -> Any:
         if self.bounds is None:
             return value
         low, high = self.bounds
@@ -233,7 +233,7 @@ class Env:
         return str(value)
 
 
-def setting(env: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING, **how: Any):
+def setting(env: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING, **how: Any) -> Any:
     """A Settings field read from (and written to) the environment variable `env`; see Env for `how`."""
     return field(default=default, default_factory=factory, metadata={"env": Env(env, **how)})
 
@@ -372,7 +372,7 @@ class Settings:
     def with_secrets(self) -> Settings:
         """The secrets that may be left unset, made once and kept in var/ (0600): the identity secret (needed to
         check signed identities) and, with no REDIS_URL, the embedded Redis's password."""
-        made = {}
+        made: dict[str, Any] = {}  # field name -> value, for dataclasses.replace
         if not self.identity_secret:
             made["identity_secret"] = kept_secret(self.var_dir / IDENTITY_SECRET_FILE)
         if not self.redis_url and not self.embedded_redis_password:

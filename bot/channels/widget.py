@@ -120,27 +120,53 @@ class WidgetInput(InputChannel):
         self.socketio_path = socketio_path
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
-        self.sio: Optional[socketio.AsyncServer] = None  # these six are made with the blueprint
-        self.limits: Optional[Limits] = None
-        self.offers: Optional[OfferedPayloads] = None
-        self.relay: Optional[Relay] = None
-        self.settings: Optional[Settings] = None
-        self.on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+        self._sio: Optional[socketio.AsyncServer] = None  # these six are made with the blueprint
+        self._limits: Optional[Limits] = None
+        self._offers: Optional[OfferedPayloads] = None
+        self._relay: Optional[Relay] = None
+        self._settings: Optional[Settings] = None
+        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
         self.turns = Turns()
 
+    # The parts blueprint() makes; the handlers it registers run only after it, so for them each is set.
+    @property
+    def sio(self) -> socketio.AsyncServer:
+        assert self._sio is not None, "made by blueprint()"
+        return self._sio
+
+    @property
+    def limits(self) -> Limits:
+        assert self._limits is not None, "made by blueprint()"
+        return self._limits
+
+    @property
+    def offers(self) -> OfferedPayloads:
+        assert self._offers is not None, "made by blueprint()"
+        return self._offers
+
+    @property
+    def relay(self) -> Relay:
+        assert self._relay is not None, "made by blueprint()"
+        return self._relay
+
+    @property
+    def settings(self) -> Settings:
+        assert self._settings is not None, "made by blueprint()"
+        return self._settings
+
     def get_output_channel(self) -> Optional[OutputChannel]:
-        return WidgetOutput(self.sio, self.bot_message_evt, self.offers) if self.sio else None
+        return WidgetOutput(self._sio, self.bot_message_evt, self.offers) if self._sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        self.settings = settings = get_settings()
-        self.on_new_message = on_new_message
+        self._settings = settings = get_settings()
+        self._on_new_message = on_new_message
         manager = socketio.AsyncRedisManager(settings.redis.url(db=0), channel=WIDGET_SOCKET_CHANNEL)
-        self.sio = sio = socketio.AsyncServer(
+        self._sio = sio = socketio.AsyncServer(
             async_mode="sanic", cors_allowed_origins=settings.allowed_origins, client_manager=manager,
             max_http_buffer_size=MAX_SOCKET_FRAME_BYTES, serializer=TolerantPacket)
-        self.limits = Limits(settings)
-        self.offers = OfferedPayloads(self.limits.redis)
-        self.relay = Relay(sio, HandoffQueue.from_url(settings.redis.url(db=0)), settings, self.notice)
+        self._limits = Limits(settings)
+        self._offers = OfferedPayloads(self.limits.redis)
+        self._relay = Relay(sio, HandoffQueue.from_url(settings.redis.url(db=0)), settings, self.notice)
         blueprint = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
 
         async def health(_: Request):
@@ -173,8 +199,9 @@ class WidgetInput(InputChannel):
         await self.sio.emit("notice", {"code": code, "text": text}, to=sid)
 
     async def in_turn(self, message: UserMessage) -> Any:
+        assert self._on_new_message is not None, "given to blueprint()"
         async with self.turns.of(message.sender_id):
-            return await self.on_new_message(message)
+            return await self._on_new_message(message)
 
     async def connect(self, sid: str, environ: Dict, auth: Optional[Dict] = None) -> None:
         address = client_address(environ.get("sanic.request"), self.settings)  # behind a proxy: the one it names

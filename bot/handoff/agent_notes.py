@@ -18,7 +18,7 @@ DEFAULT_CANNED = [
 
 class AgentNotes(RecordsStore):
     def add_note(self, conversation_id: str, author: str, text: str) -> Dict[str, Any]:
-        row = {"conversation_id": conversation_id, "author": author, "text": text[:MAX_TEXT], "created_at": now()}
+        row: Dict[str, Any] = {"conversation_id": conversation_id, "author": author, "text": text[:MAX_TEXT], "created_at": now()}
         row["id"] = self._run("store the note", lambda c: c.execute(notes.insert().values(**row)).inserted_primary_key[0])
         return {**row, "created_at": row["created_at"].isoformat()}
 
@@ -32,7 +32,7 @@ class AgentNotes(RecordsStore):
             canned.select().order_by(canned.c.title))])
 
     def save_canned(self, title: str, text: str, canned_id: Optional[int] = None) -> Dict[str, Any]:
-        values = {"title": title[:80], "text": text[:MAX_TEXT]}
+        values: Dict[str, Any] = {"title": title[:80], "text": text[:MAX_TEXT]}
         if canned_id is None:
             values["id"] = self._run("store the canned response", lambda c: c.execute(
                 canned.insert().values(**values)).inserted_primary_key[0])

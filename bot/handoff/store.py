@@ -3,12 +3,15 @@ and one way to run a statement that turns a database failure into RecordsUnavail
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Callable, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot import db
 from bot.migrations import upgrade
+
+T = TypeVar("T")
 
 
 class RecordsUnavailable(RuntimeError):
@@ -27,7 +30,7 @@ class RecordsStore:
     def close(self) -> None:
         db.release(self.engine)
 
-    def _run(self, what: str, fn):
+    def _run(self, what: str, fn: Callable[[Any], T]) -> T:  # fn gets the connection (sa.engine.Connection)
         try:
             with self.engine.begin() as conn:
                 return fn(conn)

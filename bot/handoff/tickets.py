@@ -40,7 +40,7 @@ class Tickets(RecordsStore):
     def create_ticket(self, conversation_id: str, email: str, message: str, reason: str,
                       customer_id: Optional[str] = None) -> Ticket:
         at = now()
-        row = {"reference": "T-" + secrets.token_hex(3).upper(), "conversation_id": conversation_id,
+        row: Dict[str, Any] = {"reference": "T-" + secrets.token_hex(3).upper(), "conversation_id": conversation_id,
                "customer_id": customer_id, "email": email[:254], "message": message[:MAX_TEXT], "reason": reason,
                "status": "open", "created_at": at, "updated_at": at}
         row["id"] = self._run("store the ticket", lambda c: c.execute(tickets.insert().values(**row)).inserted_primary_key[0])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,7 +28,7 @@ from bot.orders.base import (
     validate_address,
 )
 
-Base = declarative_base()
+Base: Any = declarative_base()  # sqlalchemy 1.4 ships no types: its classes are Any here
 
 
 class Money(sa.types.TypeDecorator):
@@ -36,10 +36,10 @@ class Money(sa.types.TypeDecorator):
     impl = sa.Integer
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Optional[Decimal], dialect: Any) -> Optional[int]:
         return None if value is None else int((Decimal(value) * 100).to_integral_value())
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Optional[int], dialect: Any) -> Optional[Decimal]:
         return None if value is None else Decimal(value) / 100
 
 
@@ -121,7 +121,7 @@ def _now() -> dt.datetime:
 
 
 class SqlOrders(OrdersBackend):
-    def __init__(self, url: str, **engine_options) -> None:
+    def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
         self.engine = db.hold(url, **engine_options)  # the shared engine, unless options ask for another
         self.session = sessionmaker(self.engine, future=True, expire_on_commit=False)
@@ -132,7 +132,7 @@ class SqlOrders(OrdersBackend):
     def close(self) -> None:
         db.release(self.engine)
 
-    def _guard(self, error: SQLAlchemyError):
+    def _guard(self, error: SQLAlchemyError) -> OrdersUnavailable:
         return OrdersUnavailable(f"order database error: {type(error).__name__}")
 
     def order(self, number: str) -> Optional[Order]:
@@ -162,12 +162,18 @@ class SqlOrders(OrdersBackend):
         except SQLAlchemyError as err:
             raise self._guard(err) from err
 
-    def _conditional_update(self, number: str, allowed, values: dict) -> bool:
+    def _conditional_update(self, number: str, allowed: Sequence[str], values: Dict[str, Any]) -> bool:
         with self.session.begin() as s:
             result = s.execute(
                 sa.update(OrderRow).where(OrderRow.number == number, OrderRow.status.in_(allowed)).values(**values)
             )
             return result.rowcount == 1
+
+    def _still(self, number: str) -> Order:
+        """The order read again after a change request: it was there before, and orders are never deleted."""
+        order = self.order(number)
+        assert order is not None, f"order {number} vanished"
+        return order
 
     def cancel(self, number: str, fee: Decimal) -> ChangeResult:
         try:
@@ -179,7 +185,7 @@ class SqlOrders(OrdersBackend):
                 number, [before.status] if before.status in CANCELLABLE else [],
                 {"status": "cancelled", "cancelled_at": _now(), "cancellation_fee": charged},
             )
-            after = self.order(number)
+            after = self._still(number)
         except SQLAlchemyError as err:
             raise self._guard(err) from err
         if done:
@@ -200,7 +206,7 @@ class SqlOrders(OrdersBackend):
                 "ship_name": address.name, "ship_street": address.street, "ship_postcode": address.postcode,
                 "ship_city": address.city, "ship_country": address.country,
             })
-            after = self.order(number)
+            after = self._still(number)
         except SQLAlchemyError as err:
             raise self._guard(err) from err
         if done:
@@ -222,8 +228,8 @@ class SqlOrders(OrdersBackend):
             with self.session.begin() as s:
                 s.add(RefundRow(order_number=number, amount=order.total, status="requested", requested_at=now,
                                 expected_at=(now + dt.timedelta(days=14)).date()))
-            return ChangeResult("done", self.order(number))
+            return ChangeResult("done", self._still(number))
         except sa.exc.IntegrityError:  # a concurrent request created it first
-            return ChangeResult("already", self.order(number))
+            return ChangeResult("already", self._still(number))
         except SQLAlchemyError as err:
             raise self._guard(err) from err

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, FrozenSet, Optional, Set, TypedDict
 
 import yaml
 
@@ -12,8 +12,17 @@ from bot.touchpoints.models import STAGES
 JOURNEY_FILE = Path(__file__).resolve().parent / "journey.yml"
 
 
+class Journey(TypedDict):
+    """journey.yml, read: stage by intent, by event type and by intent prefix; what keeps the stage; the default."""
+    intents: Dict[str, str]
+    keep: Set[str]
+    events: Dict[str, str]
+    prefixes: Dict[str, str]
+    default: str
+
+
 @functools.lru_cache(maxsize=2)
-def _mapping(path: Path = JOURNEY_FILE) -> Dict[str, object]:
+def _mapping(path: Path = JOURNEY_FILE) -> Journey:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     by_intent = {intent: stage for stage, intents in data["stages"].items() for intent in intents}
     unknown = set(data["stages"]) | set(data["events"].values()) | set(data["prefixes"].values()) | {data["default"]}
@@ -42,6 +51,6 @@ def stage_for(intent: Optional[str], kind: str = "message", last_stage: Optional
     return last_stage or mapping["default"]
 
 
-def neutral() -> frozenset:
+def neutral() -> FrozenSet[str]:
     """Intents and types that say nothing about where the visitor is (journey.yml's `keep`)."""
     return frozenset(_mapping()["keep"])
