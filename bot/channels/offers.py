@@ -7,7 +7,7 @@ the title of the button the bot showed, never a `display_text` the client made u
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional, Union, cast
 
 import redis.asyncio as aioredis
 
@@ -31,7 +31,8 @@ class OfferedPayloads:
         key = keys.WIDGET_OFFERED.format(session_id=session_id)
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping=offered)
+                # redis' stubs take Mapping[str | bytes, ...], whose key type is invariant: a str-keyed dict is one
+                pipe.hset(key, mapping=cast(Mapping[Union[str, bytes], str], offered))
                 pipe.expire(key, OFFER_TTL_SECONDS)
                 await pipe.execute()
         except aioredis.RedisError as err:  # the click will then be read as text: degraded, not broken

@@ -98,6 +98,7 @@ class TokenRestInput(RestInput):
         message = body.get("message")
         if not isinstance(message, str):
             return 400, "message must be text"
+        assert self.max_message_bytes is not None  # blueprint() set it
         if len(message.encode("utf-8", "replace")) > self.max_message_bytes:
             return 413, f"message too long: at most {self.max_message_bytes} bytes"
         if not isinstance(body.get("metadata") or {}, dict):

@@ -261,4 +261,5 @@ def score_message(text: str, intent: Optional[str] = None, lexicon: Optional[Lex
     model = blend.load().get(language_of(text)) if blended and probability is not None else None
     if model is None:
         return Frustration(combine(s.weight for s in signals), signals)
+    assert probability is not None  # a model is loaded only with a probability
     return Frustration(_blended_score(model, text, lexical, probability), signals)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Mapping, Optional, Tuple
+from typing import Iterable, Mapping, Optional, Tuple, cast
 
 from bot.orders.base import CANCELLABLE, Order, is_late
 
@@ -83,7 +83,8 @@ def first_name(full_name: Optional[str]) -> str:
 
 def tracking_link(order: Order, facts: Mapping[str, object]) -> str:
     """The carrier's page for this parcel (shop/facts.yml tracking_urls), else the order's page in the shop."""
-    template = (facts.get("tracking_urls") or {}).get(order.carrier or "")
+    urls = cast(Mapping[str, object], facts.get("tracking_urls") or {})  # carrier -> URL template
+    template = urls.get(order.carrier or "")
     if template and order.tracking_number:
         return str(template).replace("{tracking}", order.tracking_number)
     return f"{facts.get('orders_url')}/{order.number}"

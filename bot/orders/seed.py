@@ -10,6 +10,8 @@ import random
 from decimal import Decimal
 from typing import Optional
 
+from sqlalchemy.orm import Session
+
 from bot.orders.sql import CustomerRow, ItemRow, OrderRow, RefundRow, SqlOrders
 
 DEFAULT_SEED = 20261126
@@ -70,7 +72,7 @@ def seed(orders: SqlOrders, today: Optional[dt.date] = None, seed_value: int = D
     return ORDERS
 
 
-def _customer(session, rng: random.Random, i: int, now: dt.datetime) -> tuple:
+def _customer(session: Session, rng: random.Random, i: int, now: dt.datetime) -> tuple:
     """A customer added to the session; returns who they are and where they live, for their orders."""
     first, last = rng.choice(FIRST), rng.choice(LAST)
     email = f"{first}.{last}{i}@example.com".lower().replace("ü", "ue").replace("ö", "oe").replace("ä", "ae")

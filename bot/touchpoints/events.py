@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union, cast
 
 from bot.identity import verified_customer_id
 from bot.touchpoints.journey import stage_for
@@ -126,7 +126,7 @@ class TouchpointMapper:
         return []
 
     def _slot(self, cid: str, s: ConversationState, e: Dict[str, Any]) -> List[Dict[str, Any]]:
-        name, value = e.get("name"), e.get("value")
+        name, value = cast(str, e.get("name")), e.get("value")  # every slot event names its slot
         s.slots[name] = value
         if name == "customer_id" and value:
             s.customer_id = str(value)

@@ -77,14 +77,14 @@ def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iter
     removed: Dict[str, int] = {}
     with db.using(touchpoints_url) as touchpoints_engine, db.using(url) as engine:
         with touchpoints_engine.begin() as conn:
-            cids = set(also) | {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
+            found = set(also) | {r[0] for r in conn.execute(sa.select(touchpoints.c.conversation_id).where(
                 touchpoints.c.customer_id == customer_id).distinct())}
         with engine.begin() as conn:
             inspector = sa.inspect(conn)
             if inspector.has_table(tickets.name):
-                cids |= {r[0] for r in conn.execute(
+                found |= {r[0] for r in conn.execute(
                     sa.select(tickets.c.conversation_id).where(tickets.c.customer_id == customer_id))}
-            cids = sorted(cids)
+            cids = sorted(found)
             for name, table in (("tickets", tickets), ("ratings", ratings), ("notes", notes)):
                 if inspector.has_table(table.name):
                     removed[name] = conn.execute(table.delete().where(table.c.conversation_id.in_(cids))).rowcount

@@ -94,6 +94,7 @@ class TouchpointWriter:
             if unwritten:  # database down, or its schema not migrated yet: the rows stay for the next try
                 with self.lock:
                     self.buffer.extendleft(reversed(unwritten))
+                assert err is not None  # _write says why whenever rows are left
                 self._retry_later(err)
                 return total
 
