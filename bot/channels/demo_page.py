@@ -29,14 +29,14 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "console" / "templates"
 def add_page_routes(blueprint: Blueprint, settings: Settings) -> None:
     """GET widget.js, socket.io.min.js and demo on the widget's blueprint (handlers made per blueprint)."""
 
-    async def widget_js(_: Request):
+    async def widget_js(_: Request) -> response.HTTPResponse:
         return await response.file(STATIC / "widget.js", headers={"Cache-Control": "public, max-age=300"})
 
-    async def socketio_js(_: Request):
+    async def socketio_js(_: Request) -> response.HTTPResponse:
         return await response.file(STATIC / "vendor" / "socket.io.min.js",
                                    headers={"Cache-Control": "public, max-age=86400"})
 
-    async def demo(request: Request):
+    async def demo(request: Request) -> response.HTTPResponse:
         return await demo_response(settings, request)
 
     blueprint.route("/widget.js", methods=["GET"])(widget_js)

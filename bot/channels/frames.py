@@ -4,6 +4,8 @@ an UNREADABLE event the channel answers, and a typed "/intent" reaches Rasa as t
 """
 from __future__ import annotations
 
+from typing import Any
+
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from socketio import packet
 
@@ -30,7 +32,10 @@ class TolerantPacket(packet.Packet):
     not JSON) becomes the UNREADABLE event, which the channel answers with a notice. Without this the error is
     raised in the server's read loop: a traceback in the log and nothing for the visitor."""
 
-    def decode(self, encoded_packet):
+    packet_type: int  # both set by Packet (socketio ships no types)
+    data: Any
+
+    def decode(self, encoded_packet: Any) -> Any:
         try:
             return super().decode(encoded_packet)
         except (ValueError, RecursionError):

@@ -78,11 +78,12 @@ class WidgetOutput(SocketIOOutput):
     """Rasa's socket.io output, recording every button it sends (bot.channels.offers): a click on one is a
     command and shows as its title; anything else the visitor sends is text."""
 
-    def __init__(self, sio, bot_message_evt, offers: OfferedPayloads) -> None:
+    def __init__(self, sio: socketio.AsyncServer, bot_message_evt: str, offers: OfferedPayloads) -> None:
         super().__init__(sio, bot_message_evt)
         self.offers = offers
 
-    async def send_text_with_buttons(self, recipient_id, text, buttons, **kwargs) -> None:
+    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: List[Dict[str, Any]],
+                                     **kwargs: Any) -> None:
         await self.offers.record(recipient_id, buttons)  # before the visitor can click
         await super().send_text_with_buttons(recipient_id, text, buttons, **kwargs)
 
@@ -91,15 +92,15 @@ class CountingOutput(WidgetOutput):
     """The widget's output, counting what it sends: a turn that sent nothing means something failed
     (Rasa logs a failed custom action and carries on silently), and the visitor should hear about it."""
 
-    def __init__(self, sio, bot_message_evt, offers: OfferedPayloads) -> None:
+    def __init__(self, sio: socketio.AsyncServer, bot_message_evt: str, offers: OfferedPayloads) -> None:
         super().__init__(sio, bot_message_evt, offers)
         self.sent = 0
 
-    async def _send_message(self, socket_id, response) -> None:
+    async def _send_message(self, socket_id: str, response: Any) -> None:
         self.sent += 1
         await super()._send_message(socket_id, response)
 
-    async def send_custom_json(self, recipient_id, json_message, **kwargs) -> None:
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
         self.sent += 1
         await super().send_custom_json(recipient_id, json_message, **kwargs)
 
@@ -169,7 +170,7 @@ class WidgetInput(InputChannel):
         self._relay = Relay(sio, HandoffQueue.from_url(settings.redis.url(db=0)), settings, self.notice)
         blueprint = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
 
-        async def health(_: Request):
+        async def health(_: Request) -> response.HTTPResponse:
             return response.json({"status": "ok"})
 
         blueprint.route("/", methods=["GET"])(health)

@@ -58,11 +58,11 @@ def _day(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)[:10]
 
 
-def _range(start: dt.datetime, end: dt.datetime):
+def _range(start: dt.datetime, end: dt.datetime) -> sa.sql.ColumnElement:
     return sa.and_(tp.c.created_at >= start, tp.c.created_at < end)
 
 
-def _days(start: dt.datetime, end: dt.datetime):
+def _days(start: dt.datetime, end: dt.datetime) -> sa.sql.ColumnElement:
     """The rollup's days in [start, end): whole days, a partial last day included."""
     last = end.date() if end.time() == dt.time() else end.date() + dt.timedelta(days=1)
     return sa.and_(cd.c.day >= start.date(), cd.c.day < last)

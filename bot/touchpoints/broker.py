@@ -2,6 +2,7 @@
 every tracker event becomes touchpoint rows, buffered and written off the hot path."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, Optional
 
@@ -23,7 +24,8 @@ class TouchpointBroker(EventBroker):
         self.mapper = TouchpointMapper(identity_secret)
 
     @classmethod
-    async def from_endpoint_config(cls, broker_config: EndpointConfig, event_loop=None) -> TouchpointBroker:
+    async def from_endpoint_config(cls, broker_config: EndpointConfig,
+                                   event_loop: Optional[asyncio.AbstractEventLoop] = None) -> TouchpointBroker:
         global _current
         settings = get_settings()
         broker = cls(settings.touchpoints_url, settings.identity_secret)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import sqlalchemy as sa
 
@@ -15,6 +15,7 @@ from bot.touchpoints import rollup
 from bot.touchpoints.events import ConversationState, row
 from bot.touchpoints.models import touchpoints, upgrade
 
+T = TypeVar("T")
 PREFIX = "demo-"
 REMOVED_MARKER = "demo-data-removed"
 INTENTS = [("track_order", 20), ("faq_shipping_cost", 8), ("check_refund_policy", 7), ("get_refund", 6),
@@ -31,7 +32,7 @@ AGENTS = ["anna", "ben", "chiara", "dev"]
 CHANNELS = [("widget", 8), ("rest", 1)]
 
 
-def _pick(rng: random.Random, weighted):
+def _pick(rng: random.Random, weighted: Sequence[Tuple[T, float]]) -> T:
     return rng.choices([x for x, _ in weighted], weights=[w for _, w in weighted])[0]
 
 
@@ -49,7 +50,8 @@ class _Conversation:
         self.frustrated = rng.random() < 0.12
         self.rows: List[Dict[str, Any]] = []
 
-    def add(self, kind: str, actor: str, *, latency=None, agent=None, **fields) -> None:
+    def add(self, kind: str, actor: str, *, latency: Optional[int] = None, agent: Optional[str] = None,
+            **fields: Any) -> None:
         self.rows.append(row(self.cid, kind, actor, self.state, self.now, latency_ms=latency, agent_id=agent,
                              demo=True, **fields))
 
