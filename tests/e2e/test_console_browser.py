@@ -5,7 +5,8 @@ import asyncio
 
 import pytest
 
-from bot.handoff.queue import HANDLED, HandoffQueue
+from bot.handoff.queue import HandoffQueue
+from bot.redis_keys import HANDOFF_HANDLED
 from tests.conftest import ADMIN_PASSWORD, Chat, Console, make_agent, set_everyone_offline
 from tests.e2e.browser import CHROMIUM, sign_in
 from tests.e2e.test_handoff_browser import send_plain
@@ -32,7 +33,7 @@ def forget_handling_times(stack):
     async def clear():
         queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
         try:
-            await queue.redis.delete(HANDLED)
+            await queue.redis.delete(HANDOFF_HANDLED)
         finally:
             await queue.close()
     asyncio.run(clear())

@@ -15,8 +15,10 @@ import aiohttp
 from aiohttp import web
 from sanic import Sanic
 
+from bot import redis_keys as keys
 from bot.console.app import create_app
-from bot.handoff.queue import AGENTS, WAITING, Handoff, agent_key, chats_key, conv_key, presence_key
+from bot.handoff.presence import streams_key, wanted_key
+from bot.handoff.queue import Handoff, agent_key, chats_key, conv_key, presence_key
 from bot.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, free_port
 
@@ -98,11 +100,11 @@ class ServedConsole:
         """The queue's record of this test's agents and conversations, so the rest of the run never meets them."""
         redis = self.ctx.queue.redis
         for username in self.usernames:
-            await redis.srem(AGENTS, username)
+            await redis.srem(keys.HANDOFF_AGENTS, username)
             await redis.delete(agent_key(username), presence_key(username), chats_key(username),
-                               f"console:wanted_status:{username}", f"console:streams:{username}")
+                               wanted_key(username), streams_key(username))
         if self.conversations:
-            await redis.zrem(WAITING, *self.conversations)
+            await redis.zrem(keys.HANDOFF_WAITING, *self.conversations)
             await redis.delete(*[conv_key(cid) for cid in self.conversations])
 
 
