@@ -6,6 +6,7 @@ The Redis is shared with the rest of the run, so everything here is named unique
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from pathlib import Path
@@ -89,11 +90,11 @@ class ServedConsole:
         assert status == 200, data
         return client, made["user"]
 
-    async def handoff(self, team: str = "general") -> str:
-        """A conversation waiting in the queue for `team`; its id."""
+    async def handoff(self, team: str = "general", **fields: Any) -> str:
+        """A conversation waiting in the queue for `team` (and the Handoff's other `fields`); its id."""
         cid = f"test-{uuid.uuid4().hex}"
         self.conversations.append(cid)
-        await self.ctx.queue.enqueue(Handoff(cid, team=team))
+        await self.ctx.queue.enqueue(Handoff(cid, team=team, **fields))
         return cid
 
     async def forget(self) -> None:
@@ -109,15 +110,24 @@ class ServedConsole:
 
 
 @contextlib.asynccontextmanager
-async def rasa_trackers() -> AsyncIterator[str]:
-    """Rasa's tracker endpoint, answering one visitor turn for any conversation: the console's transcript reads
-    need no model. Yields the base URL to give the console as rasa_api_url_override."""
+async def rasa_trackers(calls: Optional[list] = None) -> AsyncIterator[str]:
+    """Rasa's conversation endpoints the console calls: the tracker, answering one visitor turn for any
+    conversation (the console's transcript reads need no model), and appending events and triggering an intent,
+    which answer {} and are noted in `calls` as (path, body). Yields the base URL to give the console as
+    rasa_api_url_override."""
     async def tracker(request: web.Request) -> web.Response:
         return web.json_response({"sender_id": request.match_info["cid"], "slots": {}, "paused": True,
                                   "events": [{"event": "user", "text": "where is my parcel?", "timestamp": 1.0}]})
 
+    async def noted(request: web.Request) -> web.Response:
+        if calls is not None:
+            calls.append((request.path, await request.json()))
+        return web.json_response({})
+
     app = web.Application()
     app.router.add_get("/conversations/{cid}/tracker", tracker)
+    app.router.add_post("/conversations/{cid}/tracker/events", noted)
+    app.router.add_post("/conversations/{cid}/trigger_intent", noted)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -158,3 +168,16 @@ async def served(var_dir: Path, redis_url: str, settings: Optional[Settings] = N
         server.close()
         await server.wait_closed()
         await server.after_stop()
+        await ended(app.ctx.watcher, app.ctx.housekeeping)
+
+
+async def ended(*tasks: asyncio.Task) -> None:
+    """The app's background tasks, cancelled at stop, seen to end: a cancel that lands inside a Redis call can be
+    lost (the watcher then goes on to its next tick), and a task still running when the test's loop closes makes
+    asyncio.run wait for it forever. So cancel again until they are done."""
+    for _ in range(100):
+        if all(task.done() for task in tasks):
+            return
+        for task in tasks:
+            task.cancel()
+        await asyncio.sleep(0.05)
