@@ -1,7 +1,9 @@
-"""Redis keys of the widget's limits and the order lookups' failure counts, each a template named once.
+"""Every Redis key, each a template named once: the widget's limits, the order lookups' failure counts, the handoff
+queue and the console's sessions and presence.
 
-Fill them with str.format; every value is bounded before it gets here (addresses, session ids as issued,
-emails and order numbers hashed), so no visitor can make a key long or make it collide with another kind.
+Fill them with str.format; every value is bounded before it gets here (addresses, session ids as issued, usernames
+cut to 64 characters, emails, order numbers and session tokens hashed), so no visitor can make a key long or make
+it collide with another kind.
 """
 
 # the widget channel (bot.channels.limits, bot.channels.offers)
@@ -14,3 +16,21 @@ WIDGET_OFFERED = "widget:offered:{session_id}"  # hash: payload -> title of ever
 
 # failed order lookups (bot.orders.attempts); kind: conversation | address | email | order
 LOOKUP_FAILURES = "orders:lookup_failures:{kind}:{value}"
+
+# the handoff queue (bot.handoff.queue, .presence, .leader); everything under the prefix is the queue's
+HANDOFF_PREFIX = "handoff:"
+HANDOFF_WAITING = HANDOFF_PREFIX + "waiting"  # sorted set: waiting conversation ids by priority score
+HANDOFF_AGENTS = HANDOFF_PREFIX + "agents"  # set: every agent id that ever registered
+HANDOFF_HANDLED = HANDOFF_PREFIX + "handled"  # list: the latest handling times (seconds), newest first
+HANDOFF_EVENTS = HANDOFF_PREFIX + "events"  # pub/sub channel of every queue change, for consoles and visitors
+HANDOFF_CONVERSATION = HANDOFF_PREFIX + "conv:{conversation_id}"  # hash: one handoff (bot.handoff.queue.Handoff)
+HANDOFF_CHATS = HANDOFF_PREFIX + "chats:{agent_id}"  # set: the conversations an agent holds
+HANDOFF_PRESENCE = HANDOFF_PREFIX + "presence:{agent_id}"  # the agent's status while their heartbeat lives (TTL)
+HANDOFF_AGENT = HANDOFF_PREFIX + "agent:{agent_id}"  # hash: an agent's name, teams and seat limit
+HANDOFF_WATCHER = HANDOFF_PREFIX + "watcher"  # the console process whose watcher acts (a lease with a TTL)
+
+# the console (bot.console.sessions; bot.handoff.presence for the agent's own status and open streams)
+CONSOLE_SESSION = "console:session:{token_hash}"  # a login session, by the sha256 of its cookie's token
+CONSOLE_LOGIN_TRIES = "console:login_tries:{kind}:{value}"  # sign-in attempts in the window; kind: user | address
+CONSOLE_WANTED_STATUS = "console:wanted_status:{agent_id}"  # the status the agent chose (available | away)
+CONSOLE_STREAMS = "console:streams:{agent_id}"  # how many of the agent's console tabs stream events now

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Optional, Tuple
+from typing import Optional
 
-from sanic import response
 from sanic.request import Request
 
-from bot.console.sessions import error
+from bot.console.errors import Forbidden
 from bot.console.users import User
 from bot.handoff.queue import Agent, Handoff
 from bot.handoff.records import RecordsUnavailable
@@ -30,14 +29,14 @@ def serves(user: User, handoff: Optional[Handoff]) -> bool:
     return handoff is not None and (handoff.agent_id == user.username or agent_for(user).serves(handoff.team))
 
 
-async def readable(request: Request, cid: str) -> Tuple[Optional[Handoff], Optional[response.HTTPResponse]]:
-    """(the conversation's handoff or None, None) if the signed-in user may read it, else (None, a 403)."""
+async def readable(request: Request, cid: str) -> Optional[Handoff]:
+    """The conversation's handoff (None if it has none) if the signed-in user may read it; else Forbidden (403)."""
     ctx, user = request.app.ctx, request.ctx.user
     handoff = await ctx.queue.get(cid)
     if serves(user, handoff) or await has_ticket(ctx.records, cid):
-        return handoff, None
+        return handoff
     logger.info("conversation %r refused to %s", cid[:80], user.username)
-    return None, error(403, NOT_YOURS)
+    raise Forbidden(NOT_YOURS)
 
 
 async def has_ticket(records, cid: str) -> bool:

@@ -1,7 +1,8 @@
 """Console login sessions in Redis (any console process can serve any agent), and the guard on routes.
 
 The cookie holds a random token (HttpOnly, SameSite=Strict, Secure on HTTPS); Redis keeps only its
-hash. Every state-changing request must also carry the session's CSRF token in X-CSRF-Token.
+hash. Every state-changing request must also carry the session's CSRF token in X-CSRF-Token. Sessions live on the
+queue's Redis, so its errors come out as the queue's (QueueUnavailable).
 """
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ import redis.asyncio as aioredis
 from sanic import response
 from sanic.request import Request
 
+from bot import redis_keys as keys
+from bot.console.errors import BadInput, Forbidden, NotSignedIn, TooLarge
+from bot.handoff.queue import raises_queue_unavailable
+
 COOKIE = "console_session"
 SESSION_TTL = 12 * 3600
 LOGIN_WINDOW_SECONDS = 900
@@ -24,12 +29,13 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def _key(token: str) -> str:
-    return "console:session:" + hashlib.sha256(token.encode()).hexdigest()
+    return keys.CONSOLE_SESSION.format(token_hash=hashlib.sha256(token.encode()).hexdigest())
 
 
 def login_keys(username: str, address: str) -> Tuple[str, str]:
     """The sign-in attempt counters of a username and of a client address."""
-    return f"console:login_tries:user:{username[:64]}", f"console:login_tries:address:{address[:64]}"
+    return (keys.CONSOLE_LOGIN_TRIES.format(kind="user", value=username[:64]),
+            keys.CONSOLE_LOGIN_TRIES.format(kind="address", value=address[:64]))
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end
 """
 
 
+@raises_queue_unavailable
 class Sessions:
     def __init__(self, redis: aioredis.Redis, tries_per_user: int = 10, tries_per_address: int = 30) -> None:
         self.redis = redis
@@ -93,10 +100,6 @@ class Sessions:
         await self._give_back(keys=[address_key])
 
 
-def error(status: int, message: str, **extra: Any) -> response.HTTPResponse:
-    return response.json({"error": message, **extra}, status=status)
-
-
 async def signed_in(request: Request) -> Tuple[Optional[Dict[str, Any]], Any]:
     """(session, user) of the request's cookie while the session lasts and the user is active, else (None, None).
     The user is read afresh each time: a deactivation or a new role counts from the next request on."""
@@ -108,19 +111,22 @@ async def signed_in(request: Request) -> Tuple[Optional[Dict[str, Any]], Any]:
 
 def requires(*roles: str, page: bool = False):
     """Route guard: a signed-in, active user with one of `roles` (admins pass every guard); for unsafe
-    methods, the CSRF token too. Pages redirect to /login; API routes answer 401/403 in JSON."""
+    methods, the CSRF token too. Pages redirect to /login; API routes are refused with 401/403 (NotSignedIn,
+    Forbidden)."""
     def decorate(handler):
         @functools.wraps(handler)
         async def guarded(request: Request, *args, **kwargs):
             session, user = await signed_in(request)
+            if user is None and page:
+                return response.redirect("/login")
             if user is None:
-                return response.redirect("/login") if page else error(401, "sign in first")
+                raise NotSignedIn("sign in first")
             if not user.can(*roles):
-                return error(403, f"this needs the role {' or '.join(roles)}")
+                raise Forbidden(f"this needs the role {' or '.join(roles)}")
             if request.method not in SAFE_METHODS:
                 sent = request.headers.get("x-csrf-token", "")
                 if not hmac.compare_digest(sent.encode(), session["csrf"].encode()):
-                    return error(403, "missing or wrong CSRF token; reload the page")
+                    raise Forbidden("missing or wrong CSRF token; reload the page")
             request.ctx.user, request.ctx.session = user, session
             return await handler(request, *args, **kwargs)
         return guarded
@@ -144,18 +150,18 @@ def clear_session_cookie(resp: response.HTTPResponse) -> None:
     resp.cookies[COOKIE]["path"] = "/"
 
 
-def text_field(data: Dict[str, Any], key: str, limit: int, what: str) -> Tuple[str, Optional[response.HTTPResponse]]:
-    """(the stripped text of data[key], None), or ("", a refusal that says why): 400 when it is missing or not
-    text, 413 when it is longer than `limit` characters. Nothing is cut short: what is kept is what was sent."""
+def text_field(data: Dict[str, Any], key: str, limit: int, what: str) -> str:
+    """The stripped text of data[key]; refused with the reason when it is missing or not text (BadInput, 400) or
+    longer than `limit` characters (TooLarge, 413). Nothing is cut short: what is kept is what was sent."""
     value = data.get(key)
     if not isinstance(value, (str, type(None))):
-        return "", error(400, f"the {what} must be text")
+        raise BadInput(f"the {what} must be text")
     text = (value or "").strip()
     if not text:
-        return "", error(400, f"write the {what} first")
+        raise BadInput(f"write the {what} first")
     if len(text) > limit:
-        return "", error(413, f"a {what} can be at most {limit} characters; this one has {len(text)}")
-    return text, None
+        raise TooLarge(f"a {what} can be at most {limit} characters; this one has {len(text)}")
+    return text
 
 
 def json_body(request: Request) -> Dict[str, Any]:

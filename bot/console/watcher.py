@@ -8,10 +8,9 @@ import os
 import time
 from typing import Dict, List, Optional, Tuple
 
-import redis.asyncio as aioredis
-
 from bot.console.claims import claim_and_tell, requeue_and_tell
 from bot.console.visitor_link import VisitorLink
+from bot.handoff.leader import Lease
 from bot.handoff.queue import Agent, Handoff, HandoffQueue, estimate_wait
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.logsafe import loggable
@@ -22,17 +21,17 @@ logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
 ORPHAN_AFTER_SECONDS = 60.0  # an agent offline this long (after presence expired) gives their chats back
-LEADER_KEY = "handoff:watcher"
 
 
 class Watcher:
-    """One per console process; only the one holding the leader key acts, so several consoles agree."""
+    """One per console process; only the one holding the lease acts, so several consoles agree."""
 
     def __init__(self, queue: HandoffQueue, link: VisitorLink, rasa: RasaApi, max_wait: float, auto_assign: bool,
                  writer: Optional[TouchpointWriter] = None) -> None:
         self.queue, self.link, self.rasa, self.writer = queue, link, rasa, writer
         self.max_wait, self.auto_assign = max_wait, auto_assign
         self.me = f"{os.getpid()}-{id(self)}"
+        self.lease = Lease(queue, self.me, ttl=int(TICK_SECONDS * 3))
         self.told: Dict[str, Tuple[int, int]] = {}  # cid -> (position, eta minutes) last sent
         self.offline_since: Dict[str, float] = {}  # agent id -> when this watcher first saw them gone with chats
 
@@ -48,14 +47,7 @@ class Watcher:
             await asyncio.sleep(TICK_SECONDS)
 
     async def lead(self) -> bool:
-        redis: aioredis.Redis = self.queue.redis
-        ttl = int(TICK_SECONDS * 3)
-        if await redis.set(LEADER_KEY, self.me, nx=True, ex=ttl):
-            return True
-        if await redis.get(LEADER_KEY) == self.me:
-            await redis.expire(LEADER_KEY, ttl)
-            return True
-        return False
+        return await self.lease.hold()
 
     async def tick(self, now: Optional[float] = None) -> None:
         now = now or time.time()

@@ -10,10 +10,12 @@
 - Presence: an agent is online while their heartbeat key lives (TTL); the console refreshes it while
   the agent's tab is connected and deletes it when the tab goes.
 
-Every change is published on `handoff:events` for consoles and the visitor notifier.
+Every change is published on `handoff:events` for consoles and the visitor notifier. The keys are named in
+bot.redis_keys; any Redis error comes out as QueueUnavailable.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -22,17 +24,14 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 import redis.asyncio as aioredis
 
+from bot import redis_keys as keys
+
 logger = logging.getLogger(__name__)
 
-PREFIX = "handoff:"
-WAITING = PREFIX + "waiting"
-AGENTS = PREFIX + "agents"
-HANDLED = PREFIX + "handled"
-EVENTS = PREFIX + "events"
 DEFAULT_FRUSTRATION_HEAD_START = 600.0  # seconds ahead in the queue for frustration 1.0
 DEFAULT_VALUE_HEAD_START = 300.0  # seconds ahead for the most valuable customers
 DEFAULT_HANDLING_SECONDS = 300.0  # assumed until agents have handled conversations
@@ -102,19 +101,19 @@ return 1
 
 
 def conv_key(cid: str) -> str:
-    return f"{PREFIX}conv:{cid}"
+    return keys.HANDOFF_CONVERSATION.format(conversation_id=cid)
 
 
 def chats_key(agent_id: str) -> str:
-    return f"{PREFIX}chats:{agent_id}"
+    return keys.HANDOFF_CHATS.format(agent_id=agent_id)
 
 
 def presence_key(agent_id: str) -> str:
-    return f"{PREFIX}presence:{agent_id}"
+    return keys.HANDOFF_PRESENCE.format(agent_id=agent_id)
 
 
 def agent_key(agent_id: str) -> str:
-    return f"{PREFIX}agent:{agent_id}"
+    return keys.HANDOFF_AGENT.format(agent_id=agent_id)
 
 
 @dataclass
@@ -192,15 +191,20 @@ class QueueUnavailable(RuntimeError):
     """Redis, which holds the queue, did not answer. Callers catch this, never redis' own errors."""
 
 
-def _raises_queue_unavailable(cls):
-    """Every public coroutine of the queue turns a Redis error into QueueUnavailable (cause kept)."""
+def unavailable(err: aioredis.RedisError) -> QueueUnavailable:
+    return QueueUnavailable(f"the handoff queue is unavailable ({err.__class__.__name__}: {err})")
+
+
+def raises_queue_unavailable(cls):
+    """Every public coroutine of the class turns a Redis error into QueueUnavailable (cause kept): the queue, and
+    the helpers on its Redis (presence, the watcher's lease, console sessions)."""
     def wrap(fn):
         @functools.wraps(fn)
         async def call(*args, **kwargs):
             try:
                 return await fn(*args, **kwargs)
             except aioredis.RedisError as err:
-                raise QueueUnavailable(f"the handoff queue is unavailable ({err.__class__.__name__}: {err})") from err
+                raise unavailable(err) from err
         return call
 
     for name, fn in list(vars(cls).items()):
@@ -209,7 +213,22 @@ def _raises_queue_unavailable(cls):
     return cls
 
 
-@_raises_queue_unavailable
+class EventStream:
+    """The queue's events as they are published, for one subscriber (a console tab's live stream)."""
+
+    def __init__(self, pubsub) -> None:
+        self.pubsub = pubsub
+
+    async def next(self, timeout: float) -> Optional[str]:
+        """The next event's JSON, or None when none came within `timeout` seconds."""
+        try:
+            message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+        except aioredis.RedisError as err:
+            raise unavailable(err) from err
+        return None if message is None else message["data"]
+
+
+@raises_queue_unavailable
 class HandoffQueue:
     def __init__(self, redis: aioredis.Redis, *, frustration_head_start: float = DEFAULT_FRUSTRATION_HEAD_START,
                  value_head_start: float = DEFAULT_VALUE_HEAD_START, presence_ttl: int = DEFAULT_PRESENCE_TTL) -> None:
@@ -238,7 +257,19 @@ class HandoffQueue:
 
     async def publish(self, kind: str, conversation_id: str, **data: Any) -> None:
         event = {"type": kind, "conversation_id": conversation_id, "at": time.time(), **data}
-        await self.redis.publish(EVENTS, json.dumps(event, default=str))
+        await self.redis.publish(keys.HANDOFF_EVENTS, json.dumps(event, default=str))
+
+    @contextlib.asynccontextmanager
+    async def events(self) -> AsyncIterator[EventStream]:
+        """Subscribed to the queue's events while the block runs (what is published from then on is received)."""
+        pubsub = self.redis.pubsub()
+        try:
+            await pubsub.subscribe(keys.HANDOFF_EVENTS)
+            yield EventStream(pubsub)
+        except aioredis.RedisError as err:
+            raise unavailable(err) from err
+        finally:
+            await _unsubscribe(pubsub)
 
     # --- visitors -------------------------------------------------------------------------
     async def enqueue(self, handoff: Handoff) -> Placement:
@@ -248,7 +279,7 @@ class HandoffQueue:
         flat: List[str] = []
         for key, value in handoff.to_redis().items():
             flat += [key, value]
-        result = await self._enqueue(keys=[WAITING, conv_key(handoff.conversation_id)],
+        result = await self._enqueue(keys=[keys.HANDOFF_WAITING, conv_key(handoff.conversation_id)],
                                      args=[handoff.conversation_id, self.score(handoff), *flat])
         if result == "queued":
             await self.publish("queued", handoff.conversation_id, reason=handoff.reason)
@@ -256,7 +287,7 @@ class HandoffQueue:
 
     async def placement(self, cid: str, status: Optional[str] = None) -> Placement:
         status = status or (await self.redis.hget(conv_key(cid), "status") or "")
-        rank = await self.redis.zrank(WAITING, cid)
+        rank = await self.redis.zrank(keys.HANDOFF_WAITING, cid)
         if rank is None:
             return Placement(status, None, None)
         return Placement(status, rank + 1, estimate_wait(rank, await self.agents(), await self.handling_seconds()))
@@ -272,7 +303,7 @@ class HandoffQueue:
         return await self.status(cid) in WAITING_STATES
 
     async def waiting(self) -> List[Handoff]:
-        cids = await self.redis.zrange(WAITING, 0, -1)
+        cids = await self.redis.zrange(keys.HANDOFF_WAITING, 0, -1)
         return await self._many(cids)
 
     async def _many(self, cids: List[str]) -> List[Handoff]:
@@ -286,14 +317,14 @@ class HandoffQueue:
 
     async def leave(self, cid: str, status: str = "left") -> bool:
         """A waiting visitor leaves (or waited too long: status 'expired'). False if not waiting."""
-        left = await self._leave(keys=[WAITING, conv_key(cid)], args=[cid, status, time.time(), CLOSED_TTL])
+        left = await self._leave(keys=[keys.HANDOFF_WAITING, conv_key(cid)], args=[cid, status, time.time(), CLOSED_TTL])
         if left:
             await self.publish(status, cid)
         return bool(left)
 
     # --- agents ---------------------------------------------------------------------------
     async def register_agent(self, agent: Agent) -> None:
-        await self.redis.sadd(AGENTS, agent.id)
+        await self.redis.sadd(keys.HANDOFF_AGENTS, agent.id)
         await self.redis.hset(agent_key(agent.id), mapping={
             "name": agent.name, "teams": ",".join(agent.teams), "max_chats": agent.max_chats})
 
@@ -305,7 +336,7 @@ class HandoffQueue:
         await self.publish("presence", "", agent_id=agent_id, status="offline")
 
     async def agents(self) -> List[Agent]:
-        ids = sorted(await self.redis.smembers(AGENTS))
+        ids = sorted(await self.redis.smembers(keys.HANDOFF_AGENTS))
         if not ids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -329,7 +360,7 @@ class HandoffQueue:
 
     async def claim(self, cid: str, agent: Agent) -> str:
         """'claimed' for exactly one caller; otherwise 'taken', 'full' (agent at their limit) or 'gone'."""
-        result = await self._claim(keys=[WAITING, conv_key(cid), chats_key(agent.id)],
+        result = await self._claim(keys=[keys.HANDOFF_WAITING, conv_key(cid), chats_key(agent.id)],
                                    args=[cid, agent.id, agent.name, time.time(), agent.max_chats])
         if result == "claimed":
             await self.publish("claimed", cid, agent_id=agent.id, agent_name=agent.name)
@@ -343,7 +374,7 @@ class HandoffQueue:
         and found nothing looks once more from the top."""
         for _ in range(2):
             lost, start = False, 0
-            while cids := await self.redis.zrange(WAITING, start, start + CLAIM_PAGE - 1):
+            while cids := await self.redis.zrange(keys.HANDOFF_WAITING, start, start + CLAIM_PAGE - 1):
                 for handoff in await self._many(cids):
                     if not agent.serves(handoff.team):
                         continue
@@ -374,7 +405,7 @@ class HandoffQueue:
         handoff = await self.get(cid)
         if handoff is None:
             return "not_yours"
-        result = await self._transfer_team(keys=[conv_key(cid), chats_key(from_id), WAITING],
+        result = await self._transfer_team(keys=[conv_key(cid), chats_key(from_id), keys.HANDOFF_WAITING],
                                            args=[cid, from_id, team, self.score(handoff)])
         if result == "requeued":
             await self.publish("transferred", cid, from_agent=from_id, team=team)
@@ -387,21 +418,33 @@ class HandoffQueue:
         if claimed_at is None:
             return False
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(HANDLED, round(now - float(claimed_at or now), 1))
-            pipe.ltrim(HANDLED, 0, HANDLED_SAMPLES - 1)
+            pipe.lpush(keys.HANDOFF_HANDLED, round(now - float(claimed_at or now), 1))
+            pipe.ltrim(keys.HANDOFF_HANDLED, 0, HANDLED_SAMPLES - 1)
             await pipe.execute()
         await self.publish("handed_back", cid, agent_id=agent_id)
         return True
 
     async def handling_seconds(self) -> float:
-        samples = [float(s) for s in await self.redis.lrange(HANDLED, 0, -1)]
+        samples = [float(s) for s in await self.redis.lrange(keys.HANDOFF_HANDLED, 0, -1)]
         return sum(samples) / len(samples) if samples else DEFAULT_HANDLING_SECONDS
+
+    async def has_handled(self) -> bool:
+        """Whether any hand-back was measured yet (before that, handling_seconds is a guess)."""
+        return bool(await self.redis.llen(keys.HANDOFF_HANDLED))
 
     async def clear(self) -> None:
         """Everything under the prefix (tests and `reset` only)."""
-        keys = [k async for k in self.redis.scan_iter(match=PREFIX + "*")]
-        if keys:
-            await self.redis.delete(*keys)
+        found = [k async for k in self.redis.scan_iter(match=keys.HANDOFF_PREFIX + "*")]
+        if found:
+            await self.redis.delete(*found)
+
+
+async def _unsubscribe(pubsub) -> None:
+    try:
+        await pubsub.unsubscribe(keys.HANDOFF_EVENTS)
+        await pubsub.close()
+    except aioredis.RedisError as err:
+        raise unavailable(err) from err
 
 
 def estimate_wait(rank: int, agents: List[Agent], handling_seconds: float) -> Optional[float]:

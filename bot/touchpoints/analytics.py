@@ -22,6 +22,8 @@ from bot.touchpoints.models import conversation_days as cd
 from bot.touchpoints.models import touchpoints as tp
 
 TOP = 10
+EXPORT_COLUMNS = [c.name for c in tp.columns]  # the CSV export's header, in the order of its rows' values
+EXPORT_PAGE = 5000  # touchpoints read at a time for the export, so a long range never sits in memory whole
 LABELS_FILE = Path(__file__).resolve().parent / "labels.yml"
 
 
@@ -217,6 +219,14 @@ class Analytics:
             "funnel": self.funnel(start, end), "agents": self.agents(done, ratings["by_agent"]),
             "demo": self.demo(start, end), "labels": labels(), "query_ms": self.timings,
         }
+
+    def touchpoints_page(self, start: dt.datetime, end: dt.datetime, after: int, limit: int = EXPORT_PAGE) -> List[Any]:
+        """The CSV export's next page: up to `limit` touchpoints in [start, end) with an id above `after`, by id
+        (their values in EXPORT_COLUMNS' order; `.id` to ask for the page after)."""
+        query = (sa.select(tp).where(tp.c.created_at >= start, tp.c.created_at < end, tp.c.id > after)
+                 .order_by(tp.c.id).limit(limit))
+        with self.engine.connect() as conn:
+            return conn.execute(query).all()
 
 
 def _by_agent(rows: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:

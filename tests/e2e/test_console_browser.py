@@ -3,7 +3,8 @@ drafts, "is typing" in the widget, the transcript's event lines, alerts for new 
 phone. Screenshots go to test-artifacts/."""
 import asyncio
 
-from bot.handoff.queue import HANDLED, HandoffQueue
+from bot.handoff.queue import HandoffQueue
+from bot.redis_keys import HANDOFF_HANDLED
 from tests.conftest import ADMIN_PASSWORD
 from tests.e2e.browser import (
     BOTS,
@@ -41,7 +42,7 @@ def forget_handling_times(stack):
     async def clear():
         queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
         try:
-            await queue.redis.delete(HANDLED)
+            await queue.redis.delete(HANDOFF_HANDLED)
         finally:
             await queue.close()
     asyncio.run(clear())

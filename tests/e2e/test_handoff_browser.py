@@ -119,8 +119,8 @@ def test_an_agent_who_missed_the_live_message_sees_it_once_rasa_has_recorded_it(
     transcript again when the widget says the message is recorded. Rasa is held back by holding its lock."""
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.handoff.queue import EVENTS
     from bot.rasa_stores import PromptRedisLockStore
+    from bot.redis_keys import HANDOFF_EVENTS as EVENTS
     from bot.settings import LOCK_STORE_REDIS_DB
     from tests.widget_client import Visitor
 

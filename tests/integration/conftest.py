@@ -133,13 +133,14 @@ def set_everyone_offline(stack: Stack) -> None:
     """Agent presence outlives a test by its TTL; tests that depend on who is on shift start from nobody."""
     import asyncio
 
-    from bot.handoff.queue import HandoffQueue
+    from bot.handoff.presence import wanted_key
+    from bot.handoff.queue import HandoffQueue, presence_key
 
     async def clear():
         queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
         try:
             for agent in await queue.agents():
-                await queue.redis.delete(f"handoff:presence:{agent.id}", f"console:wanted_status:{agent.id}")
+                await queue.redis.delete(presence_key(agent.id), wanted_key(agent.id))
         finally:
             await queue.close()
     asyncio.run(clear())

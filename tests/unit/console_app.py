@@ -6,6 +6,7 @@ The Redis is shared with the rest of the run, so everything here is named unique
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from pathlib import Path
@@ -15,8 +16,10 @@ import aiohttp
 from aiohttp import web
 from sanic import Sanic
 
+from bot import redis_keys as keys
 from bot.console.app import create_app
-from bot.handoff.queue import AGENTS, WAITING, Handoff, agent_key, chats_key, conv_key, presence_key
+from bot.handoff.presence import streams_key, wanted_key
+from bot.handoff.queue import Handoff, agent_key, chats_key, conv_key, presence_key
 from bot.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, free_port
 
@@ -87,35 +90,44 @@ class ServedConsole:
         assert status == 200, data
         return client, made["user"]
 
-    async def handoff(self, team: str = "general") -> str:
-        """A conversation waiting in the queue for `team`; its id."""
+    async def handoff(self, team: str = "general", **fields: Any) -> str:
+        """A conversation waiting in the queue for `team` (and the Handoff's other `fields`); its id."""
         cid = f"test-{uuid.uuid4().hex}"
         self.conversations.append(cid)
-        await self.ctx.queue.enqueue(Handoff(cid, team=team))
+        await self.ctx.queue.enqueue(Handoff(cid, team=team, **fields))
         return cid
 
     async def forget(self) -> None:
         """The queue's record of this test's agents and conversations, so the rest of the run never meets them."""
         redis = self.ctx.queue.redis
         for username in self.usernames:
-            await redis.srem(AGENTS, username)
+            await redis.srem(keys.HANDOFF_AGENTS, username)
             await redis.delete(agent_key(username), presence_key(username), chats_key(username),
-                               f"console:wanted_status:{username}", f"console:streams:{username}")
+                               wanted_key(username), streams_key(username))
         if self.conversations:
-            await redis.zrem(WAITING, *self.conversations)
+            await redis.zrem(keys.HANDOFF_WAITING, *self.conversations)
             await redis.delete(*[conv_key(cid) for cid in self.conversations])
 
 
 @contextlib.asynccontextmanager
-async def rasa_trackers() -> AsyncIterator[str]:
-    """Rasa's tracker endpoint, answering one visitor turn for any conversation: the console's transcript reads
-    need no model. Yields the base URL to give the console as rasa_api_url_override."""
+async def rasa_trackers(calls: Optional[list] = None) -> AsyncIterator[str]:
+    """Rasa's conversation endpoints the console calls: the tracker, answering one visitor turn for any
+    conversation (the console's transcript reads need no model), and appending events and triggering an intent,
+    which answer {} and are noted in `calls` as (path, body). Yields the base URL to give the console as
+    rasa_api_url_override."""
     async def tracker(request: web.Request) -> web.Response:
         return web.json_response({"sender_id": request.match_info["cid"], "slots": {}, "paused": True,
                                   "events": [{"event": "user", "text": "where is my parcel?", "timestamp": 1.0}]})
 
+    async def noted(request: web.Request) -> web.Response:
+        if calls is not None:
+            calls.append((request.path, await request.json()))
+        return web.json_response({})
+
     app = web.Application()
     app.router.add_get("/conversations/{cid}/tracker", tracker)
+    app.router.add_post("/conversations/{cid}/tracker/events", noted)
+    app.router.add_post("/conversations/{cid}/trigger_intent", noted)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -156,3 +168,16 @@ async def served(var_dir: Path, redis_url: str, settings: Optional[Settings] = N
         server.close()
         await server.wait_closed()
         await server.after_stop()
+        await ended(app.ctx.watcher, app.ctx.housekeeping)
+
+
+async def ended(*tasks: asyncio.Task) -> None:
+    """The app's background tasks, cancelled at stop, seen to end: a cancel that lands inside a Redis call can be
+    lost (the watcher then goes on to its next tick), and a task still running when the test's loop closes makes
+    asyncio.run wait for it forever. So cancel again until they are done."""
+    for _ in range(100):
+        if all(task.done() for task in tasks):
+            return
+        for task in tasks:
+            task.cancel()
+        await asyncio.sleep(0.05)

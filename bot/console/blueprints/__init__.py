@@ -1,1 +1,2 @@
-"""One blueprint per area of the console: auth (sign in, users), queue, conversations, tickets."""
+"""One blueprint per area of the console: pages, auth (sign in, users), queue, conversations, tickets, analytics,
+privacy."""

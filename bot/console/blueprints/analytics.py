@@ -1,6 +1,6 @@
 """Analytics for admins: the dashboard page (a static template; static/analytics.js draws it from the JSON
-with the vendored Chart.js), its figures as JSON, a CSV export of touchpoints, removing the demo data, and
-deleting a customer's data."""
+with the vendored Chart.js), its figures as JSON, a CSV export of touchpoints, and removing the demo data.
+(Deleting a customer's data is in blueprints/privacy.py.)"""
 from __future__ import annotations
 
 import asyncio
@@ -10,25 +10,23 @@ import io
 import json
 import logging
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
-import sqlalchemy as sa
 from sanic import Blueprint, response
-from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
+from bot.console.errors import BadInput
 from bot.console.sessions import requires
 from bot.handoff.records import RecordsUnavailable
 from bot.logsafe import loggable
 from bot.touchpoints import demo
-from bot.touchpoints.models import touchpoints as tp
+from bot.touchpoints.analytics import EXPORT_COLUMNS, EXPORT_PAGE
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("analytics")
 PAGE = Path(__file__).resolve().parent.parent / "templates" / "analytics.html"
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
-CSV_COLUMNS = [c.name for c in tp.columns]
 # what makes a spreadsheet read a cell as a formula (OWASP's list): a tab or carriage return first works too
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,16 +37,15 @@ def spreadsheet_safe(value: Any) -> Any:
 
 
 def date_range(request: Request) -> Tuple[dt.datetime, dt.datetime]:
-    """[from, to] as whole days (to inclusive); defaults to the last four weeks. A bad range is a 400
-    (InvalidUsage, answered in JSON by the app's error handler)."""
+    """[from, to] as whole days (to inclusive); defaults to the last four weeks. A bad range is a 400 (BadInput)."""
     today = dt.datetime.utcnow().date()
     try:
         end = dt.date.fromisoformat(request.args.get("to") or today.isoformat())
         start = dt.date.fromisoformat(request.args.get("from") or (end - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat())
     except ValueError:
-        raise InvalidUsage("dates must look like 2026-11-26") from None
+        raise BadInput("dates must look like 2026-11-26") from None
     if start > end or (end - start).days > MAX_DAYS:
-        raise InvalidUsage(f"the range must run forward and span at most {MAX_DAYS} days")
+        raise BadInput(f"the range must run forward and span at most {MAX_DAYS} days")
     return dt.datetime.combine(start, dt.time()), dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
 
 
@@ -74,40 +71,28 @@ async def with_low_ratings(request: Request, data: Dict[str, Any], start: dt.dat
 @requires("admin")
 async def export(request: Request):
     start, end = date_range(request)
-    engine = request.app.ctx.analytics.engine
+    analytics = request.app.ctx.analytics
     resp = await request.respond(content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="touchpoints-{start:%Y%m%d}-{end:%Y%m%d}.csv"'})
-
-    def page(after: int):
-        query = (sa.select(tp).where(tp.c.created_at >= start, tp.c.created_at < end, tp.c.id > after)
-                 .order_by(tp.c.id).limit(5000))
-        with engine.connect() as conn:
-            return conn.execute(query).all()
-
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(EXPORT_COLUMNS)
     last = 0
     while True:
-        rows = await asyncio.to_thread(page, last)
-        for r in rows:
-            values = [json.dumps(v) if isinstance(v, dict) else v for v in r]
-            writer.writerow([spreadsheet_safe(v) for v in values])
+        rows = await asyncio.to_thread(analytics.touchpoints_page, start, end, last)
+        writer.writerows(csv_row(r) for r in rows)
         await resp.send(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()
-        if len(rows) < 5000:
+        if len(rows) < EXPORT_PAGE:
             break
         last = rows[-1].id
     await resp.eof()
 
 
-@bp.delete("/api/customers/<customer_id:str>/data")
-@requires("admin")
-async def forget_customer(request: Request, customer_id: str):
-    """Right to erasure: the customer's touchpoints, transcripts, tickets, ratings and notes."""
-    removed = await asyncio.to_thread(request.app.ctx.forget, customer_id)
-    return response.json({"customer_id": customer_id, "removed": removed})
+def csv_row(touchpoint) -> List[Any]:
+    """A touchpoint's cells: its JSON fields as JSON, every text a spreadsheet would run neutralised."""
+    return [spreadsheet_safe(json.dumps(v) if isinstance(v, dict) else v) for v in touchpoint]
 
 
 @bp.delete("/api/analytics/demo-data")

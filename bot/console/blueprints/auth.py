@@ -7,8 +7,8 @@ import logging
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.console.sessions import COOKIE, Attempt, clear_session_cookie, error, json_body, requires, set_session_cookie
-from bot.console.users import UserError
+from bot.console.errors import BadInput, NotSignedIn, TooManyAttempts, UnsupportedMedia
+from bot.console.sessions import COOKIE, Attempt, clear_session_cookie, json_body, requires, set_session_cookie
 from bot.proxies import client_address
 
 logger = logging.getLogger(__name__)
@@ -19,16 +19,16 @@ bp = Blueprint("auth")
 async def login(request: Request):
     ctx = request.app.ctx
     if request.content_type.split(";")[0].strip() != "application/json":
-        return error(415, "send JSON")  # also keeps plain cross-site forms out
+        raise UnsupportedMedia("send JSON")  # also keeps plain cross-site forms out
     data = json_body(request)
     username = str(data.get("username") or "").strip().lower()[:64]
     address = client_address(request, ctx.settings)  # behind a proxy: the one it names
     attempt = await ctx.sessions.login_attempt(username, address)  # counted before any hash is computed
     if attempt.wait:
-        return too_many_attempts(username, address, attempt)
+        raise too_many_attempts(username, address, attempt)
     user = await asyncio.to_thread(ctx.users.authenticate, username, str(data.get("password") or ""))
     if user is None:
-        return error(401, "wrong username or password")
+        raise NotSignedIn("wrong username or password")
     await ctx.sessions.login_succeeded(username, address)
     session = await ctx.sessions.create(user.id)
     resp = response.json({"user": user.public(), "csrf": session["csrf"]})
@@ -36,13 +36,12 @@ async def login(request: Request):
     return resp
 
 
-def too_many_attempts(username: str, address: str, attempt: Attempt):
+def too_many_attempts(username: str, address: str, attempt: Attempt) -> TooManyAttempts:
     if attempt.first_refused:  # once per locked name or address, not once per refused guess
         logger.warning("sign-ins locked for %d s: username %r, address %r", attempt.wait, username, address)
     minutes = -(-attempt.wait // 60)
-    resp = error(429, f"too many sign-in attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}")
-    resp.headers["Retry-After"] = str(attempt.wait)
-    return resp
+    return TooManyAttempts(f"too many sign-in attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}",
+                           retry_after=attempt.wait)
 
 
 @bp.post("/api/logout")
@@ -72,12 +71,9 @@ async def list_users(request: Request):
 @requires("admin")
 async def create_user(request: Request):
     data = json_body(request)
-    try:
-        user = await asyncio.to_thread(
-            request.app.ctx.users.create, data.get("username"), data.get("password"), data.get("role") or "agent",
-            data.get("name") or "", data.get("teams") or [], data.get("max_chats") or 3)
-    except UserError as err:
-        return error(400, str(err))
+    user = await asyncio.to_thread(  # a UserError is answered 400 (bot.console.errors)
+        request.app.ctx.users.create, data.get("username"), data.get("password"), data.get("role") or "agent",
+        data.get("name") or "", data.get("teams") or [], data.get("max_chats") or 3)
     return response.json({"user": user.public()}, status=201)
 
 
@@ -86,13 +82,10 @@ async def create_user(request: Request):
 async def update_user(request: Request, user_id: int):
     data = json_body(request)
     if not data:
-        return error(400, "send a JSON object with the fields to change")
+        raise BadInput("send a JSON object with the fields to change")
     if user_id == request.ctx.user.id and (data.get("role", "admin") != "admin" or data.get("active") is False):
-        return error(400, "you cannot demote or deactivate yourself")
-    try:
-        user = await asyncio.to_thread(request.app.ctx.users.update, user_id, data)
-    except UserError as err:
-        return error(400, str(err))
+        raise BadInput("you cannot demote or deactivate yourself")
+    user = await asyncio.to_thread(request.app.ctx.users.update, user_id, data)  # UserError: 400
     if not (user.active and user.can("agent")):  # auto-assign passes them over from now on, not at their next heartbeat
         await request.app.ctx.queue.offline(user.username)
     return response.json({"user": user.public()})

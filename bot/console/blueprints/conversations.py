@@ -13,7 +13,9 @@ from sanic.request import Request
 from bot.console.access import readable
 from bot.console.blueprints.queue import handoff_view
 from bot.console.claims import requeue_and_tell
-from bot.console.sessions import error, json_body, requires, text_field
+from bot.console.errors import BadInput, Conflict, NotFound
+from bot.console.sessions import json_body, requires, text_field
+from bot.handoff.queue import Handoff
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.handoff.routing import TEAMS
@@ -81,28 +83,23 @@ def customer_context(orders: OrdersBackend, customer_id: str, verified: bool, sl
             "orders": [order_row(o, today) for o in recent], "orders_error": None}
 
 
-async def owned(request: Request, cid: str):
-    """The handoff if the signed-in agent holds this conversation, else an error response."""
+async def owned(request: Request, cid: str) -> Handoff:
+    """The handoff if the signed-in agent holds this conversation, else Conflict (409)."""
     handoff = await request.app.ctx.queue.get(cid)
     if handoff is None or handoff.status != "active" or handoff.agent_id != request.ctx.user.username:
-        return None, error(409, "this conversation is not yours right now; claim it first")
-    return handoff, None
+        raise Conflict("this conversation is not yours right now; claim it first")
+    return handoff
 
 
 @bp.get("/api/conversations/<cid:str>")
 @requires("agent")
 async def conversation(request: Request, cid: str):
     ctx = request.app.ctx
-    handoff, refused = await readable(request, cid)
-    if refused:
-        return refused
-    try:
-        tracker = await ctx.rasa.tracker(cid)
-    except RasaUnavailable as err:
-        return error(502, str(err))
+    handoff = await readable(request, cid)
+    tracker = await ctx.rasa.tracker(cid)  # RasaUnavailable: 502
     events = tracker.get("events") or []
     if not events and handoff is None:
-        return error(404, "no such conversation")
+        raise NotFound("no such conversation")
     slots = tracker.get("slots") or {}
     customer_id = (handoff.customer_id if handoff else "") or slots.get("customer_id") or ""
     verified = bool(handoff and handoff.customer_verified) or bool(customer_id)
@@ -126,12 +123,8 @@ async def conversation(request: Request, cid: str):
 @bp.post("/api/conversations/<cid:str>/messages")
 @requires("agent")
 async def reply(request: Request, cid: str):
-    text, refused = text_field(json_body(request), "text", MAX_REPLY, "message")
-    if refused:
-        return refused
-    handoff, refused = await owned(request, cid)
-    if refused:
-        return refused
+    text = text_field(json_body(request), "text", MAX_REPLY, "message")
+    await owned(request, cid)
     ctx, user = request.app.ctx, request.ctx.user
     agent = {"id": user.username, "name": user.name}
     # the visitor first (that is the latency that matters), then the transcript. The reply reaches Rasa through
@@ -143,7 +136,7 @@ async def reply(request: Request, cid: str):
         await ctx.rasa.agent_said(cid, text, agent)
     except RasaUnavailable as err:
         logger.error("agent reply in %s reached the visitor but not the transcript: %s", loggable(cid), loggable(err))
-        return error(502, f"sent, but not saved in the transcript: {err}")
+        raise RasaUnavailable(f"sent, but not saved in the transcript: {err}") from err
     await ctx.queue.mark_first_response(cid)
     await ctx.queue.publish("message", cid, sender="agent", agent=agent, text=text)
     return response.json({"ok": True})
@@ -152,9 +145,7 @@ async def reply(request: Request, cid: str):
 @bp.post("/api/conversations/<cid:str>/typing")
 @requires("agent")
 async def typing(request: Request, cid: str):
-    handoff, refused = await owned(request, cid)
-    if refused:
-        return refused
+    await owned(request, cid)
     await request.app.ctx.link.typing(cid, bool(json_body(request).get("on")), request.ctx.user.name)
     return response.json({"ok": True})
 
@@ -162,15 +153,9 @@ async def typing(request: Request, cid: str):
 @bp.post("/api/conversations/<cid:str>/notes")
 @requires("agent")
 async def add_note(request: Request, cid: str):
-    text, refused = text_field(json_body(request), "text", request.app.ctx.settings.console_max_text, "note")
-    if not refused:
-        _, refused = await readable(request, cid)
-    if refused:
-        return refused
-    try:
-        note = await asyncio.to_thread(request.app.ctx.records.add_note, cid, request.ctx.user.username, text)
-    except RecordsUnavailable as err:
-        return error(503, str(err))
+    text = text_field(json_body(request), "text", request.app.ctx.settings.console_max_text, "note")
+    await readable(request, cid)
+    note = await asyncio.to_thread(request.app.ctx.records.add_note, cid, request.ctx.user.username, text)
     return response.json({"note": note}, status=201)
 
 
@@ -181,23 +166,23 @@ async def transfer(request: Request, cid: str):
     data = json_body(request)
     if data.get("team"):
         if data["team"] not in TEAMS:
-            return error(400, f"team must be one of {', '.join(TEAMS)}")
+            raise BadInput(f"team must be one of {', '.join(TEAMS)}")
         result = await requeue_and_tell(ctx.queue, ctx.link, ctx.touchpoints, cid, me, data["team"])
     elif data.get("agent"):
         target = await ctx.queue.agent(str(data["agent"]))
         if target is None or target.status != "available":
-            return error(409, "that agent is not available")
+            raise Conflict("that agent is not available")
         result = await ctx.queue.transfer_to_agent(cid, me, target)
         if result == "transferred":
             ctx.touchpoints.add([handoff_row(await ctx.queue.get(cid), "handoff_transferred", agent_id=me,
                                              to_agent=target.id)])
             await ctx.link.status(cid, "active", agent=target.name)
     else:
-        return error(400, "say which agent or team")
+        raise BadInput("say which agent or team")
     if result in ("requeued", "transferred"):
         return response.json({"result": result})
-    return error(409, {"not_yours": "this conversation is not yours right now",
-                       "full": "that agent has no free seat"}[result], result=result)
+    raise Conflict({"not_yours": "this conversation is not yours right now",
+                    "full": "that agent has no free seat"}[result], result=result)
 
 
 @bp.post("/api/conversations/<cid:str>/handback")
@@ -205,12 +190,10 @@ async def transfer(request: Request, cid: str):
 async def hand_back(request: Request, cid: str):
     """Give the conversation back to the bot, which resumes and asks the visitor for a rating."""
     summary = str(json_body(request).get("summary") or "").strip()[:2000]
-    handoff, refused = await owned(request, cid)
-    if refused:
-        return refused
+    handoff = await owned(request, cid)
     ctx, user = request.app.ctx, request.ctx.user
     if not await ctx.queue.hand_back(cid, user.username, summary):
-        return error(409, "this conversation is not yours right now")
+        raise Conflict("this conversation is not yours right now")
     ctx.touchpoints.add([handoff_row(
         handoff, "handoff_handed_back", agent_id=user.username, outcome="handed_back",
         wait_seconds=round(handoff.claimed_at - handoff.enqueued_at, 1),
@@ -226,5 +209,5 @@ async def hand_back(request: Request, cid: str):
         await ctx.rasa.resume_and_continue(cid, "handoff_finished")
     except RasaUnavailable as err:  # the queue has let go; say so, so the agent can tell the visitor
         logger.error("bot did not resume %s: %s", loggable(cid), loggable(err))
-        return error(502, f"handed back, but the bot did not answer: {err}")
+        raise RasaUnavailable(f"handed back, but the bot did not answer: {err}") from err
     return response.json({"result": "handed_back"})

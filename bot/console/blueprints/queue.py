@@ -4,16 +4,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.console.access import NOT_YOURS, agent_for, serves
 from bot.console.claims import announce_claim, claim_and_tell
-from bot.console.sessions import error, json_body, requires, signed_in
+from bot.console.errors import BadInput, Conflict, Forbidden, NotFound
+from bot.console.sessions import json_body, requires, signed_in
 from bot.console.users import User
-from bot.handoff.queue import EVENTS, HANDLED, Handoff, HandoffQueue, estimate_wait, presence_key
+from bot.handoff.queue import EventStream, Handoff, HandoffQueue, estimate_wait
 from bot.touchpoints.analytics import label
 
 bp = Blueprint("queue")
@@ -21,18 +22,14 @@ HEARTBEAT_SECONDS = 10.0
 STATUSES = ("available", "away")
 PING = ": ping\n\n"
 SIGNED_OUT = 'data: {"type": "signed_out"}\n\n'
-# the events that carry what a visitor said, or call an agent to a new chat: only for those who may read it
-FOR_READERS = ("message", "queued")
+# the events about what a visitor said, or that call an agent to a new chat: only for those who may read it
+FOR_READERS = ("message", "recorded", "queued")
 
 
 def handoff_view(handoff: Handoff) -> dict:
     """A handoff as the console shows it: its stored names with the words an agent reads beside them."""
     return {**handoff.as_dict(), "intent_label": label("intents", handoff.intent) if handoff.intent else "",
             "reason_label": label("reasons", handoff.reason)}
-
-
-def wanted_key(agent_id: str) -> str:
-    return f"console:wanted_status:{agent_id}"
 
 
 @bp.get("/api/queue")
@@ -49,7 +46,7 @@ async def queue_view(request: Request):
                      "priority": round(h.enqueued_at - queue.score(h), 1), "eta_seconds": estimate_wait(rank, agents, handling)})
     mine = [handoff_view(h) for h in await queue.chats(request.ctx.user.username)]
     # the ETA needs a guess before the first hand-back; the agent is shown only what was measured
-    measured = round(handling, 1) if await queue.redis.llen(HANDLED) else None
+    measured = round(handling, 1) if await queue.has_handled() else None
     return response.json({"waiting": rows, "mine": mine, "agents": [a.__dict__ for a in agents],
                           "handling_seconds": measured, "now": now})
 
@@ -59,12 +56,8 @@ async def queue_view(request: Request):
 async def presence(request: Request):
     status = json_body(request).get("status")
     if status not in STATUSES:
-        return error(400, f"status must be one of {', '.join(STATUSES)}")
-    queue, agent = request.app.ctx.queue, agent_for(request.ctx.user)
-    await queue.register_agent(agent)
-    await queue.redis.set(wanted_key(agent.id), status)
-    await queue.heartbeat(agent.id, status)
-    await queue.publish("presence", "", agent_id=agent.id, status=status)
+        raise BadInput(f"status must be one of {', '.join(STATUSES)}")
+    await request.app.ctx.presence.choose(agent_for(request.ctx.user), status)
     return response.json({"status": status})
 
 
@@ -74,14 +67,14 @@ async def claim(request: Request, cid: str):
     ctx, agent = request.app.ctx, agent_for(request.ctx.user)
     handoff = await ctx.queue.get(cid)
     if handoff is not None and not serves(request.ctx.user, handoff):
-        return error(403, NOT_YOURS)
+        raise Forbidden(NOT_YOURS)
     await ctx.queue.register_agent(agent)
     result = await claim_and_tell(ctx.queue, ctx.link, cid, agent, ctx.touchpoints)
     if result != "claimed":
         messages = {"taken": "another agent has already taken this conversation",
                     "full": f"you already have {agent.max_chats} conversations open",
                     "gone": "this conversation is no longer waiting"}
-        return error(409, messages[result], result=result)
+        raise Conflict(messages[result], result=result)
     return response.json({"result": result, "conversation": (await ctx.queue.get(cid)).as_dict()})
 
 
@@ -91,10 +84,10 @@ async def claim_next(request: Request):
     ctx, agent = request.app.ctx, agent_for(request.ctx.user)
     await ctx.queue.register_agent(agent)
     if len(await ctx.queue.chats(agent.id)) >= agent.max_chats:
-        return error(409, f"you already have {agent.max_chats} conversations open", result="full")
+        raise Conflict(f"you already have {agent.max_chats} conversations open", result="full")
     handoff = await ctx.queue.claim_next(agent)
     if handoff is None:
-        return error(404, "nobody is waiting for your teams", result="empty")
+        raise NotFound("nobody is waiting for your teams", result="empty")
     await announce_claim(ctx.link, ctx.touchpoints, handoff, agent)
     return response.json({"result": "claimed", "conversation": handoff.as_dict()})
 
@@ -107,36 +100,33 @@ async def events(request: Request):
     they go offline. At each heartbeat the session and the user are checked again: a signed-out, deactivated or
     demoted agent's stream ends there, with their presence."""
     ctx, user = request.app.ctx, request.ctx.user
-    redis, agent_id = ctx.queue.redis, user.username
     await ctx.queue.register_agent(agent_for(user))
-    streams = f"console:streams:{agent_id}"
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(EVENTS)
-    resp = await request.respond(content_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    await redis.incr(streams)
-    await redis.expire(streams, 24 * 3600)
-    try:
-        await resp.send("retry: 3000\n\n")
-        beat = 0.0
-        while True:
-            if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-                user = await still_present(request, agent_id)
-                if user is None:
-                    await resp.send(SIGNED_OUT)
-                    break
-                beat = time.monotonic()
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS / 2)
-            await resp.send(await stream_line(ctx.queue, user, message))
-    except asyncio.CancelledError:
-        pass  # the agent's tab went away
-    finally:
-        await pubsub.unsubscribe(EVENTS)
-        await pubsub.close()
-        if await redis.decr(streams) <= 0:
-            await redis.delete(streams)
-            await ctx.queue.offline(agent_id)
+    async with ctx.queue.events() as events:
+        resp = await request.respond(content_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        await ctx.presence.stream_opened(user.username)
+        try:
+            await stream(request, resp, events, user)
+        except asyncio.CancelledError:
+            pass  # the agent's tab went away
+        finally:
+            await ctx.presence.stream_closed(user.username)
     return None
+
+
+async def stream(request: Request, resp, events: EventStream, user: User) -> None:
+    """Send the agent's events until they may no longer have them (then say so), with a heartbeat between."""
+    await resp.send("retry: 3000\n\n")
+    beat = 0.0
+    while True:
+        if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+            user = await still_present(request, user.username)
+            if user is None:
+                await resp.send(SIGNED_OUT)
+                return
+            beat = time.monotonic()
+        event = await events.next(timeout=HEARTBEAT_SECONDS / 2)
+        await resp.send(await stream_line(request.app.ctx.queue, user, event))
 
 
 async def still_present(request: Request, agent_id: str) -> Optional[User]:
@@ -144,27 +134,25 @@ async def still_present(request: Request, agent_id: str) -> Optional[User]:
     as they are now, or None with the presence dropped. Checked after the heartbeat, so a deactivation that
     lands in between is never undone by it."""
     queue = request.app.ctx.queue
-    status = await queue.redis.get(wanted_key(agent_id)) or "available"
-    was = await queue.redis.get(presence_key(agent_id))
-    await queue.heartbeat(agent_id, status)
+    status, changed = await request.app.ctx.presence.beat(agent_id)
     _, user = await signed_in(request)
     if user is None or not user.can("agent"):
         await queue.offline(agent_id)
         return None
-    if was != status:
+    if changed:
         await queue.publish("presence", "", agent_id=agent_id, status=status)
     return user
 
 
-async def stream_line(queue: HandoffQueue, user: User, message: Optional[Dict[str, Any]]) -> str:
-    """What the stream sends for one pub/sub message: the event, or a ping (it also keeps proxies from closing an
-    idle stream) when there was none or it is about a conversation this agent may not read."""
-    if message is None:
+async def stream_line(queue: HandoffQueue, user: User, data: Optional[str]) -> str:
+    """What the stream sends for one published event (its JSON): the event, or a ping (it also keeps proxies from
+    closing an idle stream) when there was none or it is about a conversation this agent may not read."""
+    if data is None:
         return PING
     try:
-        event = json.loads(message["data"])
+        event = json.loads(data)
     except ValueError:
         return PING
     if event.get("type") in FOR_READERS and not serves(user, await queue.get(str(event.get("conversation_id") or ""))):
         return PING
-    return f"data: {message['data']}\n\n"
+    return f"data: {data}\n\n"

@@ -8,7 +8,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sqlalchemy.exc import IntegrityError
 
-from bot.console.sessions import error, json_body, requires, text_field
+from bot.console.errors import BadInput, Conflict, NotFound
+from bot.console.sessions import json_body, requires, text_field
 from bot.handoff.mail import MailUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.logsafe import loggable
@@ -21,23 +22,20 @@ NOT_SENDING = ("Replies are stored, not sent: no mail server is set up (SMTP_HOS
                "Answer the customer from your own mail system.")
 
 
-async def records_call(fn, *args):
-    try:
-        return await asyncio.to_thread(fn, *args), None
-    except RecordsUnavailable as err:
-        return None, error(503, str(err))
+def status_field(value: str) -> str:
+    if value not in TICKET_STATUSES:
+        raise BadInput(f"status must be one of {', '.join(TICKET_STATUSES)}")
+    return value
 
 
 @bp.get("/api/tickets")
 @requires("agent")
 async def list_tickets(request: Request):
     status = request.args.get("status")
-    if status and status not in TICKET_STATUSES:
-        return error(400, f"status must be one of {', '.join(TICKET_STATUSES)}")
-    found, failed = await records_call(request.app.ctx.records.tickets, status)
+    found = await asyncio.to_thread(request.app.ctx.records.tickets, status and status_field(status))
     sending = request.app.ctx.mailer is not None
-    return failed or response.json({"tickets": [t.as_dict() for t in found],
-                                    "mail": {"sending": sending, "note": None if sending else NOT_SENDING}})
+    return response.json({"tickets": [t.as_dict() for t in found],
+                          "mail": {"sending": sending, "note": None if sending else NOT_SENDING}})
 
 
 @bp.post("/api/tickets/<ticket_id:int>/reply")
@@ -46,18 +44,12 @@ async def reply_ticket(request: Request, ticket_id: int):
     """Store the answer and the new status first, then email it (`send`: false keeps it stored only). A mail
     server that fails leaves the answer stored, the ticket open and the error on it, to be sent again."""
     data = json_body(request)
-    text, refused = text_field(data, "reply", request.app.ctx.settings.console_max_text, "reply")
-    if refused:
-        return refused
-    status = data.get("status") or "answered"
-    if status not in TICKET_STATUSES:
-        return error(400, f"status must be one of {', '.join(TICKET_STATUSES)}")
-    ticket, failed = await records_call(request.app.ctx.records.answer_ticket, ticket_id, text,
-                                        request.ctx.user.username, status)
-    if failed:
-        return failed
+    text = text_field(data, "reply", request.app.ctx.settings.console_max_text, "reply")
+    status = status_field(data.get("status") or "answered")
+    ticket = await asyncio.to_thread(request.app.ctx.records.answer_ticket, ticket_id, text,
+                                     request.ctx.user.username, status)
     if ticket is None:
-        return error(404, "no such ticket")
+        raise NotFound("no such ticket")
     request.app.ctx.touchpoints.add([ticket_row(ticket, request.ctx.user.username)])
     if request.app.ctx.mailer is None or data.get("send") is False:
         note = NOT_SENDING if request.app.ctx.mailer is None else "Stored, not sent."
@@ -69,15 +61,13 @@ async def reply_ticket(request: Request, ticket_id: int):
 @requires("agent")
 async def resend_ticket(request: Request, ticket_id: int):
     """Send the stored answer again (after the mail server was down)."""
-    ticket, failed = await records_call(request.app.ctx.records.ticket, ticket_id)
-    if failed:
-        return failed
+    ticket = await asyncio.to_thread(request.app.ctx.records.ticket, ticket_id)
     if ticket is None:
-        return error(404, "no such ticket")
+        raise NotFound("no such ticket")
     if not ticket.reply:
-        return error(409, "this ticket has no answer to send yet")
+        raise Conflict("this ticket has no answer to send yet")
     if request.app.ctx.mailer is None:
-        return error(409, NOT_SENDING)
+        raise Conflict(NOT_SENDING)
     return await send_reply(request, ticket, status="answered" if ticket.status == "open" else None)
 
 
@@ -89,20 +79,22 @@ async def send_reply(request: Request, ticket, status=None):
     except MailUnavailable as err:
         problem = str(err)
         logger.warning("the answer to ticket %s was stored, not sent: %s", loggable(ticket.reference), loggable(problem))
-    recorded, failed = await records_call(request.app.ctx.records.record_sending, ticket.id, problem, status)
-    ticket = recorded or ticket
+    try:  # the mail went (or not) whatever the database says: the answer tells how it went, not a 503
+        ticket = await asyncio.to_thread(request.app.ctx.records.record_sending, ticket.id, problem, status) or ticket
+        unrecorded = False
+    except RecordsUnavailable:
+        unrecorded = True
     if problem:
         note = f"Stored, not sent: {problem}. The ticket stays open; send it again when the mail server is back."
     else:
-        note = f"Sent to {ticket.email}." + (" (Not recorded as sent: the database did not answer.)" if failed else "")
+        note = f"Sent to {ticket.email}." + (" (Not recorded as sent: the database did not answer.)" if unrecorded else "")
     return response.json({"ticket": ticket.as_dict(), "mail": {"sent": problem is None, "error": problem, "note": note}})
 
 
 @bp.get("/api/canned")
 @requires("agent")
 async def list_canned(request: Request):
-    found, failed = await records_call(request.app.ctx.records.canned)
-    return failed or response.json({"canned": found})
+    return response.json({"canned": await asyncio.to_thread(request.app.ctx.records.canned)})
 
 
 @bp.post("/api/canned")
@@ -121,16 +113,16 @@ async def save_canned(request: Request, canned_id):
     data = json_body(request)
     title, text = str(data.get("title") or "").strip(), str(data.get("text") or "").strip()
     if not title or not text:
-        return error(400, "a canned response needs a title and a text")
+        raise BadInput("a canned response needs a title and a text")
     try:
-        saved, failed = await records_call(request.app.ctx.records.save_canned, title, text, canned_id)
+        saved = await asyncio.to_thread(request.app.ctx.records.save_canned, title, text, canned_id)
     except IntegrityError:
-        return error(409, f"there is already a canned response called {title!r}")
-    return failed or response.json({"canned": saved}, status=201 if canned_id is None else 200)
+        raise Conflict(f"there is already a canned response called {title!r}") from None
+    return response.json({"canned": saved}, status=201 if canned_id is None else 200)
 
 
 @bp.delete("/api/canned/<canned_id:int>")
 @requires("admin")
 async def delete_canned(request: Request, canned_id: int):
-    _, failed = await records_call(request.app.ctx.records.delete_canned, canned_id)
-    return failed or response.json({"ok": True})
+    await asyncio.to_thread(request.app.ctx.records.delete_canned, canned_id)
+    return response.json({"ok": True})

@@ -1,0 +1,32 @@
+"""The console's pages (sign-in and the console itself) and its health check."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.console.sessions import requires
+
+bp = Blueprint("pages")
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def page(name: str) -> response.HTTPResponse:
+    return response.html((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+@bp.get("/health")
+async def health(_: Request):
+    return response.json({"status": "ok"})
+
+
+@bp.get("/login")
+async def login_page(_: Request):
+    return page("login.html")
+
+
+@bp.get("/")
+@requires(page=True)
+async def console_page(_: Request):
+    return page("console.html")
