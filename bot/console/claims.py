@@ -43,7 +43,7 @@ async def requeue_and_tell(queue: HandoffQueue, link: VisitorLink, writer: Optio
     if result == "requeued":
         why = {"because": because} if because else {}
         handoff = await queue.get(cid) if writer is not None else None
-        if handoff is not None:  # None: it ended in the meantime, and there is nothing left to describe
+        if writer is not None and handoff is not None:  # None: it ended in the meantime, and there is nothing left to describe
             writer.add([handoff_row(handoff, "handoff_transferred", actor=actor, agent_id=from_id, to_team=team, **why)])
         await link.status(cid, "transferred", team=team, **({"reason": because} if because else {}))
     return result

@@ -18,7 +18,7 @@ ERASURES_EVERY_SECONDS = 5.0
 async def housekeeping(settings: Settings) -> None:
     """Carry out visitors' erasure requests every few seconds; drop touchpoints older than the retention
     period at start and every few hours."""
-    purged_at, complained_at = -RETENTION_EVERY_SECONDS, -RETENTION_EVERY_SECONDS
+    purged_at = complained_at = -float(RETENTION_EVERY_SECONDS)
     while True:
         try:
             for removed in await asyncio.to_thread(erase_due, settings.sql_url, settings.touchpoints_url,

@@ -123,6 +123,7 @@ def requires(*roles: str, page: bool = False):
                 raise NotSignedIn("sign in first")
             if not user.can(*roles):
                 raise Forbidden(f"this needs the role {' or '.join(roles)}")
+            assert session is not None  # signed_in gives a user only with their session
             if request.method not in SAFE_METHODS:
                 sent = request.headers.get("x-csrf-token", "")
                 if not hmac.compare_digest(sent.encode(), session["csrf"].encode()):

@@ -114,7 +114,9 @@ class Users:
                 values["id"] = conn.execute(users.insert().values(**values)).inserted_primary_key[0]
         except IntegrityError:
             raise UserError(f"the username {username!r} is taken") from None
-        return self.get(values["id"])
+        made = self.get(values["id"])
+        assert made is not None  # just inserted, in this transaction's commit
+        return made
 
     def update(self, user_id: int, changes: Dict[str, Any]) -> User:
         """Change the fields in `changes` (any of EDITABLE), each checked first: one wrong one changes nothing."""
@@ -146,9 +148,10 @@ def checked(v: Dict[str, Any]) -> Dict[str, Any]:
             raise UserError(f"role must be one of {', '.join(ROLES)}")
         out["role"] = v["role"]
     if "name" in v:
-        if not isinstance(v["name"], (str, type(None))) or not 1 <= len((v["name"] or "").strip()) <= 80:
+        name = v["name"]
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 80:
             raise UserError("name: a text of 1-80 characters")
-        out["name"] = v["name"].strip()
+        out["name"] = name.strip()
     if "teams" in v:
         out["teams"] = ",".join(team_names(v["teams"]))[:120]
     if "max_chats" in v:

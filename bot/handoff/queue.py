@@ -24,7 +24,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Dict, List, Optional
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, TypeVar
 
 import redis.asyncio as aioredis
 
@@ -195,12 +195,15 @@ def unavailable(err: aioredis.RedisError) -> QueueUnavailable:
     return QueueUnavailable(f"the handoff queue is unavailable ({err.__class__.__name__}: {err})")
 
 
-def raises_queue_unavailable(cls):
+Wrapped = TypeVar("Wrapped", bound=type)
+
+
+def raises_queue_unavailable(cls: Wrapped) -> Wrapped:
     """Every public coroutine of the class turns a Redis error into QueueUnavailable (cause kept): the queue, and
     the helpers on its Redis (presence, the watcher's lease, console sessions)."""
-    def wrap(fn):
+    def wrap(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(fn)
-        async def call(*args, **kwargs):
+        async def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await fn(*args, **kwargs)
             except aioredis.RedisError as err:
@@ -216,7 +219,7 @@ def raises_queue_unavailable(cls):
 class EventStream:
     """The queue's events as they are published, for one subscriber (a console tab's live stream)."""
 
-    def __init__(self, pubsub) -> None:
+    def __init__(self, pubsub: Any) -> None:
         self.pubsub = pubsub
 
     async def next(self, timeout: float) -> Optional[str]:
@@ -244,7 +247,7 @@ class HandoffQueue:
         self._leave = redis.register_script(_LEAVE)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs) -> HandoffQueue:
+    def from_url(cls, url: str, **kwargs: Any) -> HandoffQueue:
         return cls(aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=5), **kwargs)
 
     async def close(self) -> None:
@@ -439,7 +442,7 @@ class HandoffQueue:
             await self.redis.delete(*found)
 
 
-async def _unsubscribe(pubsub) -> None:
+async def _unsubscribe(pubsub: Any) -> None:
     try:
         await pubsub.unsubscribe(keys.HANDOFF_EVENTS)
         await pubsub.close()

@@ -120,10 +120,11 @@ async def stream(request: Request, resp, events: EventStream, user: User) -> Non
     beat = 0.0
     while True:
         if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-            user = await still_present(request, user.username)
-            if user is None:
+            present = await still_present(request, user.username)
+            if present is None:
                 await resp.send(SIGNED_OUT)
                 return
+            user = present
             beat = time.monotonic()
         event = await events.next(timeout=HEARTBEAT_SECONDS / 2)
         await resp.send(await stream_line(request.app.ctx.queue, user, event))
