@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import time
+from types import FrameType
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 from bot import shop
 from bot.private_files import PRIVATE_UMASK
@@ -15,12 +17,16 @@ from bot.settings import (
     ENV_IDENTITY_SECRET,
     IDENTITY_SECRET_FILE,
     REDIS_PASSWORD_FILE,
+    Settings,
     SettingsError,
     get_settings,
     missing_secrets,
     run_settings,
     where_secret,
 )
+
+if TYPE_CHECKING:  # bot.runner is imported only by the commands that run servers
+    from bot.runner import Stack
 
 
 def cmd_domain(_: argparse.Namespace) -> int:
@@ -29,7 +35,7 @@ def cmd_domain(_: argparse.Namespace) -> int:
     return 0
 
 
-def rest_line(settings) -> str:
+def rest_line(settings: Settings) -> str:
     """The REST channel as a curl command, the token by name (never printed), or that it is off."""
     if not settings.rest_token:
         return "off (set REST_TOKEN to turn it on)"
@@ -37,7 +43,7 @@ def rest_line(settings) -> str:
             "-d '{\"sender\":\"me\",\"message\":\"hi\"}'")
 
 
-def admin_hint(where) -> str:
+def admin_hint(where: Optional[str]) -> str:
     if where == "CONSOLE_ADMIN_PASSWORD":
         return "password from CONSOLE_ADMIN_PASSWORD"
     if where:
@@ -51,7 +57,7 @@ def shown_database(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def banner(stack) -> str:
+def banner(stack: Stack) -> str:
     """Where everything is, and where the secrets are kept: never the secrets themselves (terminals get logged)."""
     settings = stack.settings
     var = settings.var_dir
@@ -89,9 +95,9 @@ def cmd_run(_: argparse.Namespace) -> int:
         print(f"\nCould not start: {err}", file=sys.stderr)
         return 1
     print(banner(stack), flush=True)
-    stopping = []
+    stopping: List[int] = []
 
-    def on_signal(signum, _frame):
+    def on_signal(signum: int, _frame: Optional[FrameType]) -> None:
         stopping.append(signum)
 
     signal.signal(signal.SIGINT, on_signal)
@@ -156,7 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 1  # not reached
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start Redis (embedded if no REDIS_URL), the action server and Rasa").set_defaults(func=cmd_run)

@@ -12,7 +12,7 @@ from sanic.request import Request
 from bot.console.errors import Forbidden
 from bot.console.users import User
 from bot.handoff.queue import Agent, Handoff
-from bot.handoff.records import RecordsUnavailable
+from bot.handoff.records import HandoffRecords, RecordsUnavailable
 
 logger = logging.getLogger(__name__)
 NOT_YOURS = "this conversation was not handed to you or your teams"
@@ -39,7 +39,7 @@ async def readable(request: Request, cid: str) -> Optional[Handoff]:
     raise Forbidden(NOT_YOURS)
 
 
-async def has_ticket(records, cid: str) -> bool:
+async def has_ticket(records: HandoffRecords, cid: str) -> bool:
     try:
         return await asyncio.to_thread(records.has_ticket, cid)
     except RecordsUnavailable as err:  # refused, not failed: the agent can try again

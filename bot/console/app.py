@@ -2,10 +2,13 @@
 at stop (bot.console.context); every error answered in JSON by one handler per type (bot.console.errors)."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Optional
 
 from sanic import Sanic
 from sanic.request import Request
+from sanic.response import BaseHTTPResponse
 
 from bot import db
 from bot.console import errors
@@ -44,7 +47,7 @@ def create_app(settings: Settings) -> Sanic:
     return app
 
 
-async def start(app: Sanic, _loop) -> None:
+async def start(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
     settings = app.ctx.settings
     open_services(app, settings)
     open_analytics(app, settings)
@@ -57,13 +60,13 @@ def open_analytics(app: Sanic, settings: Settings) -> None:
     app.ctx.analytics = Analytics(db.hold(settings.touchpoints_url))
 
 
-async def stop(app: Sanic, _loop) -> None:
+async def stop(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
     stop_background(app)
     db.release(app.ctx.analytics.engine)
     await close_services(app)
 
 
-async def security_headers(_request: Request, resp) -> None:
+async def security_headers(_request: Request, resp: Optional[BaseHTTPResponse]) -> None:
     if resp is not None:
         for key, value in SECURITY_HEADERS.items():
             resp.headers.setdefault(key, value)

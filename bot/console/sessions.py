@@ -12,14 +12,16 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import redis.asyncio as aioredis
 from sanic import response
+from sanic.models.handler_types import RouteHandler
 from sanic.request import Request
 
 from bot import redis_keys as keys
 from bot.console.errors import BadInput, Forbidden, NotSignedIn, TooLarge
+from bot.console.users import User
 from bot.handoff.queue import raises_queue_unavailable
 
 COOKIE = "console_session"
@@ -100,7 +102,7 @@ class Sessions:
         await self._give_back(keys=[address_key])
 
 
-async def signed_in(request: Request) -> Tuple[Optional[Dict[str, Any]], Any]:
+async def signed_in(request: Request) -> Tuple[Optional[Dict[str, Any]], Optional[User]]:
     """(session, user) of the request's cookie while the session lasts and the user is active, else (None, None).
     The user is read afresh each time: a deactivation or a new role counts from the next request on."""
     ctx = request.app.ctx
@@ -109,13 +111,13 @@ async def signed_in(request: Request) -> Tuple[Optional[Dict[str, Any]], Any]:
     return (session, user) if user is not None and user.active else (None, None)
 
 
-def requires(*roles: str, page: bool = False):
+def requires(*roles: str, page: bool = False) -> Callable[[RouteHandler], RouteHandler]:
     """Route guard: a signed-in, active user with one of `roles` (admins pass every guard); for unsafe
     methods, the CSRF token too. Pages redirect to /login; API routes are refused with 401/403 (NotSignedIn,
     Forbidden)."""
-    def decorate(handler):
+    def decorate(handler: RouteHandler) -> RouteHandler:
         @functools.wraps(handler)
-        async def guarded(request: Request, *args, **kwargs):
+        async def guarded(request: Request, *args: Any, **kwargs: Any) -> Optional[response.HTTPResponse]:
             session, user = await signed_in(request)
             if user is None and page:
                 return response.redirect("/login")

@@ -60,7 +60,7 @@ class User:
                 "teams": self.teams, "max_chats": self.max_chats, "active": self.active}
 
 
-def _user(row) -> User:
+def _user(row: Any) -> User:  # a row of `users` (SQLAlchemy ships no types here)
     return User(row.id, row.username, row.name, row.role, [t for t in (row.teams or "").split(",") if t],
                 row.max_chats, bool(row.active))
 
@@ -101,7 +101,8 @@ class Users:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(users)).scalar()
 
-    def create(self, username: str, password: str, role: str = "agent", name: str = "", teams=(), max_chats: int = 3) -> User:
+    def create(self, username: str, password: str, role: str = "agent", name: str = "", teams: Any = (),
+               max_chats: int = 3) -> User:  # teams: as sent (team_names checks them)
         username = username.strip().lower() if isinstance(username, str) else ""
         if not USERNAME.match(username):
             raise UserError("username: 2-32 characters, lowercase letters, digits, dot, dash or underscore")

@@ -10,7 +10,7 @@ import io
 import json
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -51,7 +51,7 @@ def date_range(request: Request) -> Tuple[dt.datetime, dt.datetime]:
 
 @bp.get("/api/analytics")
 @requires("admin")
-async def figures(request: Request):
+async def figures(request: Request) -> response.HTTPResponse:
     start, end = date_range(request)
     data = await asyncio.to_thread(request.app.ctx.analytics.summary, start, end)
     logger.info("analytics %s..%s: queries took %s ms", start.date(), end.date(), data["query_ms"])
@@ -69,7 +69,7 @@ async def with_low_ratings(request: Request, data: Dict[str, Any], start: dt.dat
 
 @bp.get("/api/analytics/touchpoints.csv")
 @requires("admin")
-async def export(request: Request):
+async def export(request: Request) -> None:
     start, end = date_range(request)
     analytics = request.app.ctx.analytics
     resp = await request.respond(content_type="text/csv; charset=utf-8", headers={
@@ -90,14 +90,14 @@ async def export(request: Request):
     await resp.eof()
 
 
-def csv_row(touchpoint) -> List[Any]:
+def csv_row(touchpoint: Iterable[Any]) -> List[Any]:
     """A touchpoint's cells: its JSON fields as JSON, every text a spreadsheet would run neutralised."""
     return [spreadsheet_safe(json.dumps(v) if isinstance(v, dict) else v) for v in touchpoint]
 
 
 @bp.delete("/api/analytics/demo-data")
 @requires("admin")
-async def remove_demo_data(request: Request):
+async def remove_demo_data(request: Request) -> response.HTTPResponse:
     """What `python -m bot demo-data --remove` does, one click away on the dashboard."""
     settings = request.app.ctx.settings
     removed = await asyncio.to_thread(demo.remove, settings.touchpoints_url, settings.var_dir)
@@ -107,5 +107,5 @@ async def remove_demo_data(request: Request):
 
 @bp.get("/analytics")
 @requires("admin", page=True)
-async def page(_: Request):
+async def page(_: Request) -> response.HTTPResponse:
     return response.html(PAGE.read_text(encoding="utf-8"))

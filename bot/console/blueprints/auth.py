@@ -16,7 +16,7 @@ bp = Blueprint("auth")
 
 
 @bp.post("/api/login")
-async def login(request: Request):
+async def login(request: Request) -> response.HTTPResponse:
     ctx = request.app.ctx
     if request.content_type.split(";")[0].strip() != "application/json":
         raise UnsupportedMedia("send JSON")  # also keeps plain cross-site forms out
@@ -46,7 +46,7 @@ def too_many_attempts(username: str, address: str, attempt: Attempt) -> TooManyA
 
 @bp.post("/api/logout")
 @requires()
-async def logout(request: Request):
+async def logout(request: Request) -> response.HTTPResponse:
     await request.app.ctx.sessions.end(request.cookies.get(COOKIE))
     if request.ctx.user.can("agent"):
         await request.app.ctx.queue.offline(request.ctx.user.username)
@@ -57,19 +57,19 @@ async def logout(request: Request):
 
 @bp.get("/api/me")
 @requires()
-async def me(request: Request):
+async def me(request: Request) -> response.HTTPResponse:
     return response.json({"user": request.ctx.user.public(), "csrf": request.ctx.session["csrf"]})
 
 
 @bp.get("/api/users")
 @requires("admin")
-async def list_users(request: Request):
+async def list_users(request: Request) -> response.HTTPResponse:
     return response.json({"users": [u.public() for u in request.app.ctx.users.all()]})
 
 
 @bp.post("/api/users")
 @requires("admin")
-async def create_user(request: Request):
+async def create_user(request: Request) -> response.HTTPResponse:
     data = json_body(request)
     user = await asyncio.to_thread(  # a UserError is answered 400 (bot.console.errors)
         request.app.ctx.users.create, data.get("username"), data.get("password"), data.get("role") or "agent",
@@ -79,7 +79,7 @@ async def create_user(request: Request):
 
 @bp.patch("/api/users/<user_id:int>")
 @requires("admin")
-async def update_user(request: Request, user_id: int):
+async def update_user(request: Request, user_id: int) -> response.HTTPResponse:
     data = json_body(request)
     if not data:
         raise BadInput("send a JSON object with the fields to change")

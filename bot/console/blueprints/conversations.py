@@ -93,7 +93,7 @@ async def owned(request: Request, cid: str) -> Handoff:
 
 @bp.get("/api/conversations/<cid:str>")
 @requires("agent")
-async def conversation(request: Request, cid: str):
+async def conversation(request: Request, cid: str) -> response.HTTPResponse:
     ctx = request.app.ctx
     handoff = await readable(request, cid)
     tracker = await ctx.rasa.tracker(cid)  # RasaUnavailable: 502
@@ -122,7 +122,7 @@ async def conversation(request: Request, cid: str):
 
 @bp.post("/api/conversations/<cid:str>/messages")
 @requires("agent")
-async def reply(request: Request, cid: str):
+async def reply(request: Request, cid: str) -> response.HTTPResponse:
     text = text_field(json_body(request), "text", MAX_REPLY, "message")
     await owned(request, cid)
     ctx, user = request.app.ctx, request.ctx.user
@@ -144,7 +144,7 @@ async def reply(request: Request, cid: str):
 
 @bp.post("/api/conversations/<cid:str>/typing")
 @requires("agent")
-async def typing(request: Request, cid: str):
+async def typing(request: Request, cid: str) -> response.HTTPResponse:
     await owned(request, cid)
     await request.app.ctx.link.typing(cid, bool(json_body(request).get("on")), request.ctx.user.name)
     return response.json({"ok": True})
@@ -152,7 +152,7 @@ async def typing(request: Request, cid: str):
 
 @bp.post("/api/conversations/<cid:str>/notes")
 @requires("agent")
-async def add_note(request: Request, cid: str):
+async def add_note(request: Request, cid: str) -> response.HTTPResponse:
     text = text_field(json_body(request), "text", request.app.ctx.settings.console_max_text, "note")
     await readable(request, cid)
     note = await asyncio.to_thread(request.app.ctx.records.add_note, cid, request.ctx.user.username, text)
@@ -161,7 +161,7 @@ async def add_note(request: Request, cid: str):
 
 @bp.post("/api/conversations/<cid:str>/transfer")
 @requires("agent")
-async def transfer(request: Request, cid: str):
+async def transfer(request: Request, cid: str) -> response.HTTPResponse:
     ctx, me = request.app.ctx, request.ctx.user.username
     data = json_body(request)
     if data.get("team"):
@@ -187,7 +187,7 @@ async def transfer(request: Request, cid: str):
 
 @bp.post("/api/conversations/<cid:str>/handback")
 @requires("agent")
-async def hand_back(request: Request, cid: str):
+async def hand_back(request: Request, cid: str) -> response.HTTPResponse:
     """Give the conversation back to the bot, which resumes and asks the visitor for a rating."""
     summary = str(json_body(request).get("summary") or "").strip()[:2000]
     handoff = await owned(request, cid)

@@ -17,16 +17,16 @@ def page(name: str) -> response.HTTPResponse:
 
 
 @bp.get("/health")
-async def health(_: Request):
+async def health(_: Request) -> response.HTTPResponse:
     return response.json({"status": "ok"})
 
 
 @bp.get("/login")
-async def login_page(_: Request):
+async def login_page(_: Request) -> response.HTTPResponse:
     return page("login.html")
 
 
 @bp.get("/")
 @requires(page=True)
-async def console_page(_: Request):
+async def console_page(_: Request) -> response.HTTPResponse:
     return page("console.html")

@@ -34,7 +34,7 @@ def handoff_view(handoff: Handoff) -> dict:
 
 @bp.get("/api/queue")
 @requires("agent")
-async def queue_view(request: Request):
+async def queue_view(request: Request) -> response.HTTPResponse:
     queue = request.app.ctx.queue
     now = time.time()
     waiting, agents, handling = await queue.waiting(), await queue.agents(), await queue.handling_seconds()
@@ -53,7 +53,7 @@ async def queue_view(request: Request):
 
 @bp.post("/api/presence")
 @requires("agent")
-async def presence(request: Request):
+async def presence(request: Request) -> response.HTTPResponse:
     status = json_body(request).get("status")
     if status not in STATUSES:
         raise BadInput(f"status must be one of {', '.join(STATUSES)}")
@@ -63,7 +63,7 @@ async def presence(request: Request):
 
 @bp.post("/api/conversations/<cid:str>/claim")
 @requires("agent")
-async def claim(request: Request, cid: str):
+async def claim(request: Request, cid: str) -> response.HTTPResponse:
     ctx, agent = request.app.ctx, agent_for(request.ctx.user)
     handoff = await ctx.queue.get(cid)
     if handoff is not None and not serves(request.ctx.user, handoff):
@@ -80,7 +80,7 @@ async def claim(request: Request, cid: str):
 
 @bp.post("/api/queue/next")
 @requires("agent")
-async def claim_next(request: Request):
+async def claim_next(request: Request) -> response.HTTPResponse:
     ctx, agent = request.app.ctx, agent_for(request.ctx.user)
     await ctx.queue.register_agent(agent)
     if len(await ctx.queue.chats(agent.id)) >= agent.max_chats:
@@ -94,7 +94,7 @@ async def claim_next(request: Request):
 
 @bp.get("/api/events")
 @requires("agent")
-async def events(request: Request):
+async def events(request: Request) -> None:
     """Server-sent events: queue changes and live messages of the conversations this agent may read. While the
     stream is open the agent is online (heartbeat); when the tab closes the stream ends and, if it was their last,
     they go offline. At each heartbeat the session and the user are checked again: a signed-out, deactivated or
@@ -114,7 +114,7 @@ async def events(request: Request):
     return None
 
 
-async def stream(request: Request, resp, events: EventStream, user: User) -> None:
+async def stream(request: Request, resp: response.BaseHTTPResponse, events: EventStream, user: User) -> None:
     """Send the agent's events until they may no longer have them (then say so), with a heartbeat between."""
     await resp.send("retry: 3000\n\n")
     beat = 0.0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.console.errors import BadInput, Conflict, NotFound
 from bot.console.sessions import json_body, requires, text_field
 from bot.handoff.mail import MailUnavailable
-from bot.handoff.records import RecordsUnavailable
+from bot.handoff.records import RecordsUnavailable, Ticket
 from bot.logsafe import loggable
 from bot.touchpoints.events import ticket_row
 
@@ -30,7 +31,7 @@ def status_field(value: str) -> str:
 
 @bp.get("/api/tickets")
 @requires("agent")
-async def list_tickets(request: Request):
+async def list_tickets(request: Request) -> response.HTTPResponse:
     status = request.args.get("status")
     found = await asyncio.to_thread(request.app.ctx.records.tickets, status and status_field(status))
     sending = request.app.ctx.mailer is not None
@@ -40,7 +41,7 @@ async def list_tickets(request: Request):
 
 @bp.post("/api/tickets/<ticket_id:int>/reply")
 @requires("agent")
-async def reply_ticket(request: Request, ticket_id: int):
+async def reply_ticket(request: Request, ticket_id: int) -> response.HTTPResponse:
     """Store the answer and the new status first, then email it (`send`: false keeps it stored only). A mail
     server that fails leaves the answer stored, the ticket open and the error on it, to be sent again."""
     data = json_body(request)
@@ -59,7 +60,7 @@ async def reply_ticket(request: Request, ticket_id: int):
 
 @bp.post("/api/tickets/<ticket_id:int>/send")
 @requires("agent")
-async def resend_ticket(request: Request, ticket_id: int):
+async def resend_ticket(request: Request, ticket_id: int) -> response.HTTPResponse:
     """Send the stored answer again (after the mail server was down)."""
     ticket = await asyncio.to_thread(request.app.ctx.records.ticket, ticket_id)
     if ticket is None:
@@ -71,7 +72,7 @@ async def resend_ticket(request: Request, ticket_id: int):
     return await send_reply(request, ticket, status="answered" if ticket.status == "open" else None)
 
 
-async def send_reply(request: Request, ticket, status=None):
+async def send_reply(request: Request, ticket: Ticket, status: Optional[str] = None) -> response.HTTPResponse:
     """Email the ticket's answer once and record how it went; the answer says whether it was sent, or why not."""
     try:
         await request.app.ctx.mailer.send_ticket_reply(ticket)
@@ -93,23 +94,23 @@ async def send_reply(request: Request, ticket, status=None):
 
 @bp.get("/api/canned")
 @requires("agent")
-async def list_canned(request: Request):
+async def list_canned(request: Request) -> response.HTTPResponse:
     return response.json({"canned": await asyncio.to_thread(request.app.ctx.records.canned)})
 
 
 @bp.post("/api/canned")
 @requires("admin")
-async def create_canned(request: Request):
+async def create_canned(request: Request) -> response.HTTPResponse:
     return await save_canned(request, None)
 
 
 @bp.put("/api/canned/<canned_id:int>")
 @requires("admin")
-async def update_canned(request: Request, canned_id: int):
+async def update_canned(request: Request, canned_id: int) -> response.HTTPResponse:
     return await save_canned(request, canned_id)
 
 
-async def save_canned(request: Request, canned_id):
+async def save_canned(request: Request, canned_id: Optional[int]) -> response.HTTPResponse:
     data = json_body(request)
     title, text = str(data.get("title") or "").strip(), str(data.get("text") or "").strip()
     if not title or not text:
@@ -123,6 +124,6 @@ async def save_canned(request: Request, canned_id):
 
 @bp.delete("/api/canned/<canned_id:int>")
 @requires("admin")
-async def delete_canned(request: Request, canned_id: int):
+async def delete_canned(request: Request, canned_id: int) -> response.HTTPResponse:
     await asyncio.to_thread(request.app.ctx.records.delete_canned, canned_id)
     return response.json({"ok": True})
