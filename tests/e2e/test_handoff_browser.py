@@ -144,10 +144,14 @@ def test_an_agent_who_missed_the_live_message_sees_it_once_rasa_has_recorded_it(
             async with rasa_lock.lock(session_id):  # Rasa cannot record the next message until this ends
                 await visitor.sio.emit("user_uttered", {"message": late})
                 await eventually(lambda: relayed(events, late), what="the message relayed live")
+                await agent.send("Network.enable")
                 await sign_in(agent, stack, "rosa", "rosa-password-123")  # after it: this tab never heard it
                 await agent.js(f"location.hash = '#/c/{session_id}'")
                 await agent.wait_for(f"{transcript}.includes('talk to a person')")
                 assert late not in await agent.js(transcript)
+                # the stream's headers come once the console has subscribed: from then on the tab hears what is
+                # published (on a busy machine the lock could otherwise be let go before that, and nothing is heard)
+                await agent.next_event("Network.responseReceived", lambda e: e["response"]["url"].endswith("/api/events"))
             await agent.wait_for(f"{transcript}.includes({late!r})")
             return session_id
         finally:

@@ -452,7 +452,13 @@
       // which goes to the login page when signed out, and open the stream again when still signed in
       if (source.readyState === EventSource.CLOSED) api("GET", "/api/me").then(() => setTimeout(connect, 3000), () => {});
     };
-    source.onopen = () => { $("me").classList.remove("offline"); refreshSoon(); };
+    source.onopen = () => {
+      $("me").classList.remove("offline");
+      refreshSoon();
+      // what was said while the stream was not open (a first connect after the page read it, a dropped stream) was
+      // never heard here: read the open conversation again
+      if (state.view === "conversation") loadConversation();
+    };
   }
 
   async function start() {
