@@ -49,10 +49,12 @@ def start_background(app: Sanic, settings: Settings) -> None:
     app.ctx.housekeeping = loop.create_task(housekeeping(settings))
     watcher = Watcher(app.ctx.queue, app.ctx.link, app.ctx.rasa, settings.handoff_max_wait, settings.handoff_auto_assign,
                       app.ctx.touchpoints)
+    app.ctx.watch = watcher
     app.ctx.watcher = loop.create_task(watcher.run())
 
 
 def stop_background(app: Sanic) -> None:
+    app.ctx.watch.stop()
     app.ctx.watcher.cancel()
     app.ctx.housekeeping.cancel()
 

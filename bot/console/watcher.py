@@ -3,6 +3,7 @@ chats back to the queue and auto-assigns. One per console process; the leader am
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -34,9 +35,15 @@ class Watcher:
         self.lease = Lease(queue, self.me, ttl=int(TICK_SECONDS * 3))
         self.told: Dict[str, Tuple[int, int]] = {}  # cid -> (position, eta minutes) last sent
         self.offline_since: Dict[str, float] = {}  # agent id -> when this watcher first saw them gone with chats
+        self.stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """run() ends at its next step. A cancel alone is not enough: one that lands inside a Redis call as its
+        timeout fires comes back as a timeout error, which a tick takes for a hiccup and goes on."""
+        self.stopping.set()
 
     async def run(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 if await self.lead():
                     await self.tick()
@@ -44,7 +51,8 @@ class Watcher:
                 raise
             except Exception:  # Redis or Rasa hiccup: log, try again next tick
                 logger.exception("handoff watcher tick failed")
-            await asyncio.sleep(TICK_SECONDS)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), TICK_SECONDS)
 
     async def lead(self) -> bool:
         return await self.lease.hold()

@@ -56,3 +56,33 @@ def test_deactivating_an_agent_drops_their_presence_at_once(tmp_path, redis_url)
             assert (await sign_out("deactivated", console, agent, me))[0] == 200
             assert (await console.ctx.queue.agent(me["username"])).status == "offline"
     asyncio.run(scenario())
+
+
+def test_the_watcher_stops_when_asked_even_if_its_redis_call_turned_the_cancel_into_a_timeout(redis_url):
+    """A cancel that lands in a Redis call as its timeout fires comes back as a timeout error (async-timeout), which
+    the watcher's loop takes for a hiccup: stop() still ends it, at once, without a cancel."""
+    from bot.handoff.queue import HandoffQueue, QueueUnavailable
+
+    async def scenario():
+        queue = HandoffQueue.from_url(redis_url)
+        watcher = Watcher(queue, link=None, rasa=None, max_wait=3600, auto_assign=False)  # type: ignore[arg-type]
+        ticks = 0
+
+        async def swallowed_cancel():
+            nonlocal ticks
+            ticks += 1
+            raise QueueUnavailable("the handoff queue is unavailable (TimeoutError: Timeout reading from socket)")
+
+        watcher.lead = swallowed_cancel  # type: ignore[method-assign]
+        task = asyncio.get_running_loop().create_task(watcher.run())
+        try:
+            while not ticks:
+                await asyncio.sleep(0.01)
+            watcher.stop()
+            await asyncio.wait_for(task, timeout=1.0)  # the loop ended by itself
+        finally:
+            task.cancel()
+            await queue.close()
+        return ticks
+
+    assert asyncio.run(scenario()) == 1  # asked to stop during its wait between ticks: no tick after it
