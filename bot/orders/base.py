@@ -98,11 +98,6 @@ class Order:
         """What cancelling costs now: free until packed, the shop's fee once packed (shop/facts.yml)."""
         return fee if self.status == "packed" else Decimal("0")
 
-    def summary(self) -> str:
-        names = ", ".join(f"{i.quantity} x {i.name}" if i.quantity > 1 else i.name for i in self.items[:3])
-        more = f" and {len(self.items) - 3} more" if len(self.items) > 3 else ""
-        return f"{names}{more}"
-
 
 def is_late(order: Order, today: dt.date) -> bool:
     """Not delivered, cancelled or returned, and past the day it was expected: the visitor is owed an apology

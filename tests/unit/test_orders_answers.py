@@ -9,11 +9,26 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.orders import ActionCancelOrder, ActionCheckCancellationFee, ActionGetRefund, ActionTrackOrder, ActionTrackRefund
+from actions import session
+from actions.orders import (
+    ActionCancelOrder,
+    ActionCheckCancellationFee,
+    ActionGetRefund,
+    ActionOrderHistory,
+    ActionTrackOrder,
+    ActionTrackRefund,
+)
 from bot.orders import Address, Item, Order, Refund
+from bot.orders.present import day, items
+from bot.orders.wording import Wording, default_wording
 from bot.settings import ROOT
 
 PLACED = dt.datetime(2026, 1, 5, 9)  # a Monday, long past returning
+
+
+@pytest.fixture(scope="module")
+def domain():
+    return Domain.load(str(ROOT / "domain")).as_dict()  # as Rasa sends it with each action call
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +42,19 @@ def order(status, **kw):
                            address=Address("Anna", "Hauptstraße 1", "10115", "Berlin", "DE")), **kw})
 
 
-def answers(nlg, action, order):
-    dispatcher = CollectingDispatcher()
-    tracker = Tracker("v", {}, {"text": "x", "intent": {"name": "x"}, "entities": []}, [], False, None, {}, "action_listen")
-    action.handle(dispatcher, tracker, order)
-    shown = []
+def shown(nlg, dispatcher):
+    texts = []
     for message in dispatcher.messages:
         values = {k: v for k, v in message.items() if k != "response"}
-        shown.append(nlg.generate_from_slots(message["response"], {}, "socketio", **values)["text"])
-    return shown
+        texts.append(nlg.generate_from_slots(message["response"], {}, "socketio", **values)["text"])
+    return texts
+
+
+def answers(nlg, action, order, domain=None):
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("v", {}, {"text": "x", "intent": {"name": "x"}, "entities": []}, [], False, None, {}, "action_listen")
+    action.handle(dispatcher, tracker, order, Wording.from_domain(domain))
+    return shown(nlg, dispatcher)
 
 
 @pytest.mark.parametrize("action, status, extra, text", [
@@ -56,3 +75,57 @@ def answers(nlg, action, order):
 ])
 def test_each_variant_reads_as_one_sentence(nlg, action, status, extra, text):
     assert answers(nlg, action, order(status, **extra)) == [text]
+
+
+# the small words as Python wrote them before they moved into domain/wording.yml: the visitor reads the same bytes
+FIVE_ITEMS = [Item("M", "Mug", 2, Decimal("5")), Item("L", "Lamp", 1, Decimal("30")), Item("T", "Tea", 1, Decimal("4")),
+              Item("S", "Spoon", 1, Decimal("2")), Item("P", "Plate", 3, Decimal("9"))]
+
+
+@pytest.mark.parametrize("action, status, extra, text", [
+    (ActionTrackOrder(), "shipped", {"items": FIVE_ITEMS},
+     "Order #100482 (2 x Mug, Lamp, Tea and 2 more) shipped on soon with our carrier, tracking number not available yet. "
+     "It should arrive by soon."),
+    (ActionTrackOrder(), "shipped", {"carrier": "DHL", "tracking_number": "0034", "shipped_at": dt.datetime(2026, 12, 3, 9),
+                                     "expected_delivery": dt.date(2099, 12, 31)},
+     "Order #100482 (Grey hoodie) shipped on Thursday, 3 December with DHL, tracking number 0034. "
+     "It should arrive by Thursday, 31 December."),
+    (ActionOrderHistory(), "paid", {"items": FIVE_ITEMS[:3]},
+     "Your most recent orders:\n- #100482, Monday, 5 January: 2 x Mug, Lamp, Tea, 59.90 EUR, paid"),
+])
+def test_the_small_words_read_as_before(nlg, domain, action, status, extra, text):
+    assert answers(nlg, action, order(status, **extra), domain) == [text]
+
+
+def test_the_order_buttons_read_as_before(domain):
+    dispatcher = CollectingDispatcher()
+    long_name = [Item("H", "Grey hooded sweatshirt with a zip", 1, Decimal("59.90"))]  # cut to 30 characters
+    two = [order("paid", items=FIVE_ITEMS), order("packed", number="100483", items=long_name)]
+    ActionCancelOrder().nothing_fits(dispatcher, two, Wording.from_domain(domain))
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["#100482 2 x Mug, Lamp, Tea and 2 more (paid)",
+                                                                      "#100483 Grey hooded sweatshirt with a  (packed)"]
+
+
+def test_a_greeting_without_a_name_says_there(nlg, domain, monkeypatch):
+    nameless = order("paid", address=Address("", "Hauptstraße 1", "10115", "Berlin", "DE"))
+    monkeypatch.setattr(session, "order_in_flight", lambda customer, today: nameless)
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("v", {}, {"text": "hi", "intent": {"name": "greet"}, "entities": []}, [], False, None, {}, "action_listen")
+    session.ActionGreet()._greet_customer(dispatcher, tracker, "C1", Wording.from_domain(domain))
+    assert shown(nlg, dispatcher) == ["Hi there, I'm Nora, the Northwind Goods assistant. Your order #100482 (Grey hoodie) "
+                                      "is being prepared. Is this about that order, or can I help with something else?"]
+
+
+def test_the_wording_comes_from_the_domain_the_action_gets(domain):
+    responses = {**domain["responses"], "utter_wording_soon": [{"text": "bald"}]}
+    assert Wording.from_domain({**domain, "responses": responses}).day(None) == "bald"
+    assert Wording.from_domain(domain) == default_wording()  # the domain files' own, for code without a domain
+    assert Wording.from_domain({}) == default_wording()
+
+
+def test_dates_read_as_strftime_wrote_them():
+    for offset in range(366):  # every day of a year, every weekday and month name
+        value = dt.date(2026, 1, 1) + dt.timedelta(days=offset)
+        assert day(value) == f"{value.strftime('%A')}, {value.day} {value.strftime('%B')}"
+    assert day(dt.datetime(2026, 12, 3, 23, 59)) == "Thursday, 3 December" and day(None) == "soon"
+    assert items(order("paid", items=FIVE_ITEMS[:4])) == "2 x Mug, Lamp, Tea and 1 more"
