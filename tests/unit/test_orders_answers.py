@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import session
+from actions.changes import ADDRESS_INVALID
 from actions.orders import (
     ActionCancelOrder,
     ActionCheckCancellationFee,
@@ -18,7 +19,8 @@ from actions.orders import (
     ActionTrackOrder,
     ActionTrackRefund,
 )
-from bot.orders import Address, Item, Order, Refund
+from bot.orders import Address, AddressInvalid, Item, Order, Refund
+from bot.orders.base import parse_address
 from bot.orders.present import day, items
 from bot.orders.wording import Wording, default_wording
 from bot.settings import ROOT
@@ -129,3 +131,21 @@ def test_dates_read_as_strftime_wrote_them():
         assert day(value) == f"{value.strftime('%A')}, {value.day} {value.strftime('%B')}"
     assert day(dt.datetime(2026, 12, 3, 23, 59)) == "Thursday, 3 December" and day(None) == "soon"
     assert items(order("paid", items=FIVE_ITEMS[:4])) == "2 x Mug, Lamp, Tea and 1 more"
+
+
+@pytest.mark.parametrize("text, name, code", [
+    ("", "Anna", "empty"), ("Lindenallee 5, 10115 Berlin, DE", "", "missing"),
+    ("Lindenallee 5" + "a" * 120 + ", 10115 Berlin", "Anna", "too_long"),
+    ("Lindenallee, 10115 Berlin", "Anna", "no_house_number"), ("Main St 5, 10115 Berlin, US", "Anna", "country"),
+    ("Lindenallee 5, 1011, Berlin", "Anna", "postcode"), ("Lindenallee 5, Berlin", "Anna", "no_postcode_city"),
+    ("just some words", "Anna", "parts"),
+])
+def test_a_bad_address_reads_as_before(nlg, text, name, code):
+    with pytest.raises(AddressInvalid) as raised:
+        parse_address(text, name, "DE")
+    assert raised.value.code == code
+    dispatcher = CollectingDispatcher()
+    dispatcher.utter_message(response=ADDRESS_INVALID[code], **raised.value.values)
+    # the sentence as actions/changes.py built it from the error's message before
+    assert shown(nlg, dispatcher) == [f"That address won't work: {raised.value}. Please write it as: street and number, "
+                                      "postcode, city, country code."]
