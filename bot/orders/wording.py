@@ -9,6 +9,8 @@ from typing import Any, Mapping, Optional
 
 from babel.dates import format_date
 
+from bot.responses import domain_responses
+
 # field -> the response holding it (domain/wording.yml); read by the actions, never uttered
 RESPONSES = {
     "date_pattern": "utter_wording_date_pattern", "soon": "utter_wording_soon",
@@ -54,11 +56,4 @@ class Wording:
 @functools.lru_cache(maxsize=1)
 def default_wording() -> Wording:
     """The domain files' wording, for code without a domain at hand (the agent console); read once, on first use."""
-    import yaml
-
-    from bot.settings import ROOT
-
-    responses: dict = {}
-    for path in sorted((ROOT / "domain").glob("*.yml")):
-        responses.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {})
-    return Wording.from_responses(responses)
+    return Wording.from_responses(domain_responses())

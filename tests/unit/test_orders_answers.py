@@ -149,3 +149,23 @@ def test_a_bad_address_reads_as_before(nlg, text, name, code):
     # the sentence as actions/changes.py built it from the error's message before
     assert shown(nlg, dispatcher) == [f"That address won't work: {raised.value}. Please write it as: street and number, "
                                       "postcode, city, country code."]
+
+
+OLD_NOTICES = {  # as bot/channels/widget.py wrote them before they moved into domain/notices.yml
+    "too_long": "That message is too long for me. Could you shorten it (at most 2000 characters)?",
+    "rate_limited": "You're sending messages faster than I can read them. Please wait a few seconds.",
+    "malformed": "I couldn't read that message. Please try again.",
+    "no_session": "Your chat session has not started yet. Please reload the page.",
+    "error": "Sorry, something went wrong on our side. Please try again in a moment.",
+    "no_answer": "Sorry, I couldn't answer that just now. Please try again in a moment, or ask for a person.",
+    "identity_changed": "You signed in or out since this chat started. Please reload the page to go on chatting.",
+    "too_many_sessions": "The chat was opened too often from your network just now. Please wait a minute, then reload the page.",
+}
+
+
+def test_the_widgets_notices_read_as_before():
+    from bot.channels.widget import NOTICES, TOO_MANY_CONNECTIONS
+    from bot.responses import response_text
+
+    assert {code: response_text(name).format(limit=2000) for code, name in NOTICES.items()} == OLD_NOTICES
+    assert response_text(TOO_MANY_CONNECTIONS) == "Too many chat windows are open from your network."
