@@ -27,6 +27,7 @@ from bot.orders.attempts import attempts
 from bot.orders.choose import by_items, candidates
 from bot.orders.factory import backend
 from bot.orders.present import order_button
+from bot.orders.wording import Wording
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -107,16 +108,18 @@ class OrderAction(Action):
         if lookups_blocked(tracker, by_address=False):  # a signed-in customer's own orders need no guessing
             dispatcher.utter_message(response="utter_lookups_blocked")
             return events
-        order, more = self.find_order(dispatcher, tracker, customer)
+        wording = Wording.from_domain(domain)
+        order, more = self.find_order(dispatcher, tracker, customer, wording)
         events += more
         if order is None:
             if not self.ask_if_missing and not more:
                 events += self.handle_without_order(dispatcher, tracker)
             return events
         events += [SlotSet("order_number", order.number), SlotSet("pending_request", None)]
-        return events + self.handle(dispatcher, tracker, order)
+        return events + self.handle(dispatcher, tracker, order, wording)
 
-    def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Optional[str]) -> Found:
+    def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Optional[str],
+                   wording: Wording) -> Found:
         named = entity(tracker, "order_number")  # this message names an order
         in_context = None  # "it", "my order": the one the conversation is about
         if not named and not (entity(tracker, "date") or entity(tracker, "order_ref")):
@@ -130,7 +133,7 @@ class OrderAction(Action):
             if customer:  # a signed-in customer naming an order that is not theirs
                 return self._failed(dispatcher, tracker, time.monotonic(), number=named)
         if customer:
-            return self._for_customer(dispatcher, tracker, customer, in_context)
+            return self._for_customer(dispatcher, tracker, customer, in_context, wording)
         picked = None if named else self._picked_from_proven(tracker)
         if picked:
             return picked, []
@@ -162,7 +165,7 @@ class OrderAction(Action):
         return picked[0] if len(picked) == 1 else None
 
     def _for_customer(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: str,
-                      in_context: Optional[str]) -> Found:
+                      in_context: Optional[str], wording: Wording) -> Found:
         """No order number named: the order by what is in it, by date, "my last order", the one being talked
         about if it fits the request, or the only one that fits; with several, the visitor chooses."""
         placed_on = entity(tracker, "date")
@@ -182,21 +185,22 @@ class OrderAction(Action):
         if current and (not fitting or current.number in {o.number for o in fitting}):
             return current, []
         if not fitting and not picked:
-            return self.nothing_fits(dispatcher, recent)
+            return self.nothing_fits(dispatcher, recent, wording)
         choices = list({o.number: o for o in [current, *(fitting or picked)] if o}.values())
         if len(choices) == 1:
             return choices[0], []
         if not self.ask_if_missing:
             return None, []
-        dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent) for o in choices[:4]])
+        buttons = [order_button(o, self.intent, wording) for o in choices[:4]]
+        dispatcher.utter_message(response="utter_which_order", buttons=buttons)
         return None, [SlotSet("pending_request", self.name())]
 
-    def nothing_fits(self, dispatcher: CollectingDispatcher, recent: List[Order]) -> Found:
+    def nothing_fits(self, dispatcher: CollectingDispatcher, recent: List[Order], wording: Wording) -> Found:
         """None of the recent orders fits the request: ask among those not cancelled (the answer says why not)."""
         shown = [o for o in recent if o.status != "cancelled"] or recent
         if len(shown) == 1 or not self.ask_if_missing:
             return (shown[0] if self.ask_if_missing else None), []
-        dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent) for o in shown[:4]])
+        dispatcher.utter_message(response="utter_which_order", buttons=[order_button(o, self.intent, wording) for o in shown[:4]])
         return None, [SlotSet("pending_request", self.name())]
 
     def _verify(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str, email: str, proven: List[str]) -> Found:
@@ -227,7 +231,9 @@ class OrderAction(Action):
                  SlotSet("pending_request", self.name())]
         return None, events[:1] + tried
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
+        """Answer about this order, the small words from `wording` (the domain's)."""
         raise NotImplementedError
 
     def handle_without_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:

@@ -22,6 +22,12 @@ from bot.orders.present import money
 
 logger = logging.getLogger(__name__)
 CLEAR = [SlotSet("pending_change", None), SlotSet("confirming", False)]
+ADDRESS_INVALID = {  # bot.orders.AddressInvalid.code: what to fix in the address the visitor typed
+    "empty": "utter_address_invalid_empty", "missing": "utter_address_invalid_missing",
+    "too_long": "utter_address_invalid_too_long", "no_house_number": "utter_address_invalid_no_house_number",
+    "country": "utter_address_invalid_country", "postcode": "utter_address_invalid_postcode",
+    "no_postcode_city": "utter_address_invalid_no_postcode_city", "parts": "utter_address_invalid_parts",
+}
 
 
 class ActionContinueOrderRequest(Action):
@@ -118,7 +124,7 @@ class ValidateAddressForm(FormValidationAction):
         try:
             address = parse_address(str(value or "")[:300], order.address.name, order.address.country)
         except AddressInvalid as err:
-            dispatcher.utter_message(response="utter_address_invalid", reason=str(err))
+            dispatcher.utter_message(response=ADDRESS_INVALID[err.code], **err.values)
             return {"new_address": None}
         return {"new_address": json.dumps(address.__dict__)}
 

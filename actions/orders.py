@@ -14,11 +14,12 @@ from bot import shop
 from bot.orders import CANCELLABLE, Order
 from bot.orders.base import Refund, is_late
 from bot.orders.factory import backend
-from bot.orders.present import cancel_terms, day, history_lines, money, status_values, tracking_link
+from bot.orders.present import cancel_terms, history_lines, money, status_values, tracking_link
+from bot.orders.wording import Wording
 
 
-def values(order: Order) -> Dict[str, Any]:
-    return status_values(order, shop.cached_facts())
+def values(order: Order, wording: Wording) -> Dict[str, Any]:
+    return status_values(order, shop.cached_facts(), wording)
 
 
 STATUS_RESPONSES = {
@@ -59,50 +60,54 @@ def status_response(order: Order) -> str:
 class ActionTrackOrder(OrderAction):
     intent = "track_order"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
         if is_late(order, dt.date.today()):
             link = tracking_link(order, shop.cached_facts())
-            dispatcher.utter_message(response="utter_order_late", tracking_link=link, **values(order))
+            dispatcher.utter_message(response="utter_order_late", tracking_link=link, **values(order, wording))
             return [FollowupAction("utter_offer_person_late_order")]  # its yes and no are rules
-        dispatcher.utter_message(response=status_response(order), **values(order))
+        dispatcher.utter_message(response=status_response(order), **values(order, wording))
         return []
 
-    def nothing_fits(self, dispatcher: CollectingDispatcher, recent: List[Order]) -> Found:
+    def nothing_fits(self, dispatcher: CollectingDispatcher, recent: List[Order], wording: Wording) -> Found:
         """Nothing on its way: say so with the history, rather than offer cancelled or long-delivered orders."""
-        dispatcher.utter_message(response="utter_no_order_on_its_way", lines=history_lines(recent[:5]))
+        dispatcher.utter_message(response="utter_no_order_on_its_way", lines=history_lines(recent[:5], wording))
         return None, [SlotSet("pending_request", self.name())]
 
 
 class ActionOrderHistory(OrderAction):
     intent = "order_history"
 
-    def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Optional[str]) -> Found:
+    def find_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, customer: Optional[str],
+                   wording: Wording) -> Found:
         if not customer:
-            return super().find_order(dispatcher, tracker, customer)
+            return super().find_order(dispatcher, tracker, customer, wording)
         recent = backend().recent_orders(customer, 5)
         if recent:
-            dispatcher.utter_message(response="utter_order_history", lines=history_lines(recent))
+            dispatcher.utter_message(response="utter_order_history", lines=history_lines(recent, wording))
         else:
             dispatcher.utter_message(response="utter_no_orders")
         return None, [SlotSet("pending_request", None)]
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
-        dispatcher.utter_message(response="utter_order_history", lines=history_lines([order]))
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
+        dispatcher.utter_message(response="utter_order_history", lines=history_lines([order], wording))
         return []
 
 
 class ActionCancelOrder(OrderAction):
     intent = "cancel_order"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
         if order.status == "cancelled":
             dispatcher.utter_message(response="utter_order_already_cancelled", number=order.number)
             return []
         if order.status not in CANCELLABLE:
-            dispatcher.utter_message(response=CANNOT_CANCEL.get(order.status, "utter_cannot_cancel"), **values(order))
+            dispatcher.utter_message(response=CANNOT_CANCEL.get(order.status, "utter_cannot_cancel"), **values(order, wording))
             return []
         terms, charged = cancel_terms(order, fee())
-        dispatcher.utter_message(response=CONFIRM_CANCEL[terms], fee=money(charged, order.currency), **values(order))
+        dispatcher.utter_message(response=CONFIRM_CANCEL[terms], fee=money(charged, order.currency), **values(order, wording))
         return [SlotSet("pending_change", f"cancel:{order.number}"), SlotSet("confirming", True)]
 
 
@@ -110,12 +115,13 @@ class ActionCheckCancellationFee(OrderAction):
     intent = "check_cancellation_fee"
     ask_if_missing = False  # a general question gets the policy, not a request for details
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
         terms, charged = cancel_terms(order, fee())
         response = CANCELLATION_FEE.get(terms) or TOO_LATE_TO_CANCEL.get(order.status,
                                                                          "utter_cancellation_fee_for_order_too_late")
         dispatcher.utter_message(response=response, number=order.number,
-                                 fee=money(charged, order.currency), status_word=values(order)["status_word"])
+                                 fee=money(charged, order.currency), status_word=order.status)
         return []
 
     def handle_without_order(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
@@ -126,12 +132,13 @@ class ActionCheckCancellationFee(OrderAction):
 class ActionChangeOrder(OrderAction):
     intent = "change_order"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
         if order.status in CANCELLABLE:
             response = "utter_change_order_possible"
         else:
             response = TOO_LATE_TO_CHANGE.get(order.status, "utter_change_order_too_late")
-        dispatcher.utter_message(response=response, **values(order))
+        dispatcher.utter_message(response=response, **values(order, wording))
         return []
 
 
@@ -143,10 +150,11 @@ class ActionChangeShippingAddress(OrderAction):
         # at run level, so the order-system-down answer also tells the rules "no address form"
         return with_address_decision(await super().run(dispatcher, tracker, domain))
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
         if order.status not in CANCELLABLE:
             dispatcher.utter_message(response=ADDRESS_TOO_LATE.get(order.status, "utter_cannot_change_address"),
-                                     **values(order))
+                                     **values(order, wording))
             return []
         return [SlotSet("address_change_ok", True), SlotSet("new_address", None)]
 
@@ -154,12 +162,13 @@ class ActionChangeShippingAddress(OrderAction):
 class ActionGetInvoice(OrderAction):
     intent = "get_invoice"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
         if not order.invoice_number:
             dispatcher.utter_message(response="utter_no_invoice_yet", number=order.number)
             return []
         link = f"{shop.cached_facts()['orders_url']}/{order.number}/invoice.pdf"
-        dispatcher.utter_message(response="utter_invoice", invoice=order.invoice_number, link=link, **values(order))
+        dispatcher.utter_message(response="utter_invoice", invoice=order.invoice_number, link=link, **values(order, wording))
         return []
 
 
@@ -170,15 +179,16 @@ class ActionCheckInvoice(ActionGetInvoice):
 class ActionGetRefund(OrderAction):
     intent = "get_refund"
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
         if order.refund:
-            return ActionTrackRefund.tell(dispatcher, order, order.refund)
+            return ActionTrackRefund.tell(dispatcher, order, order.refund, wording)
         reason = refund_refusal(order)
         if reason:
             dispatcher.utter_message(response=CANNOT_REFUND[reason], number=order.number,
                                      return_days=return_days())
             return []
-        dispatcher.utter_message(response="utter_confirm_refund", **values(order))
+        dispatcher.utter_message(response="utter_confirm_refund", **values(order, wording))
         return [SlotSet("pending_change", f"refund:{order.number}"), SlotSet("confirming", True)]
 
 
@@ -200,17 +210,18 @@ class ActionTrackRefund(OrderAction):
     intent = "track_refund"
 
     @staticmethod
-    def tell(dispatcher: CollectingDispatcher, order: Order, refund: Refund) -> List[Dict[str, Any]]:
+    def tell(dispatcher: CollectingDispatcher, order: Order, refund: Refund, wording: Wording) -> List[Dict[str, Any]]:
         paid_back = refund.refunded_at is not None
         dispatcher.utter_message(response="utter_refund_status_paid_back" if paid_back else "utter_refund_status",
                                  number=order.number, refund_status=refund.status,
                                  amount=money(refund.amount, order.currency),
-                                 refund_day=day(refund.refunded_at if paid_back else refund.expected_at))
+                                 refund_day=wording.day(refund.refunded_at if paid_back else refund.expected_at))
         return []
 
-    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order) -> List[Dict[str, Any]]:
+    def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order,
+               wording: Wording) -> List[Dict[str, Any]]:
         if order.refund:
-            return self.tell(dispatcher, order, order.refund)
+            return self.tell(dispatcher, order, order.refund, wording)
         dispatcher.utter_message(response=NO_REFUND[refund_refusal(order)], number=order.number,
                                  return_days=return_days())
         return []

@@ -17,6 +17,7 @@ from bot.logsafe import loggable
 from bot.orders import Order, OrdersUnavailable
 from bot.orders.factory import backend
 from bot.orders.present import first_name, greeting_state, greeting_values
+from bot.orders.wording import Wording
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ class ActionGreet(Action):
         customer = verified_customer(tracker)
         if customer and not self._greeted_before(tracker):
             try:
-                events = await asyncio.to_thread(self._greet_customer, dispatcher, tracker, customer)
+                events = await asyncio.to_thread(self._greet_customer, dispatcher, tracker, customer,
+                                                 Wording.from_domain(domain))
                 if events is not None:
                     return events
             except OrdersUnavailable as err:  # a greeting is not worth an error message
@@ -86,7 +88,7 @@ class ActionGreet(Action):
         return False
 
     def _greet_customer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                        customer: str) -> Optional[List[Dict[str, Any]]]:
+                        customer: str, wording: Wording) -> Optional[List[Dict[str, Any]]]:
         today = dt.date.today()
         current = order_in_flight(customer, today)
         if current is None:
@@ -95,8 +97,8 @@ class ActionGreet(Action):
         who = meta.get("customer") if isinstance(meta, dict) else None
         given = who.get("name") if isinstance(who, dict) else None
         # the name on the customer's own order first: the page's name is whatever the shop page sent
-        name = first_name(current.address.name) or (str(given)[:40] if given else "") or "there"
+        name = first_name(current.address.name) or (str(given)[:40] if given else "") or wording.no_name
         # the buttons (about this order, something else) are the response's
         dispatcher.utter_message(response=GREETINGS[greeting_state(current, today)], name=name,
-                                 **greeting_values(current))
+                                 **greeting_values(current, wording))
         return [SlotSet("order_number", current.number)]

@@ -43,6 +43,7 @@ from bot.channels.turns import Turns
 from bot.handoff.queue import WAITING_STATES, HandoffQueue
 from bot.logsafe import loggable
 from bot.proxies import client_address
+from bot.responses import response_text
 from bot.settings import Settings, get_settings
 from bot.touchpoints.broker import record as record_touchpoint
 from bot.touchpoints.events import error_row
@@ -52,17 +53,13 @@ logger = logging.getLogger(__name__)
 
 OPENING = "/greet"  # what widget.js sends to open a new session: a command the bot never offered as a button
 MAX_SOCKET_FRAME_BYTES = 64 * 1024
-NOTICES = {
-    "too_long": "That message is too long for me. Could you shorten it (at most {limit} characters)?",
-    "rate_limited": "You're sending messages faster than I can read them. Please wait a few seconds.",
-    "malformed": "I couldn't read that message. Please try again.",
-    "no_session": "Your chat session has not started yet. Please reload the page.",
-    "error": "Sorry, something went wrong on our side. Please try again in a moment.",
-    "no_answer": "Sorry, I couldn't answer that just now. Please try again in a moment, or ask for a person.",
-    "identity_changed": "You signed in or out since this chat started. Please reload the page to go on chatting.",
-    "too_many_sessions": "The chat was opened too often from your network just now. Please wait a minute, then reload the page.",
+NOTICES = {  # what the visitor is told when the channel does not pass a frame on: domain/notices.yml
+    "too_long": "utter_notice_too_long", "rate_limited": "utter_notice_rate_limited",
+    "malformed": "utter_notice_malformed", "no_session": "utter_notice_no_session", "error": "utter_notice_error",
+    "no_answer": "utter_notice_no_answer", "identity_changed": "utter_notice_identity_changed",
+    "too_many_sessions": "utter_notice_too_many_sessions",
 }
-TOO_MANY_CONNECTIONS = {"code": "too_many_connections", "text": "Too many chat windows are open from your network."}
+TOO_MANY_CONNECTIONS = "utter_notice_too_many_connections"
 Handler = Callable[[str, Any], Awaitable[None]]
 
 
@@ -161,6 +158,8 @@ class WidgetInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         self._settings = settings = get_settings()
         self._on_new_message = on_new_message
+        for notice in (*NOTICES.values(), TOO_MANY_CONNECTIONS):  # a missing notice fails here, not in an error handler
+            response_text(notice)
         manager = socketio.AsyncRedisManager(settings.redis.url(db=0), channel=WIDGET_SOCKET_CHANNEL)
         self._sio = sio = socketio.AsyncServer(
             async_mode="sanic", cors_allowed_origins=settings.allowed_origins, client_manager=manager,
@@ -196,7 +195,7 @@ class WidgetInput(InputChannel):
         return answered
 
     async def notice(self, sid: str, code: str) -> None:
-        text = NOTICES[code].format(limit=self.settings.widget_max_message_bytes)
+        text = response_text(NOTICES[code]).format(limit=self.settings.widget_max_message_bytes)
         await self.sio.emit("notice", {"code": code, "text": text}, to=sid)
 
     async def in_turn(self, message: UserMessage) -> Any:
@@ -208,7 +207,8 @@ class WidgetInput(InputChannel):
         address = client_address(environ.get("sanic.request"), self.settings)  # behind a proxy: the one it names
         if not await self.limits.open_connection(address):
             logger.info("refused a widget connection from %s: too many", loggable(address))
-            raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
+            raise socketio.exceptions.ConnectionRefusedError({"code": "too_many_connections",
+                                                              "text": response_text(TOO_MANY_CONNECTIONS)})
         await self.sio.save_session(sid, {"address": address})
 
     async def disconnect(self, sid: str) -> None:

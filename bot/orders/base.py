@@ -17,7 +17,13 @@ class OrdersUnavailable(RuntimeError):
 
 
 class AddressInvalid(ValueError):
-    """A shipping address the carrier could not deliver to; the message says what to fix."""
+    """A shipping address the carrier could not deliver to. `code` says what to fix (the visitor reads the
+    domain's response for it, filled with `values`); the message is for the logs and the order API."""
+
+    def __init__(self, code: str, message: str, **values: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -40,16 +46,18 @@ def validate_address(address: Address) -> Address:
     fields = {k: (v or "").strip() for k, v in asdict(address).items()}
     missing = [k for k, v in fields.items() if not v]
     if missing:
-        raise AddressInvalid(f"the {', '.join(missing)} is missing")
+        raise AddressInvalid("missing", f"the {', '.join(missing)} is missing", fields=", ".join(missing))
     if any(len(v) > 120 for v in fields.values()):
-        raise AddressInvalid("a part of the address is too long")
+        raise AddressInvalid("too_long", "a part of the address is too long")
     if not re.search(r"\d", fields["street"]):
-        raise AddressInvalid("the street needs a house number")
+        raise AddressInvalid("no_house_number", "the street needs a house number")
     country = fields["country"].upper()
     if country not in POSTCODE:
-        raise AddressInvalid(f"we deliver to {', '.join(sorted(POSTCODE))} only")
+        countries = ", ".join(sorted(POSTCODE))
+        raise AddressInvalid("country", f"we deliver to {countries} only", countries=countries)
     if not re.fullmatch(POSTCODE[country], fields["postcode"].upper()):
-        raise AddressInvalid(f"'{fields['postcode']}' is not a valid postcode for {country}")
+        raise AddressInvalid("postcode", f"'{fields['postcode']}' is not a valid postcode for {country}",
+                             postcode=fields["postcode"], country=country)
     return Address(fields["name"], fields["street"], fields["postcode"].upper(), fields["city"], country)
 
 
@@ -97,11 +105,6 @@ class Order:
     def cancellation_fee(self, fee: Decimal) -> Decimal:
         """What cancelling costs now: free until packed, the shop's fee once packed (shop/facts.yml)."""
         return fee if self.status == "packed" else Decimal("0")
-
-    def summary(self) -> str:
-        names = ", ".join(f"{i.quantity} x {i.name}" if i.quantity > 1 else i.name for i in self.items[:3])
-        more = f" and {len(self.items) - 3} more" if len(self.items) > 3 else ""
-        return f"{names}{more}"
 
 
 def is_late(order: Order, today: dt.date) -> bool:
@@ -168,7 +171,7 @@ def parse_address(text: str, name: str, default_country: str) -> Address:
     """Read 'street and number, postcode city, country' as people type it (commas optional between postcode and city)."""
     parts = [p.strip() for p in (text or "").replace("\n", ",").split(",") if p.strip()]
     if not parts:
-        raise AddressInvalid("it is empty")
+        raise AddressInvalid("empty", "it is empty")
     country = default_country
     last = parts[-1].lower()
     if len(parts) > 1 and (last in COUNTRY_NAMES or (len(last) == 2 and last.isalpha())):
@@ -179,10 +182,10 @@ def parse_address(text: str, name: str, default_country: str) -> Address:
         shape = POSTCODE.get(country.upper(), r"[A-Za-z0-9-]{3,8}")
         match = re.match(rf"^\s*({shape})\s+(\D.*)$", rest, re.IGNORECASE)
         if not match:
-            raise AddressInvalid("I need a postcode and a city after the street")
+            raise AddressInvalid("no_postcode_city", "I need a postcode and a city after the street")
         postcode, city = match.group(1), match.group(2)
     elif len(parts) == 3:  # "street 5, 10115, Berlin"
         street, postcode, city = parts
     else:
-        raise AddressInvalid("I need the street and number, postcode, city and country")
+        raise AddressInvalid("parts", "I need the street and number, postcode, city and country")
     return validate_address(Address(name, street, postcode, city, country))

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Mapping, Optional, Tuple, cast
 
 from bot.orders.base import CANCELLABLE, Order, is_late
+from bot.orders.wording import Wording, default_wording
 
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0}  # currencies without cents (ISO 4217); the rest have two
 
@@ -18,11 +19,19 @@ def money(amount: Decimal, currency: str = "EUR") -> str:
     return f"{value} {currency}"
 
 
-def day(value: Optional[dt.date]) -> str:
-    if value is None:
-        return "soon"
-    value = value.date() if isinstance(value, dt.datetime) else value
-    return f"{value.strftime('%A')}, {value.day} {value.strftime('%B')}"
+def day(value: Optional[dt.date], wording: Optional[Wording] = None) -> str:
+    """A day as the answers write it, "Thursday, 3 December" ("soon" if not known yet). Without a wording, the
+    domain files' (the agent console's calls)."""
+    return (wording or default_wording()).day(value)
+
+
+def items(order: Order, wording: Optional[Wording] = None) -> str:
+    """What is in the order, "2 x Mug, Lamp, Tea and 2 more": the first three items, then how many besides."""
+    words = wording or default_wording()
+    names = ", ".join(words.item_quantity.format(quantity=i.quantity, name=i.name) if i.quantity > 1 else i.name
+                      for i in order.items[:3])
+    more = len(order.items) - 3
+    return words.items_more.format(items=names, more=more) if more > 0 else names
 
 
 def cancel_terms(order: Order, fee: Decimal) -> Tuple[str, Decimal]:
@@ -34,13 +43,13 @@ def cancel_terms(order: Order, fee: Decimal) -> Tuple[str, Decimal]:
     return ("fee" if charged else "free"), charged
 
 
-def status_values(order: Order, facts: Mapping[str, object]) -> dict:
+def status_values(order: Order, facts: Mapping[str, object], wording: Wording) -> dict:
     refund = order.refund
     return {
-        "number": order.number, "items": order.summary(), "placed": day(order.placed_at),
-        "shipped": day(order.shipped_at), "carrier": order.carrier or "our carrier",
-        "tracking": order.tracking_number or "not available yet", "expected": day(order.expected_delivery),
-        "delivered": day(order.delivered_at), "cancelled": day(order.cancelled_at),
+        "number": order.number, "items": items(order, wording), "placed": wording.day(order.placed_at),
+        "shipped": wording.day(order.shipped_at), "carrier": order.carrier or wording.our_carrier,
+        "tracking": order.tracking_number or wording.tracking_pending, "expected": wording.day(order.expected_delivery),
+        "delivered": wording.day(order.delivered_at), "cancelled": wording.day(order.cancelled_at),
         "refund_amount": money(refund.amount, order.currency) if refund else None,
         "refund_status": refund.status if refund else None,
         "total": money(order.total, order.currency), "status_word": order.status,  # for a status without a response of its own
@@ -58,20 +67,20 @@ def greeting_state(order: Order, today: dt.date) -> str:
     return order.status if order.status in ("delivered", "pending", "paid", "packed") else "other"
 
 
-def greeting_values(order: Order) -> dict:
+def greeting_values(order: Order, wording: Wording) -> dict:
     """The placeholders of the greeting responses (the carrier as the order has it, as the greeting always said)."""
-    return {"number": order.number, "items": order.summary(), "carrier": order.carrier, "shipped": day(order.shipped_at),
-            "expected": day(order.expected_delivery), "delivered": day(order.delivered_at), "status": order.status}
+    return {"number": order.number, "items": items(order, wording), "carrier": order.carrier,
+            "shipped": wording.day(order.shipped_at), "expected": wording.day(order.expected_delivery),
+            "delivered": wording.day(order.delivered_at), "status": order.status}
 
 
-def history_lines(orders: Iterable[Order]) -> str:
-    return "\n".join(
-        f"- #{o.number}, {day(o.placed_at)}: {o.summary()}, {money(o.total, o.currency)}, {o.status}" for o in orders
-    )
+def history_lines(orders: Iterable[Order], wording: Wording) -> str:
+    return "\n".join(wording.history_line.format(number=o.number, day=wording.day(o.placed_at), items=items(o, wording),
+                                                 total=money(o.total, o.currency), status=o.status) for o in orders)
 
 
-def order_button(order: Order, intent: str) -> dict:
-    return {"title": f"#{order.number} {order.summary()[:30]} ({order.status})",
+def order_button(order: Order, intent: str, wording: Wording) -> dict:
+    return {"title": wording.order_button.format(number=order.number, items=items(order, wording)[:30], status=order.status),
             "payload": f'/{intent}{{"order_number": "{order.number}"}}'}
 
 

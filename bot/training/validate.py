@@ -1,8 +1,9 @@
 """`rasa data validate` with every warning treated as an error, except one it cannot know better:
 
 Rasa calls a response unused when no story or rule names it, but our actions choose many
-responses at run time (`response="utter_..."`). Those are accepted when a file in actions/
-names them; any other warning, and any response nobody uses, still fails the check.
+responses at run time (`response="utter_..."`), and read the small words of their answers from
+responses (bot/orders/wording.py), and the widget's channel its notices. Those are accepted when a file
+in actions/ or READ_BY_CODE names them; any other warning, and any response nobody uses, still fails the check.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ NO_EXAMPLES = re.compile(r"The intent '(\w+)' is listed in the domain file, but 
 # intents nobody types: the agent console triggers them through Rasa's API (bot/console)
 SYSTEM_INTENTS = {"handoff_finished", "handoff_expired", "handoff_left"}
 WARNING_START = re.compile(r"(?:^|\s)(\w*Warning): ")
+# responses read, not uttered: the small words of the order answers, the widget's notices
+READ_BY_CODE = ("bot/orders/wording.py", "bot/channels/widget.py")
 
 
 def responses_named_in(paths: Iterable[Path]) -> Set[str]:
@@ -53,7 +56,8 @@ def main() -> int:
         cwd=ROOT, capture_output=True, text=True,
     )
     output = result.stdout + result.stderr
-    used_by_actions = responses_named_in((ROOT / "actions").glob("*.py")) | form_questions(ROOT / "domain")
+    used_by_actions = (responses_named_in([*(ROOT / "actions").glob("*.py"), *(ROOT / p for p in READ_BY_CODE)])
+                       | form_questions(ROOT / "domain"))
     problems = []
     for warning in warnings_in(output):
         unused = UNUSED.search(warning)

@@ -77,8 +77,9 @@ def test_tracking_link_is_the_carriers_page_for_the_parcel():
 
 def test_the_greeting_does_not_promise_a_day_that_has_passed():
     from bot.orders.present import greeting_state, greeting_values
+    from bot.orders.wording import default_wording
     late = dataclasses.replace(order("100841", "shipped", expected=dt.date(2026, 11, 29)),
                                shipped_at=dt.datetime(2026, 11, 26, 9))
     assert greeting_state(late, TODAY) == "shipped_late"  # utter_greet_customer_shipped_late: "was due by"
-    assert greeting_values(late)["expected"] == "Sunday, 29 November"
+    assert greeting_values(late, default_wording())["expected"] == "Sunday, 29 November"
     assert greeting_state(late, dt.date(2026, 11, 28)) == "shipped"  # "should arrive by"

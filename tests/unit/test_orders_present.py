@@ -6,6 +6,7 @@ import pytest
 from bot.orders import Address, AddressInvalid, Item, Order
 from bot.orders.base import is_late, parse_address
 from bot.orders.present import cancel_terms, greeting_state, history_lines, money, order_button, status_values
+from bot.orders.wording import default_wording
 
 
 def order(status="shipped", **kw):
@@ -48,13 +49,15 @@ def test_the_greeting_says_yesterday():
 
 
 def test_status_values_fill_every_placeholder_of_the_responses():
-    values = status_values(order(), {"return_days": 30, "refund_days": "5 days", "free_cancel_window": "x", "returns_url": "u"})
+    values = status_values(order(), {"return_days": 30, "refund_days": "5 days", "free_cancel_window": "x", "returns_url": "u"},
+                           default_wording())
     assert values["tracking"] == "00340434" and values["expected"] == "Friday, 27 November"
 
 
 def test_history_and_buttons():
-    assert history_lines([order()]).startswith("- #100482, Friday, 20 November: Grey hoodie, 59.90 EUR, shipped")
-    assert order_button(order(), "track_order")["payload"] == '/track_order{"order_number": "100482"}'
+    lines = history_lines([order()], default_wording())
+    assert lines.startswith("- #100482, Friday, 20 November: Grey hoodie, 59.90 EUR, shipped")
+    assert order_button(order(), "track_order", default_wording())["payload"] == '/track_order{"order_number": "100482"}'
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -22,7 +22,7 @@ from bot.handoff.routing import TEAMS
 from bot.logsafe import loggable
 from bot.orders import Customer, Order, OrdersBackend, OrdersUnavailable
 from bot.orders.base import is_late
-from bot.orders.present import day, money
+from bot.orders.present import day, items, money
 from bot.touchpoints.events import handoff_row
 from bot.tracker.transcript import history_from_events
 
@@ -35,7 +35,7 @@ RELAY_HEAD_START_SECONDS = 0.005
 def order_row(o: Order, today: dt.date) -> Dict[str, Any]:
     """An order as the agent reads it: money as the shop shows it, days in words, late orders flagged."""
     return {"number": o.number, "status": o.status, "placed_at": o.placed_at.isoformat(),
-            "total": money(o.total, o.currency), "currency": o.currency, "items": o.summary(), "carrier": o.carrier,
+            "total": money(o.total, o.currency), "currency": o.currency, "items": items(o), "carrier": o.carrier,
             "tracking_number": o.tracking_number, "expected_delivery": iso(o.expected_delivery),
             "expected": day(o.expected_delivery) if o.expected_delivery else None,
             "delivered": day(o.delivered_at) if o.delivered_at else None, "late": is_late(o, today)}
