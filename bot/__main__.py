@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence
 from bot import shop
 from bot.private_files import PRIVATE_UMASK
 from bot.settings import (
+    ENV_CONSOLE_ADMIN_PASSWORD,
     ENV_EMBEDDED_REDIS_PASSWORD,
     ENV_IDENTITY_SECRET,
     IDENTITY_SECRET_FILE,
@@ -44,8 +45,8 @@ def rest_line(settings: Settings) -> str:
 
 
 def admin_hint(where: Optional[str]) -> str:
-    if where == "CONSOLE_ADMIN_PASSWORD":
-        return "password from CONSOLE_ADMIN_PASSWORD"
+    if where == ENV_CONSOLE_ADMIN_PASSWORD:
+        return f"password from {ENV_CONSOLE_ADMIN_PASSWORD}"
     if where:
         return f"password in {where}"
     return "password as set by an admin"

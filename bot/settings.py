@@ -1,8 +1,9 @@
 """Every setting, read from the environment in one place, with defaults.
 
 Nothing else in the project reads `os.environ`; call `get_settings()` (cached) and
-pass values on. Child processes (Rasa, the action server) get their configuration
-through `Settings.rasa_environment()`, which `endpoints.yml` expands.
+pass values on. Each setting is one field declared with `setting(ENV_NAME, default, kind=...)`:
+`Settings.from_env` reads it and `Settings.to_env` writes it back, and child processes (Rasa, the action
+server, the console) get their environment from `child_environment()` (that, plus what `endpoints.yml` expands).
 """
 from __future__ import annotations
 

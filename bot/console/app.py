@@ -10,14 +10,11 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse
 
-from bot import db
 from bot.console import errors
 from bot.console.blueprints import analytics, auth, conversations, pages, privacy, queue, tickets
 from bot.console.context import close_services, open_services, start_background, stop_background
 from bot.proxies import sanic_config
 from bot.settings import Settings
-from bot.touchpoints.analytics import Analytics
-from bot.touchpoints.models import upgrade
 
 HERE = Path(__file__).resolve().parent
 APP_NAME = "shopbot_console"
@@ -50,19 +47,11 @@ def create_app(settings: Settings) -> Sanic:
 async def start(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
     settings = app.ctx.settings
     open_services(app, settings)
-    open_analytics(app, settings)
     start_background(app, settings)
-
-
-def open_analytics(app: Sanic, settings: Settings) -> None:
-    """The touchpoints' schema brought up to date, then the dashboard's queries on their database."""
-    upgrade(settings.touchpoints_url)
-    app.ctx.analytics = Analytics(db.hold(settings.touchpoints_url))
 
 
 async def stop(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
     stop_background(app)
-    db.release(app.ctx.analytics.engine)
     await close_services(app)
 
 

@@ -8,6 +8,7 @@ import functools
 
 from sanic import Sanic
 
+from bot import db
 from bot.console.housekeeping import housekeeping
 from bot.console.sessions import Sessions
 from bot.console.users import Users, ensure_admin
@@ -20,6 +21,8 @@ from bot.handoff.rasa_api import RasaApi
 from bot.handoff.records import HandoffRecords
 from bot.orders.factory import make_backend
 from bot.settings import Settings
+from bot.touchpoints.analytics import Analytics
+from bot.touchpoints.models import upgrade
 from bot.touchpoints.privacy import forget_customer
 from bot.touchpoints.writer import TouchpointWriter
 
@@ -40,6 +43,8 @@ def open_services(app: Sanic, settings: Settings) -> None:
     app.ctx.touchpoints = TouchpointWriter(settings.touchpoints_url,
                                            spill=settings.var_dir / "console-touchpoints-pending.jsonl")
     app.ctx.touchpoints.start()
+    upgrade(settings.touchpoints_url)  # the touchpoints' schema up to date before the dashboard queries it
+    app.ctx.analytics = Analytics(db.hold(settings.touchpoints_url))
     app.ctx.forget = functools.partial(forget_customer, settings.sql_url, settings.touchpoints_url)
 
 
@@ -61,6 +66,7 @@ def stop_background(app: Sanic) -> None:
 
 async def close_services(app: Sanic) -> None:
     """The touchpoints still pending written, then every client and store closed."""
+    db.release(app.ctx.analytics.engine)
     await app.ctx.touchpoints.close()
     await app.ctx.rasa.close()
     await app.ctx.queue.close()

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import db
 from bot.migrations import upgrade
 from bot.private_files import private_dir, write_private
+from bot.settings import ENV_CONSOLE_ADMIN_PASSWORD
 
 ROLES = ("agent", "trainer", "admin")
 EDITABLE = ("role", "name", "teams", "max_chats", "active", "password")
@@ -197,4 +198,4 @@ def ensure_admin(users_store: Users, var_dir: Path, password: str = "") -> Tuple
         password = secrets.token_urlsafe(12)
         write_private(private_dir(var_dir) / ADMIN_PASSWORD_FILE, password + "\n")
     users_store.create("admin", password, role="admin", name="Admin")
-    return "admin", (str(path) if path.exists() else "CONSOLE_ADMIN_PASSWORD")
+    return "admin", (str(path) if path.exists() else ENV_CONSOLE_ADMIN_PASSWORD)

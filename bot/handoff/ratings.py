@@ -4,9 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy.exc import IntegrityError
-
-from bot.handoff.store import RecordsStore, now
+from bot.handoff.store import AlreadyRecorded, RecordsStore, now
 from bot.handoff.tables import MAX_TEXT, ratings
 
 
@@ -23,7 +21,7 @@ class Ratings(RecordsStore):
                "created_at": now(), "comment": comment[:MAX_TEXT] if comment else None}
         try:
             self._run("store the rating", lambda c: c.execute(ratings.insert().values(**row)))
-        except IntegrityError:
+        except AlreadyRecorded:
             return False
         return True
 

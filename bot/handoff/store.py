@@ -18,6 +18,10 @@ class RecordsUnavailable(RuntimeError):
     """The database did not answer; the message says what could not be done."""
 
 
+class AlreadyRecorded(ValueError):
+    """A record with that unique name (or for that conversation) is already there."""
+
+
 def now() -> dt.datetime:
     return dt.datetime.utcnow().replace(microsecond=0)
 
@@ -34,7 +38,7 @@ class RecordsStore:
         try:
             with self.engine.begin() as conn:
                 return fn(conn)
-        except IntegrityError:
-            raise
+        except IntegrityError as err:
+            raise AlreadyRecorded(f"could not {what}: it is already there") from err
         except SQLAlchemyError as err:
             raise RecordsUnavailable(f"could not {what}: {err.__class__.__name__}") from err

@@ -66,8 +66,7 @@ def test_the_live_stream_carries_only_what_the_agent_may_read(tmp_path, redis_ur
             _, _, payments, _ = await teams(console)
             theirs, mine = await console.handoff("orders"), await console.handoff("payments")
             queue = console.ctx.queue
-            async with payments.stream() as stream:
-                await asyncio.sleep(0.5)  # subscribed
+            async with payments.stream() as stream:  # entered on the stream's headers, sent once it has subscribed
                 await queue.publish("queued", theirs, reason="requested")
                 await queue.publish("message", theirs, sender="visitor", text="my card number is 4111")
                 await queue.publish("message", mine, sender="visitor", text="hello payments")

@@ -7,12 +7,12 @@ from typing import Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
-from sqlalchemy.exc import IntegrityError
 
 from bot.console.errors import BadInput, Conflict, NotFound
 from bot.console.sessions import json_body, requires, text_field
 from bot.handoff.mail import MailUnavailable
 from bot.handoff.records import RecordsUnavailable, Ticket
+from bot.handoff.store import AlreadyRecorded
 from bot.logsafe import loggable
 from bot.touchpoints.events import ticket_row
 
@@ -117,7 +117,7 @@ async def save_canned(request: Request, canned_id: Optional[int]) -> response.HT
         raise BadInput("a canned response needs a title and a text")
     try:
         saved = await asyncio.to_thread(request.app.ctx.records.save_canned, title, text, canned_id)
-    except IntegrityError:
+    except AlreadyRecorded:
         raise Conflict(f"there is already a canned response called {title!r}") from None
     return response.json({"canned": saved}, status=201 if canned_id is None else 200)
 
