@@ -18,6 +18,7 @@ from bot.settings import (
     ENV_IDENTITY_SECRET,
     IDENTITY_SECRET_FILE,
     REDIS_PASSWORD_FILE,
+    ROOT,
     Settings,
     SettingsError,
     get_settings,
@@ -148,6 +149,42 @@ def cmd_tone_train(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nlu(args: argparse.Namespace) -> int:
+    """Teach, unteach or show NLU examples; a refusal (bad input, unknown intent) changes nothing and exits 2."""
+    from pathlib import Path
+
+    from bot.training.nlu_data import NluData, NluDataError
+
+    data = NluData(Path(args.data), Path(args.domain))
+    try:
+        if args.nlu_command == "add":
+            print(data.add(args.intent, args.text, new=args.new, file=args.file))
+        elif args.nlu_command == "remove":
+            print(data.remove(args.text))
+        else:
+            print("\n".join(data.examples_of(args.intent)))
+    except NluDataError as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def add_nlu_parser(sub: argparse._SubParsersAction) -> None:
+    nlu = sub.add_parser("nlu", help="add, move, remove or list NLU training examples (data/nlu/*.yml)")
+    nlu.add_argument("--data", default=str(ROOT / "data"), help="the training data folder (default: the project's)")
+    nlu.add_argument("--domain", default=str(ROOT / "domain"), help="the domain folder (default: the project's)")
+    verbs = nlu.add_subparsers(dest="nlu_command", required=True)
+    add = verbs.add_parser("add", help="teach TEXT as an example of INTENT (moved there if another intent has it)")
+    add.add_argument("intent")
+    add.add_argument("text")
+    add.add_argument("--new", action="store_true", help="create INTENT (NLU block and domain entry) if unknown")
+    add.add_argument("--file", help="with --new: the topic file, e.g. data/nlu/orders.yml (default: the one named "
+                     "by the intent's first word, faq_* -> faq.yml, else data/nlu/new_intents.yml)")
+    verbs.add_parser("remove", help="remove TEXT wherever it is taught").add_argument("text")
+    verbs.add_parser("list", help="the examples of INTENT").add_argument("intent")
+    nlu.set_defaults(func=cmd_nlu)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with one server (one container per server in docker-compose.yml)."""
     from bot.runner import ROOT, commands
@@ -179,6 +216,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo_cmd.add_argument("--days", type=int, default=21)
     demo_cmd.add_argument("--per-day", type=int, default=60)
     demo_cmd.set_defaults(func=cmd_demo_data)
+    add_nlu_parser(sub)
     args = parser.parse_args(argv)
     os.umask(PRIVATE_UMASK)  # every file and folder made from here on, by us or our children, is our user's alone
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
