@@ -1,1 +1,1 @@
-"""Training data tools: validation that knows about actions (and, later, the trainer's NLU inbox)."""
+"""Training data tools: validation that knows about actions, NLU examples edited line by line (nlu_data; later the inbox)."""
