@@ -204,6 +204,8 @@ class NluData:
 
     def add(self, intent: str, text: str, new: bool = False, file: Optional[str] = None) -> str:
         intent, text = check_intent(intent), check_text(text)
+        if file and not new:
+            raise NluDataError("--file names where a new intent goes: it needs --new")
         path = self.file_of(intent)
         if path is None and not new:
             raise NluDataError(f"unknown intent {intent!r}: no NLU file has it (--new creates it)")

@@ -113,11 +113,12 @@ def test_remove_says_where_or_that_it_was_not_found(project, nlu):
     ("Greet", "hello", "a-z"),
     ("greet me", "hello", "a-z"),
     ("greet", "my order [100482](order_number)", "entity annotation"),
+    ("no_such_intent", "hello there", "needs --new"),
 ])
 def test_bad_requests_are_refused_and_change_nothing(project, nlu, intent, text, why):
     before = snapshot(project)
     with pytest.raises(NluDataError, match=why):
-        nlu.add(intent, text)
+        nlu.add(intent, text, file="faq.yml" if why == "needs --new" else None)
     assert snapshot(project) == before
 
 
