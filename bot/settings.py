@@ -80,6 +80,19 @@ ENV_PROXIES_COUNT = "PROXIES_COUNT"  # proxies in front that append to X-Forward
 ENV_REAL_IP_HEADER = "REAL_IP_HEADER"  # a header the proxy sets to the client's address, e.g. X-Real-IP
 ENV_FORWARDED_SECRET = "FORWARDED_SECRET"  # noqa: S105 (a variable name) the secret in the proxy's Forwarded header
 ENV_EMBEDDED_REDIS_PASSWORD = "EMBEDDED_REDIS_PASSWORD"  # noqa: S105 (a variable name) unset: made once, kept in var/
+# the trainer loop (bot.training): where the data it edits and the models it trains live, what the inbox lists,
+# and what an activation demands
+ENV_TRAIN_DATA_DIR = "TRAIN_DATA_DIR"  # the data/ folder the console teaches into (nlu/, rules/, stories/)
+ENV_TRAIN_DOMAIN_DIR = "TRAIN_DOMAIN_DIR"  # the domain/ folder
+ENV_TRAIN_CONFIG = "TRAIN_CONFIG"  # the pipeline and policies (config.yml)
+ENV_SHOP_FACTS_FILE = "SHOP_FACTS_FILE"  # shop/facts.yml: an FAQ's answer goes there
+ENV_TRAIN_STORIES_DIR = "TRAIN_STORIES_DIR"  # the conversation tests a model must pass (tests/stories)
+ENV_MODELS_DIR = "MODELS_DIR"  # the active model (current.tar.gz), candidates and the ones before
+ENV_RASA_REPLICAS = "RASA_REPLICAS"  # comma-separated Rasa HTTP API URLs an activation loads; unset: RASA_API_URL
+ENV_INBOX_CONFIDENCE = "INBOX_CONFIDENCE"  # a visitor message parsed below this confidence is in the NLU inbox
+ENV_INBOX_DAYS = "INBOX_DAYS"  # how far back the inbox looks
+ENV_ACTIVATE_F1_MARGIN = "ACTIVATE_F1_MARGIN"  # an intent's F1 may fall at most this much for a model to be activated
+ENV_TRAIN_CV_FOLDS = "TRAIN_CV_FOLDS"  # cross-validation folds of a console training's evaluation; 0: none
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -303,6 +316,17 @@ class Settings:
     real_ip_header: str = setting(ENV_REAL_IP_HEADER, "", strip=True)
     forwarded_secret: str = setting(ENV_FORWARDED_SECRET, "")
     embedded_redis_password: str = setting(ENV_EMBEDDED_REDIS_PASSWORD, "")  # empty: made once, kept in var/
+    train_data_dir: Path = setting(ENV_TRAIN_DATA_DIR, ROOT / "data", kind="path")
+    train_domain_dir: Path = setting(ENV_TRAIN_DOMAIN_DIR, ROOT / "domain", kind="path")
+    train_config: Path = setting(ENV_TRAIN_CONFIG, ROOT / "config.yml", kind="path")
+    shop_facts_file: Path = setting(ENV_SHOP_FACTS_FILE, ROOT / "shop" / "facts.yml", kind="path")
+    train_stories_dir: Path = setting(ENV_TRAIN_STORIES_DIR, ROOT / "tests" / "stories", kind="path")
+    models_dir: Path = setting(ENV_MODELS_DIR, ROOT / "models", kind="path")
+    rasa_replicas: tuple = setting(ENV_RASA_REPLICAS, (), kind="list")  # empty: (rasa_api_url,)
+    inbox_confidence: float = setting(ENV_INBOX_CONFIDENCE, 0.6, kind="float")
+    inbox_days: int = setting(ENV_INBOX_DAYS, 30, kind="int", bounds=(1, 3660))
+    activate_f1_margin: float = setting(ENV_ACTIVATE_F1_MARGIN, 0.05, kind="float")
+    train_cv_folds: int = setting(ENV_TRAIN_CV_FOLDS, 3, kind="int", bounds=(0, 10))
 
     @classmethod
     def declared(cls) -> List[Tuple[dataclasses.Field, Env]]:
@@ -355,6 +379,11 @@ class Settings:
     @property
     def rasa_api_url(self) -> str:
         return self.rasa_api_url_override or f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def replicas(self) -> Tuple[str, ...]:
+        """The Rasa servers an activated model is loaded into."""
+        return tuple(self.rasa_replicas) or (self.rasa_api_url,)
 
     @property
     def console_url(self) -> str:

@@ -1,5 +1,6 @@
 """The bot database's own tables (console users, handoff records, erasure requests, the demo shop), each
-owner's schema a branch of Alembic revisions here: `users`, `handoff`, `privacy`, `shop`. The touchpoints have
+owner's schema a branch of Alembic revisions here: `users`, `handoff`, `privacy`, `shop`, `training` (the
+NLU inbox's reviews and flags, the log of taught examples), `models` (the log of model activations). The touchpoints have
 migrations of their own (bot/touchpoints/migrations), as they may live in another database.
 
 The first revision of each branch makes only the tables that are missing, and later ones add only missing
@@ -16,7 +17,7 @@ from bot import db
 
 SCRIPTS = Path(__file__).resolve().parent
 VERSION_TABLE = "bot_alembic_version"
-BRANCHES = ("users", "handoff", "privacy", "shop")
+BRANCHES = ("users", "handoff", "privacy", "shop", "training", "models")
 
 
 @functools.lru_cache(maxsize=32)
