@@ -28,7 +28,7 @@ from tests.integration.conftest import Console
 
 pytestmark = NEEDS_CHROMIUM
 SHARED_MODEL = ROOT / "models" / "current.tar.gz"
-EMAIL = "anna.k@example.com"
+EMAIL = "zoe.quinn@mailbox.test"
 AGENT_SAYS = "I have refunded your order, anything else?"
 BILL = "where can i see the bill for my parcel"
 TRAINING_TIMEOUT = 3000  # a real training, its evaluation and conversation tests, at idle priority on 2 shared cores

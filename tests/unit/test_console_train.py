@@ -15,7 +15,7 @@ from bot.touchpoints import rollup
 from bot.touchpoints.models import upgrade
 from tests.unit.console_app import console_settings, rasa_trackers, served
 
-EMAIL = "anna.k@example.com"
+EMAIL = "zoe.quinn@mailbox.test"
 AGENT_SAYS = "I have refunded your order, anything else?"
 FILE_OF_INVOICES = "orders.yml"
 
@@ -287,6 +287,9 @@ def test_bot_misunderstood_flags_a_visitors_message_read_from_the_transcript(pro
                 agent, _ = await console.user("agent")
                 trainer, _ = await console.user("trainer")
                 cid = await console.handoff("general")
+                # the broker's touchpoint of that message, understood with confidence: listed only once flagged
+                seed(settings, [touchpoint(cid, "i need the paper for my purchase", intent="get_invoice", confidence=0.95)])
+                assert not (await trainer.call("GET", "/api/train/inbox"))[1]["items"]
                 path = f"/api/conversations/{cid}/flag"
                 assert await agent.call("POST", path, {"timestamp": 11.0}) == (
                     404, {"error": "no message the visitor typed is at that point of the transcript"})  # the bot's

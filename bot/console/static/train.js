@@ -31,7 +31,6 @@
 
   async function loadIntentNames() {
     try { state.intents = (await api("GET", "/api/train/intents")).intents; } catch (err) { flash(err.message, true); }
-    $("intent-list").replaceChildren(...state.intents.map((i) => el("option", {value: i.name})));
   }
   const known = (name) => state.intents.some((i) => i.name === name);
 
@@ -54,33 +53,77 @@
     return (reasons || []).map((r) => el("span", {class: `pill reason ${r}`}, REASONS[r] || r));
   }
 
-  function inboxRow(item, index) {
-    const picker = el("input", {class: "picker", list: "intent-list", placeholder: "intent (type to find, or a new name)",
-                                "aria-label": "Intent for this message", hidden: true});
+  // The intent picker: type-ahead over the known intents (arrows move, Enter picks the highlighted one); a name that
+  // is no intent yet is offered last as "new intent", and creating it takes a second Enter (a typo makes no intent).
+  const INTENT_NAME = /^[a-z0-9_]{1,64}$/;
+  function intentPicker(onPick, placeholder) {
+    const input = el("input", {class: "picker", placeholder, autocomplete: "off", spellcheck: "false", "aria-label": placeholder});
+    const list = el("ul", {class: "suggestions", role: "listbox"});
     const hint = el("small", {class: "muted picker-hint"});
-    picker.addEventListener("input", () => { hint.textContent = picker.value && !known(picker.value.trim()) ? "a new intent" : ""; });
-    // Enter confirms, also while the browser shows its list of suggestions (which may keep the form from submitting)
-    picker.addEventListener("keydown", (event) => {
-      if (event.key !== "Enter") return;
-      event.preventDefault();
-      decide(index, "intent", picker.value.trim());
+    const p = {options: [], active: 0, confirming: ""};
+    function refresh() {
+      const q = input.value.trim().toLowerCase();
+      const names = q ? state.intents.map((i) => i.name).filter((n) => n.includes(q)) : [];
+      names.sort((x, y) => (y === q) - (x === q) || y.startsWith(q) - x.startsWith(q) || x.localeCompare(y));
+      p.options = names.slice(0, 8).map((name) => ({name, isNew: false}));
+      if (q && !known(q) && INTENT_NAME.test(q)) p.options.push({name: q, isNew: true});
+      p.active = 0;
+      p.confirming = "";
+      draw();
+    }
+    function draw() {
+      list.replaceChildren(...p.options.map((o, i) => el("li", {class: (i === p.active ? "active " : "") + (o.isNew ? "new" : ""),
+        role: "option", onmousedown: (event) => { event.preventDefault(); p.active = i; pick(); }},
+        o.isNew ? `new intent: ${o.name}` : o.name)));
+      const q = input.value.trim();
+      hint.textContent = p.confirming ? `Enter again to create the new intent ${p.confirming}` :
+        q && !p.options.length ? "an intent name is made of a-z, 0-9 and _" : "";
+    }
+    function pick() {
+      const option = p.options[p.active];
+      if (!option) return;
+      if (option.isNew && p.confirming !== option.name) { p.confirming = option.name; return draw(); }
+      onPick(option.name, option.isNew);
+    }
+    input.addEventListener("input", refresh);
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const n = Math.max(1, p.options.length);
+        p.active = (p.active + (event.key === "ArrowDown" ? 1 : n - 1)) % n;
+        p.confirming = "";
+        draw();
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        pick();
+      }
     });
-    const form = el("form", {class: "pick", onsubmit: (event) => event.preventDefault()}, picker, hint);
+    const clear = () => { input.value = ""; refresh(); };
+    return {input, clear, node: el("div", {class: "pick"}, input, list, hint)};
+  }
+
+  const FALLBACK = "nlu_fallback";
+  const teachable = (intent) => intent && intent !== FALLBACK && known(intent);
+
+  function inboxRow(item, index) {
+    const picker = intentPicker((name) => decide(index, "intent", name), "Intent for this message (type to find)");
+    picker.node.hidden = true;
     return el("tr", {class: "inbox-row" + (index === state.selected ? " selected" : ""), "data-index": index,
                      onclick: () => select(index)},
       el("td", {class: "message"}, el("span", {class: "text"}, item.text)),
       el("td", {}, item.count),
-      el("td", {}, item.intent || "–", el("small", {class: "muted"}, ` ${score(item.confidence)}`)),
+      el("td", {}, item.intent === FALLBACK ? el("span", {class: "muted"}, "none (not understood)") : item.intent || "–",
+         item.intent && item.intent !== FALLBACK ? el("small", {class: "muted"}, ` ${score(item.confidence)}`) : null),
       el("td", {}, reasonPills(item.reasons)),
       el("td", {}, el("small", {}, when(item.last_at)),
-         item.conversation_id ? [el("br"), el("button", {type: "button", class: "link context-link",
-                                                        onclick: (event) => { event.stopPropagation(); showContext(item); }}, "conversation")] : null),
+         item.conversation_id ? el("button", {type: "button", class: "link context-link",
+                                              onclick: (event) => { event.stopPropagation(); showContext(item); }}, "conversation") : null),
       el("td", {class: "decide"},
-         el("button", {type: "button", class: "correct", disabled: !item.intent, title: "c",
+         el("button", {type: "button", class: "correct", disabled: !teachable(item.intent), title: "c: teach it as the bot's guess",
                        onclick: () => decide(index, "correct")}, "Correct"),
          el("button", {type: "button", class: "secondary change", title: "e or /", onclick: () => openPicker(index)}, "Change intent"),
          el("button", {type: "button", class: "secondary ignore", title: "i", onclick: () => decide(index, "ignore")}, "Ignore"),
-         form));
+         picker.node));
   }
 
   function renderInbox() {
@@ -106,15 +149,21 @@
 
   function openPicker(index) {
     select(index);
-    const picker = rows()[state.selected].querySelector(".picker");
-    picker.hidden = false;
+    const pick = rows()[state.selected].querySelector(".pick");
+    pick.hidden = false;
     state.picking = true;
-    picker.focus();
+    pick.querySelector(".picker").focus();
   }
 
   function closePicker() {
     const row = rows()[state.selected];
-    if (row) { const picker = row.querySelector(".picker"); picker.value = ""; picker.hidden = true; picker.blur(); }
+    if (row) {
+      const pick = row.querySelector(".pick"), input = pick.querySelector(".picker");
+      input.value = "";
+      input.dispatchEvent(new Event("input"));
+      pick.hidden = true;
+      input.blur();
+    }
     state.picking = false;
   }
 
@@ -122,6 +171,7 @@
     const item = state.inbox.items[index];
     if (!item || state.busy) return;
     if (decision === "intent" && !intent) return flash("Type an intent first.", true);
+    if (decision === "correct" && !teachable(item.intent)) return flash("The bot had no intent to confirm: change the intent instead.", true);
     const body = {key: item.key, decision};
     if (decision === "intent") Object.assign(body, {intent, new: !known(intent)});
     state.busy = true;
@@ -193,15 +243,13 @@
   }
 
   function exampleRow(intent, text) {
-    const target = el("input", {list: "intent-list", placeholder: "move to…", class: "move-to", "aria-label": "Move to intent"});
-    const move = el("form", {class: "move", onsubmit: (event) => {
-      event.preventDefault();
-      const to = target.value.trim();
-      if (to && to !== intent) change("POST", "/api/train/examples", {intent: to, text, new: !known(to)}, `Moved to ${to}.`);
-    }}, target, el("button", {type: "submit", class: "secondary"}, "Move"));
+    const move = intentPicker((to, isNew) => {
+      if (to !== intent) change("POST", "/api/train/examples", {intent: to, text, new: isNew}, `Moved to ${to}.`);
+    }, "move to… (type an intent)");
+    move.node.classList.add("move");
     return el("li", {}, el("span", {class: "text"}, text), " ",
       el("button", {type: "button", class: "link remove", onclick: () => change("POST", "/api/train/examples/remove", {text}, "Removed.")}, "remove"),
-      move);
+      move.node);
   }
 
   async function change(method, path, body, done) {
