@@ -1,5 +1,6 @@
 """What the console's app.ctx holds while it serves: the stores and clients its handlers use (queue, presence,
-sessions, users, records, mail, orders, Rasa, the visitor link, the touchpoint writer) and its background tasks
+sessions, users, records, mail, orders, Rasa, the visitor link, the touchpoint writer, and the trainer's inbox,
+change log, training jobs and models) and its background tasks
 (the housekeeping of stored data, the handoff watcher). Opened before the server starts, closed after it stops."""
 from __future__ import annotations
 
@@ -86,3 +87,5 @@ async def close_services(app: Sanic) -> None:
     await app.ctx.queue.close()
     app.ctx.users.close()
     app.ctx.records.close()
+    app.ctx.inbox.close()
+    app.ctx.changes.close()

@@ -23,14 +23,15 @@ from bot.settings import ROOT, Settings
 from bot.touchpoints import rollup
 from bot.touchpoints.models import upgrade
 from tests.conftest import ADMIN_PASSWORD, free_port
-from tests.e2e.browser import NEEDS_CHROMIUM, SHOTS, painted, submit_sign_in
-from tests.integration.conftest import Console
+from tests.e2e.browser import NEEDS_CHROMIUM, SHOTS, painted, sign_in, submit_sign_in
+from tests.integration.conftest import REST_TOKEN, Chat, Console
 
 pytestmark = NEEDS_CHROMIUM
 SHARED_MODEL = ROOT / "models" / "current.tar.gz"
 EMAIL = "zoe.quinn@mailbox.test"
 AGENT_SAYS = "I have refunded your order, anything else?"
 BILL = "where can i see the bill for my parcel"
+FLAGGED = "i need that paper thing for the stuff i bought"
 TRAINING_TIMEOUT = 3000  # a real training, its evaluation and conversation tests, at idle priority on 2 shared cores
 
 
@@ -50,7 +51,8 @@ def train_stack(tmp_path_factory, redis_url):
     shutil.copy2(SHARED_MODEL, root / "models" / "current.tar.gz")
     settings = Settings(
         rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), redis_url=redis_url,
-        console_admin_password=ADMIN_PASSWORD, handoff_max_wait=3600, demo_data=False, var_dir=root / "var",
+        console_admin_password=ADMIN_PASSWORD, rest_token=REST_TOKEN, handoff_max_wait=3600, demo_data=False,
+        var_dir=root / "var",
         train_data_dir=root / "data", train_domain_dir=root / "domain", shop_facts_file=root / "shop" / "facts.yml",
         train_stories_dir=root / "stories", models_dir=root / "models", train_cv_folds=0,
         activate_f1_margin=0.5,  # the walk is about the console; the gate's margin has its own tests
@@ -121,6 +123,9 @@ async def the_inbox(page, stack):
     texts = await page.js(ROW_TEXTS)
     assert BILL in texts and "asdf qwerty zzz" in texts, texts
     assert any("[email]" in t and "wrong password" in t for t in texts), texts
+    flagged = await page.js(f"[...document.querySelectorAll('#inbox-rows tr')].find(tr => tr.querySelector('.text')"
+                            f".textContent === {FLAGGED!r}).querySelector('.pill.flagged').textContent")
+    assert flagged == "flagged by an agent"
     body = await page.js("document.body.textContent")
     assert EMAIL not in body and AGENT_SAYS not in body
     assert await page.js("document.querySelector('#keys-legend').textContent.includes('ignore')")
@@ -201,11 +206,30 @@ async def activate_and_roll_back(page):
     await shot(page, "rolled-back")
 
 
+async def flag_in_the_console(browser, stack):
+    """An admin reading a conversation marks the visitor's message "Bot misunderstood"; the bot's turns have no such
+    button."""
+    chat = Chat(stack)
+    chat.say(FLAGGED)
+    page = await browser.isolated_page()
+    try:
+        await sign_in(page, stack, "admin", ADMIN_PASSWORD)
+        await page.js(f"location.hash = '#/c/{chat.sender}'")
+        await page.wait_for("document.querySelector('#transcript .turn.visitor button.flag')")
+        assert await page.js("document.querySelectorAll('#transcript .turn.bot button.flag').length") == 0
+        await page.js("document.querySelector('#transcript .turn.visitor button.flag').click()")
+        await page.wait_for("document.querySelector('#transcript .turn.visitor .pill.flagged')")
+        await shot(page, "flagged-in-console")
+    finally:
+        await page.close()
+
+
 def test_a_trainer_teaches_trains_activates_and_rolls_back(train_stack, browser):
     stack, root = train_stack
     seed_misses(stack.settings.touchpoints_url)
 
     async def scenario():
+        await flag_in_the_console(browser, stack)
         page = await browser.isolated_page()
         try:
             await the_inbox(page, stack)

@@ -4,7 +4,9 @@ examples, the history with undo, bad input answered 400 with the reason, and "Bo
 conversation. Every test works on tmp copies of data/, domain/, shop/facts.yml and a tmp models folder."""
 import asyncio
 import datetime as dt
+import json
 import shutil
+import sys
 import uuid
 
 import pytest
@@ -276,7 +278,8 @@ def conversation_events(cid):
              "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.2}}},
             {"event": "bot", "text": "Sorry, I did not get that.", "timestamp": 11.0},
             {"event": "user", "text": "/greet", "timestamp": 12.0},
-            {"event": "bot", "text": "I refunded it", "timestamp": 13.0, "metadata": {"agent": {"id": "pia"}}}]
+            {"event": "bot", "text": "I refunded it", "timestamp": 13.0, "metadata": {"agent": {"id": "pia"}}},
+            {"event": "user", "text": f"it went to {EMAIL}", "timestamp": 14.0}]
 
 
 def test_bot_misunderstood_flags_a_visitors_message_read_from_the_transcript(project, redis_url):
@@ -303,7 +306,126 @@ def test_bot_misunderstood_flags_a_visitors_message_read_from_the_transcript(pro
                 assert flagged[0]["conversation_id"] == cid
                 status, context = await trainer.call("GET", f"/api/train/conversations/{cid}")
                 assert status == 200 and context["transcript"][0]["text"] == "i need the paper for my purchase"
+                assert [t["sender"] for t in context["transcript"]] == ["visitor", "bot", "agent", "visitor"]
+                assert context["transcript"][-1]["text"] == "it went to [email]" and EMAIL not in str(context)
+                assert (await trainer.call("GET", "/api/train/conversations/not-in-the-inbox"))[0] == 403
                 other, _ = await console.user("agent", teams=["payments"])
                 bot_only = f"test-{uuid.uuid4().hex}"
                 assert (await other.call("POST", f"/api/conversations/{bot_only}/flag", {"timestamp": 10.5}))[0] == 403
+    asyncio.run(scenario())
+
+
+# the trainer's stand-in (tests/integration and tests/e2e run the real one): its stages, then "done" with a candidate
+# once the test drops a "go" file beside the jobs
+FAKE_TRAINER = """
+import json, os, sys, time
+from pathlib import Path
+job = Path(sys.argv[sys.argv.index("--job") + 1])
+status = json.loads((job / "status.json").read_text())
+def write(**kw):
+    status.update(kw)
+    (job / "s.tmp").write_text(json.dumps(status)); os.replace(job / "s.tmp", job / "status.json")
+write(stage="train", progress=0.3, detail="training the classifier", started_at=status["created_at"],
+      log_tail=["Starting to train component 'LogisticRegressionClassifier'"])
+while not (job.parent / "go").exists():
+    time.sleep(0.05)
+write(stage="done", progress=1.0, candidate=job.name, report={"gate": []})
+"""
+
+
+class Replicas:
+    """The Rasa servers an activation loads, answering yes; what each was asked."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, url, token, model_file):
+        self.calls.append((url, model_file))
+        return {"url": url, "ok": True, "status": 200, "model_id": "m", "error": None, "seconds": 0.1}
+
+
+def scores(f1, sha):
+    return {"file": "x.tar.gz", "sha256": sha, "blind": {"blind": {
+        "macro": {"f1": f1, "precision": f1, "recall": f1}, "confusions": [],
+        "intents": {"track_order": {"precision": f1, "recall": f1, "f1": f1, "support": 25}}}}}
+
+
+def candidate(models_dir, cid, f1):
+    from bot.training.evaluate import build_report, file_sha256
+
+    (models_dir / "candidates").mkdir(exist_ok=True)
+    (models_dir / "candidates" / f"{cid}.tar.gz").write_bytes(cid.encode())
+    report = build_report(scores(f1, "x"), scores(0.9, file_sha256(models_dir / "current.tar.gz")),
+                          {"passed": True, "stories": 3, "failed": []})
+    (models_dir / "candidates" / f"{cid}.json").write_text(json.dumps({"id": cid, "report": report}))
+
+
+def test_training_runs_one_at_a_time_and_its_status_is_polled(project, redis_url, tmp_path):
+    from bot.training.jobs import TrainingJobs
+
+    async def scenario():
+        settings = train_settings(project, redis_url)
+        async with served(project, redis_url, settings) as console:
+            script = tmp_path / "fake_trainer.py"
+            script.write_text(FAKE_TRAINER)
+            console.app.ctx.jobs = jobs = TrainingJobs(settings, command=[sys.executable, str(script)])
+            trainer, me = await console.user("trainer")
+            status, started = await trainer.call("POST", "/api/train/jobs", {"cross_validate": True})
+            assert status == 202 and started["job"]["by"] == me["username"] and started["job"]["cross_validate"]
+            job_id = started["job"]["id"]
+            status, busy = await trainer.call("POST", "/api/train/jobs", {})
+            assert status == 409 and "a training is running" in busy["error"]
+            for _ in range(200):
+                job = (await trainer.call("GET", f"/api/train/jobs/{job_id}"))[1]["job"]
+                if job["stage"] == "train":
+                    break
+                await asyncio.sleep(0.05)
+            assert job["detail"] == "training the classifier" and job["log_tail"] and 0 < job["progress"] < 1
+            (jobs.dir / "go").touch()
+            for _ in range(200):
+                job = (await trainer.call("GET", "/api/train/jobs/latest"))[1]["job"]
+                if job["stage"] == "done":
+                    break
+                await asyncio.sleep(0.05)
+            assert job["id"] == job_id and job["stage"] == "done" and job["candidate"] == job_id
+            for process in jobs.processes.values():
+                process.wait(10)
+    asyncio.run(scenario())
+
+
+def test_a_candidate_is_activated_with_a_reason_refused_by_the_gate_and_rolled_back(project, redis_url):
+    from bot.training.models import ModelStore
+
+    async def scenario():
+        settings = train_settings(project, redis_url)
+        models_dir = settings.models_dir
+        (models_dir / "current.tar.gz").write_bytes(b"the first model")
+        candidate(models_dir, "20260101-000000-aaaa", f1=0.92)
+        candidate(models_dir, "20260101-000000-bbbb", f1=0.5)
+        async with served(project, redis_url, settings) as console:
+            replicas = Replicas()
+            console.app.ctx.models = ModelStore(models_dir, settings.sql_url, 0.05, loader=replicas)
+            trainer, me = await console.user("trainer")
+            status, models = await trainer.call("GET", "/api/train/models")
+            assert status == 200 and models["active"]["id"].startswith("initial-")
+            gates = {c["id"]: c["gate"] for c in models["candidates"]}
+            assert gates["20260101-000000-aaaa"] == [] and "track_order" in gates["20260101-000000-bbbb"][0]
+            status, refused = await trainer.call("POST", "/api/train/models/20260101-000000-bbbb/activate",
+                                                 {"reason": "try it"})
+            assert status == 409 and refused["reasons"] and "gate refuses" in refused["error"]
+            assert (models_dir / "current.tar.gz").read_bytes() == b"the first model"
+            status, done = await trainer.call("POST", "/api/train/models/20260101-000000-aaaa/activate",
+                                              {"reason": "more invoice phrases"})
+            assert status == 200, done
+            assert done["activation"]["by"] == me["username"] and done["activation"]["reason"] == "more invoice phrases"
+            assert [url for url, _ in replicas.calls] == list(settings.replicas)
+            assert (models_dir / "current.tar.gz").read_bytes() == b"20260101-000000-aaaa"
+            assert (await trainer.call("GET", "/api/train/models"))[1]["active"]["id"] == "20260101-000000-aaaa"
+            status, back = await trainer.call("POST", "/api/train/models/rollback", {"reason": "customers complain"})
+            assert status == 200 and back["activation"]["kind"] == "rollback"
+            assert (models_dir / "current.tar.gz").read_bytes() == b"the first model"
+            log = (await trainer.call("GET", "/api/train/models"))[1]["activations"]
+            assert [(a["kind"], a["reason"]) for a in log] == [("rollback", "customers complain"),
+                                                               ("activate", "more invoice phrases")]
+            assert (await trainer.call("POST", "/api/train/models/20260101-000000-zzzz/activate", {"reason": "x"}))[0] == 404
     asyncio.run(scenario())

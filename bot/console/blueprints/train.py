@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.console.errors import BadInput, NotFound
+from bot.console.errors import BadInput, Forbidden, NotFound
 from bot.console.sessions import json_body, requires, text_field
 from bot.logsafe import loggable
 from bot.tracker.transcript import history_from_events
@@ -109,7 +109,12 @@ async def decide(request: Request) -> response.HTTPResponse:
 @requires("trainer")
 async def context(request: Request, cid: str) -> response.HTTPResponse:
     """What was said around an inbox message, masked like the inbox (emails, order and phone numbers, names), the
-    bot's turns too: trainers judge what the visitor meant, they do not read the customer's data."""
+    bot's turns too: trainers judge what the visitor meant, they do not read the customer's data. Only the conversation
+    of a message the inbox lists (admins read every conversation in the console anyway)."""
+    if request.ctx.user.role != "admin":
+        items = await asyncio.to_thread(request.app.ctx.inbox.all_items)
+        if not any(item.conversation_id == cid for item in items):
+            raise Forbidden("trainers read the conversations of the inbox's messages only")
     tracker = await request.app.ctx.rasa.tracker(cid)  # RasaUnavailable: 502
     turns = history_from_events(tracker.get("events") or [])
     if not turns:
