@@ -414,6 +414,9 @@ def test_a_candidate_is_activated_with_a_reason_refused_by_the_gate_and_rolled_b
                                                  {"reason": "try it"})
             assert status == 409 and refused["reasons"] and "gate refuses" in refused["error"]
             assert (models_dir / "current.tar.gz").read_bytes() == b"the first model"
+            forced = {"reason": "try it", "force": True}
+            assert (await trainer.call("POST", "/api/train/models/20260101-000000-bbbb/activate", forced))[0] == 403
+            assert (models_dir / "current.tar.gz").read_bytes() == b"the first model"
             status, done = await trainer.call("POST", "/api/train/models/20260101-000000-aaaa/activate",
                                               {"reason": "more invoice phrases"})
             assert status == 200, done

@@ -266,11 +266,16 @@ def reason_field(data: Dict[str, Any]) -> str:
 @bp.post("/api/train/models/<candidate:str>/activate")
 @requires("trainer")
 async def activate(request: Request, candidate: str) -> response.HTTPResponse:
-    reason = reason_field(json_body(request))
-    ctx = request.app.ctx
-    done = await asyncio.to_thread(ctx.models.activate, candidate, request.ctx.user.username, reason,
-                                   ctx.settings.replicas, ctx.settings.rasa_token)
-    logger.info("%s activated model %s", loggable(request.ctx.user.username), loggable(candidate))
+    """The candidate made active in every replica, with a reason; `force` (admins only) past the gate's reasons, which
+    the log keeps."""
+    data = json_body(request)
+    reason, force = reason_field(data), bool(data.get("force"))
+    ctx, user = request.app.ctx, request.ctx.user
+    if force and user.role != "admin":
+        raise Forbidden("only an admin may activate a model the gate refuses")
+    done = await asyncio.to_thread(ctx.models.activate, candidate, user.username, reason, ctx.settings.replicas,
+                                   ctx.settings.rasa_token, force)
+    logger.info("%s activated model %s%s", loggable(user.username), loggable(candidate), " past the gate" if force else "")
     return response.json({"activation": public(done)}, default=str)
 
 

@@ -420,24 +420,28 @@
     $("gate").replaceChildren(reasons.length
       ? el("div", {class: "refused"}, el("strong", {}, "This model may not be activated:"), el("ul", {}, reasons.map((r) => el("li", {}, r))))
       : el("p", {class: "ok"}, "The gate passes: every conversation test passed and no intent's F1 fell beyond the margin."));
+    const forcible = job.stage === "done" && candidate && reasons.length && state.me.role === "admin" &&
+                     !(summary && summary.active);
     $("activate").disabled = !activatable;
-    $("activate-reason").disabled = !activatable;
+    $("activate-force").hidden = !forcible;
+    $("activate-reason").disabled = !activatable && !forcible;
     $("activate-form").dataset.candidate = candidate || "";
   }
 
-  $("activate-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
+  $("activate-force").addEventListener("click", () => activate(true));
+  $("activate-form").addEventListener("submit", (event) => { event.preventDefault(); activate(false); });
+  async function activate(force) {
     const reason = $("activate-reason").value.trim();
     if (!reason) return flash("Say why you activate it: the log keeps the reason.", true);
-    const candidate = event.target.dataset.candidate;
+    const candidate = $("activate-form").dataset.candidate;
     $("activate").disabled = true;
     try {
-      const data = await api("POST", `/api/train/models/${encodeURIComponent(candidate)}/activate`, {reason});
+      const data = await api("POST", `/api/train/models/${encodeURIComponent(candidate)}/activate`, {reason, force});
       flash(`Activated ${candidate}. ${replicasText(data.activation)}`);
       $("activate-reason").value = "";
       await loadModels();
     } catch (err) { flash(`Not activated: ${err.message}`, true); $("activate").disabled = false; }
-  });
+  }
 
   // --- the active model, rollback and the activation log ------------------------------------
   function replicasText(a) {
