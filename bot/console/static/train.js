@@ -11,7 +11,6 @@
                  picking: false, busy: false, intent: null, job: null, poll: null, models: null};
 
   const when = (iso) => iso ? String(iso).slice(0, 16).replace("T", " ") : "";
-  const percent = (x) => x === null || x === undefined ? "–" : `${Math.round(x * 100)}%`;
   const score = (x) => x === null || x === undefined ? "–" : Number(x).toFixed(2);
   const REASONS = {unsure: "unsure", fallback: "not understood", escalated: "asked for a person",
                    low_rating: "low rating", flagged: "flagged by an agent"};
