@@ -92,3 +92,11 @@ def test_status_names_the_loaded_model_with_the_token_as_header_or_query(models)
 def test_a_file_outside_the_models_folder_is_refused(models, body):
     [(status, answer)] = call_all(models, [("POST", "/webhooks/model/load", BEARER, body)])
     assert status == 400 and "inside the models folder" in answer["error"]
+
+
+def test_credentials_register_the_model_channel():
+    import yaml
+
+    from bot.settings import ROOT
+
+    assert "bot.channels.model.ModelInput" in yaml.safe_load((ROOT / "credentials.yml").read_text())
