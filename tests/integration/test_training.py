@@ -77,6 +77,7 @@ def rasa_status(stack):
 def test_the_job_trains_evaluates_and_reports(trained, world):
     _jobs, job, status, _stack = trained
     assert status["stage"] == "done", status
+    print(f"\nthe job took {status['elapsed_seconds']} s")
     assert status["progress"] == 1.0 and status["elapsed_seconds"] > 0 and status["log_tail"]
     report = status["report"]
     assert report["gate"] == [], report["gate"]
@@ -121,6 +122,10 @@ def test_activate_refuse_and_roll_back(trained, world, tmp_path):
         chatter.join()
     assert done.ok, done.replicas
     assert answers and all(code == 200 for code, _ in answers), answers  # the bot answered while it loaded
+    slowest = max(seconds for _, seconds in answers)
+    print(f"\nloading took {done.replicas[0]['seconds']} s; {len(answers)} messages answered meanwhile, "
+          f"the slowest in {slowest:.2f} s")
+    assert slowest < 10, answers  # built in a worker thread: the event loop was never held for the whole load
     assert parse(stack, PHRASE)["name"] == INTENT
     after = rasa_status(stack)
     assert after["model_id"] != before["model_id"]

@@ -2,7 +2,6 @@
 script stands in for the trainer here (tests/integration/test_training.py runs the real one)."""
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
