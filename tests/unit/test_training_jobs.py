@@ -134,3 +134,23 @@ def test_the_job_runs_at_idle_priority(tmp_path):
             "print(os.nice(0), os.sched_getscheduler(0) == os.SCHED_IDLE)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["19", "True"]
+
+
+def test_progress_maps_each_stage_into_its_share_and_keeps_rasas_lines(tmp_path):
+    from bot.training.trainer import FINISHED_COMPONENT, Progress
+
+    write_json(tmp_path / "status.json", {"id": "j", "created_at": "2026-01-01T00:00:00+00:00", "stage": "queued"})
+    progress = Progress(tmp_path)
+    progress.stage("train", "training")
+    progress.within(0.5, "training TEDPolicy", force=True)
+    status = read_json(tmp_path / "status.json")
+    assert status["progress"] == pytest.approx(0.05 + 0.65 * 0.5) and status["detail"] == "training TEDPolicy"
+    progress.log("/x/pkg_resources/__init__.py:3117: DeprecationWarning: Deprecated call")
+    progress.log("  declare_namespace(pkg)")
+    progress.log("\x1b[0m2026-12-03 17:03:13 INFO     rasa.engine.training.hooks  - Restored component 'TEDPolicy' from cache.")
+    progress.end("done")
+    status = read_json(tmp_path / "status.json")
+    assert status["log_tail"] == ["2026-12-03 17:03:13 INFO     rasa.engine.training.hooks  - Restored component "
+                                  "'TEDPolicy' from cache."]
+    assert status["progress"] == 1.0 and status["finished_at"]
+    assert FINISHED_COMPONENT.search("Finished training component 'LinearBlendIntentClassifier'.")
