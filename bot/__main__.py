@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -198,7 +199,8 @@ def cmd_train_job(args: argparse.Namespace) -> int:
 
     from bot.training import trainer
 
-    trainer.idle_priority()  # before Rasa and TensorFlow are imported: everything after runs idle
+    if not args.normal_priority:
+        trainer.idle_priority()  # before Rasa and TensorFlow are imported: everything after runs idle
     return trainer.run(Path(args.job))
 
 
@@ -233,6 +235,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     print("\n".join(describe(status["report"])))
     print(f"candidate {job.id}: `python -m bot model activate {job.id} --reason ...` makes it active")
     return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`make evaluate`: the active model on the blind sets and the conversation tests, and the current data
+    cross-validated; exits 1 if the conversation tests fail (what the gate would hold against it)."""
+    import tempfile
+    from pathlib import Path
+
+    from bot.training import evaluate
+
+    settings = get_settings()
+    model = settings.models_dir / "current.tar.gz"
+    if not model.exists():
+        print(f"no active model at {model}: `make train` first", file=sys.stderr)
+        return 2
+    folds = settings.train_cv_folds if args.folds is None else args.folds
+    with tempfile.TemporaryDirectory() as tmp:
+        report = evaluate.report(model, None, settings.train_stories_dir, Path(tmp), margin=settings.activate_f1_margin,
+                                 folds_k=folds, data_dir=settings.train_data_dir, config=settings.train_config,
+                                 domain=settings.train_domain_dir)
+    print("\n".join(evaluate.describe(report)))
+    worst = sorted(report["candidate"]["blind"]["blind"]["intents"].items(), key=lambda kv: kv[1]["f1"])[:8]
+    print("weakest intents on the blind set (P/R/F1, n): " + "; ".join(
+        f"{i} {s['precision']:.2f}/{s['recall']:.2f}/{s['f1']:.2f} ({s['support']})" for i, s in worst))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 1 if report["gate"] else 0
 
 
 def model_store(settings: Settings) -> ModelStore:
@@ -283,10 +312,16 @@ def print_models(store: ModelStore) -> None:
 def add_model_parsers(sub: argparse._SubParsersAction) -> None:
     job = sub.add_parser("train-job", help="(internal) one training job's process")
     job.add_argument("--job", required=True)
+    job.add_argument("--normal-priority", action="store_true", help="(benchmarks only) not at idle priority")
     job.set_defaults(func=cmd_train_job)
     train = sub.add_parser("train", help="validate, train and evaluate a candidate model at low CPU priority")
     train.add_argument("--cross-validate", action="store_true", help="also k-fold cross-validate the data")
     train.set_defaults(func=cmd_train)
+    evaluate = sub.add_parser("evaluate", help="the active model on the blind sets and conversation tests, "
+                              "and the data cross-validated")
+    evaluate.add_argument("--folds", type=int, help="cross-validation folds (default TRAIN_CV_FOLDS; 0: none)")
+    evaluate.add_argument("--json", help="also write the whole report to this file")
+    evaluate.set_defaults(func=cmd_evaluate)
     model = sub.add_parser("model", help="list, activate or roll back models")
     verbs = model.add_subparsers(dest="model_command", required=True)
     verbs.add_parser("list", help="the active model, candidates, earlier models and the activation log")

@@ -103,8 +103,15 @@ class ModelInput(InputChannel):
         self.token = settings.rasa_token if self.token is None else self.token
         self.models_dir = self.models_dir or settings.models_dir
         bp = Blueprint("model_webhook", url_prefix="/webhooks/model")
-        bp.add_route(self.status, "/status", methods=["GET"])
-        bp.add_route(self.load, "/load", methods=["POST"])
+
+        async def status(request: Request) -> response.HTTPResponse:  # Sanic routes are functions, not methods
+            return await self.status(request)
+
+        async def load(request: Request) -> response.HTTPResponse:
+            return await self.load(request)
+
+        bp.add_route(status, "/status", methods=["GET"])
+        bp.add_route(load, "/load", methods=["POST"])
         return bp
 
     def refusal(self, request: Request) -> Optional[response.HTTPResponse]:

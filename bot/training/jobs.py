@@ -84,11 +84,14 @@ def snapshot(settings: Settings, into: Path) -> None:
 
 
 class TrainingJobs:
-    """Start, watch and cancel trainings. `command` stands in for the trainer (tests); its argv gets `--job DIR`."""
+    """Start, watch and cancel trainings. `command` stands in for the trainer (tests); its argv gets `--job DIR`.
+    idle=False trains at normal priority with as many threads as TensorFlow likes: only to measure what idle buys
+    (benchmarks/training.py)."""
 
-    def __init__(self, settings: Settings, command: Optional[List[str]] = None) -> None:
+    def __init__(self, settings: Settings, command: Optional[List[str]] = None, idle: bool = True) -> None:
         self.settings = settings
-        self.command = command or [sys.executable, "-m", "bot", "train-job"]
+        self.idle = idle
+        self.command = command or [sys.executable, "-m", "bot", "train-job", *([] if idle else ["--normal-priority"])]
         self.dir = settings.models_dir / JOBS
         self.processes: Dict[str, subprocess.Popen] = {}  # started here: polled so none is left a zombie
 
@@ -131,7 +134,7 @@ class TrainingJobs:
         return Job(job_id, path, status)
 
     def launch(self, job: Job, lock_fd: int) -> None:
-        env = child_environment(self.settings, **ONE_THREAD)
+        env = child_environment(self.settings, **(ONE_THREAD if self.idle else {}))
         log = (job.path / "job.log").open("ab")
         try:
             process = subprocess.Popen(

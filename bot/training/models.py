@@ -191,12 +191,12 @@ class ModelStore:
 
     def reasons(self, candidate_id: str, report: Optional[Dict[str, Any]], active: Optional[Dict[str, Any]]) -> List[str]:
         """gate()'s reasons, and the one it cannot see: the active model changed since the evaluation."""
+        if active and active["id"] == candidate_id:
+            return ["this model is already active"]
         found = evaluate.gate(report, self.margin)
         evaluated_against = ((report or {}).get("active") or {}).get("sha256")
         if report and active and evaluated_against != active["sha256"]:
             found.append("the active model changed since this candidate was evaluated: train it again")
-        if active and active["id"] == candidate_id:
-            found.append("this model is already active")
         return found
 
     def history(self) -> List[Dict[str, Any]]:

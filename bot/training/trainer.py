@@ -25,7 +25,9 @@ STAGE_SPAN: Dict[str, Tuple[float, float]] = {  # each stage's share of the prog
     "cross_validation": (0.95, 1.0),
 }
 STARTED_COMPONENT = re.compile(r"Starting to train component '(\w+)'")
-FINISHED_COMPONENT = re.compile(r"Finished training component '(\w+)'")
+FINISHED_COMPONENT = re.compile(r"(?:Finished training|Restored) component '(\w+)'")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+WORTH_SHOWING = re.compile(r"^\d{4}-\d\d-\d\d \S+ (?:INFO|WARNING|ERROR)|^validation:|Error|error:|Your Rasa model|^Epochs")
 EPOCHS = re.compile(r"Epochs:\s+(\d+)%")
 COMPONENTS_FILE = "components"  # in the jobs folder: how many components the last training trained
 
@@ -64,8 +66,9 @@ class Progress:
             self.write()
 
     def log(self, line: str) -> None:
-        line = line.rstrip()
-        if line and "Warning" not in line and not line.startswith(" "):
+        """Rasa's own log lines and errors; Python's deprecation chatter is left in the log file."""
+        line = ANSI.sub("", line).strip()
+        if WORTH_SHOWING.search(line) and "Warning:" not in line:
             self.tail.append(line[:300])
 
     def write(self) -> None:
