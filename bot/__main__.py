@@ -190,7 +190,10 @@ def add_nlu_parser(sub: argparse._SubParsersAction) -> None:
 def os_user() -> str:
     import getpass
 
-    return getpass.getuser()
+    try:
+        return getpass.getuser()[:32] or "cli"
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        return "cli"
 
 
 def cmd_train_job(args: argparse.Namespace) -> int:
@@ -334,6 +337,41 @@ def add_model_parsers(sub: argparse._SubParsersAction) -> None:
     model.set_defaults(func=cmd_model)
 
 
+def cmd_inbox(args: argparse.Namespace) -> int:
+    """The NLU inbox as a CSV file, and the decisions made in it applied; a refusal changes nothing and exits 2."""
+    from pathlib import Path
+
+    from bot.training import inbox_csv
+    from bot.training.changes import TrainingChanges, TrainingError
+    from bot.training.inbox import Inbox
+    from bot.training.nlu_data import NluData
+
+    settings = get_settings()
+    inbox = Inbox(settings.touchpoints_url, settings.sql_url, settings.inbox_confidence, settings.inbox_days)
+    changes = TrainingChanges(settings.sql_url, NluData(settings.train_data_dir, settings.train_domain_dir))
+    try:
+        if args.inbox_command == "export":
+            print(f"wrote {inbox_csv.export(inbox, Path(args.file))} messages to {args.file}")
+        else:
+            print(inbox_csv.apply(Path(args.file), inbox, changes, os_user()).message())
+    except TrainingError as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return 2
+    finally:
+        inbox.close()
+        changes.close()
+    return 0
+
+
+def add_inbox_parser(sub: argparse._SubParsersAction) -> None:
+    inbox = sub.add_parser("inbox", help="export the NLU inbox (what the bot misunderstood) as CSV, import decisions")
+    verbs = inbox.add_subparsers(dest="inbox_command", required=True)
+    verbs.add_parser("export", help="write every open inbox message (masked) to FILE.csv").add_argument("file")
+    verbs.add_parser("import", help="apply FILE.csv's decisions: an intent teaches the text, 'ignore' hides it").add_argument(
+        "file")
+    inbox.set_defaults(func=cmd_inbox)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with one server (one container per server in docker-compose.yml)."""
     from bot.runner import ROOT, commands
@@ -367,6 +405,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo_cmd.set_defaults(func=cmd_demo_data)
     add_nlu_parser(sub)
     add_model_parsers(sub)
+    add_inbox_parser(sub)
     args = parser.parse_args(argv)
     os.umask(PRIVATE_UMASK)  # every file and folder made from here on, by us or our children, is our user's alone
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
