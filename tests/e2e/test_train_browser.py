@@ -57,7 +57,7 @@ def train_stack(tmp_path_factory, redis_url):
         train_stories_dir=root / "stories", models_dir=root / "models", train_cv_folds=0,
         activate_f1_margin=0.5,  # the walk is about the console; the gate's margin has its own tests
     )
-    with Stack(settings, model=root / "models" / "current.tar.gz") as running:
+    with Stack(settings) as running:  # Rasa loads models_dir/current.tar.gz
         yield running, root
 
 
