@@ -62,6 +62,7 @@ def misses(cid):
     return [touchpoint(cid, "where can i see the bill for my parcel", minutes_ago=30),
             touchpoint(f"{cid}-b", "where can i see the bill for my parcel", minutes_ago=20),
             touchpoint(cid, f"my login {EMAIL} keeps saying wrong password", intent="edit_account", confidence=0.4),
+            touchpoint(cid, "zzkq vbnm", intent="nlu_fallback", confidence=0.2, minutes_ago=50),
             touchpoint(cid, AGENT_SAYS, actor="agent", intent=None, confidence=None),
             touchpoint(cid, "where is my order", intent="track_order", confidence=0.97)]
 
@@ -143,6 +144,10 @@ def test_a_decided_row_is_taught_into_the_data_copy_and_leaves_the_inbox(project
             assert bill["key"] not in [i["key"] for i in left]
             login = next(i for i in left if "password" in i["text"])
             assert (await trainer.call("POST", "/api/train/inbox/decide", {"key": login["key"], "decision": "ignore"}))[0] == 200
+            gibberish = (await trainer.call("GET", "/api/train/inbox"))[1]["items"][0]["key"]
+            assert await trainer.call("POST", "/api/train/inbox/decide", {"key": gibberish, "decision": "correct"}) == (
+                400, {"error": "the bot had no intent for this message to confirm: choose one (change intent)"})
+            assert (await trainer.call("POST", "/api/train/inbox/decide", {"key": gibberish, "decision": "ignore"}))[0] == 200
             assert not (await trainer.call("GET", "/api/train/inbox"))[1]["items"]
             history = (await trainer.call("GET", "/api/train/history"))[1]["changes"]
             assert history[0]["source"] == "inbox" and history[0]["by"] == me["username"]

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("train")
 PAGE = Path(__file__).resolve().parent.parent / "templates" / "train.html"
 ORDERS = ("newest", "frequent")
+FALLBACK = "nlu_fallback"  # the bot's "not understood": no intent a trainer could confirm
 MAX_PAGE = 200
 MAX_EXAMPLE = 300
 MAX_ANSWER = 2000
@@ -96,6 +97,8 @@ async def decide(request: Request) -> response.HTTPResponse:
     if decision == "ignore":
         await asyncio.to_thread(ctx.inbox.resolve, key, "ignored", None, by)
     else:
+        if decision == "correct" and item.intent in (None, FALLBACK):
+            raise BadInput("the bot had no intent for this message to confirm: choose one (change intent)")
         intent = intent_field({"intent": item.intent} if decision == "correct" else data)
         # the masked text: teach() writes its placeholders ([order], [email]...) as sample values
         change = await asyncio.to_thread(ctx.changes.teach, intent, item.text, by, new=bool(data.get("new")),
