@@ -75,7 +75,8 @@ async def fetch(client, path):
 API_ROUTES = [("GET", "/api/train/inbox"), ("POST", "/api/train/inbox/decide"), ("GET", "/api/train/intents"),
               ("GET", "/api/train/intents/track_order"), ("POST", "/api/train/examples"),
               ("POST", "/api/train/examples/remove"), ("POST", "/api/train/faq"), ("GET", "/api/train/history"),
-              ("POST", "/api/train/history/1/undo"), ("POST", "/api/train/jobs"), ("GET", "/api/train/jobs/latest"),
+              ("POST", "/api/train/history/1/undo"), ("POST", "/api/train/history/1/redo"), ("POST", "/api/train/jobs"),
+              ("GET", "/api/train/jobs/latest"),
               ("GET", "/api/train/jobs/20260101-000000-abcd"), ("GET", "/api/train/models"),
               ("POST", "/api/train/models/x/activate"), ("POST", "/api/train/models/rollback"),
               ("GET", "/api/train/conversations/c1")]
@@ -86,6 +87,9 @@ def test_only_trainers_and_admins_use_the_training_area(project, redis_url):
         async with served(project, redis_url, train_settings(project, redis_url)) as console:
             guest, (agent, _), (trainer, _) = console.client(), await console.user("agent"), await console.user("trainer")
             admin = await console.admin()
+            served_routes = {(m, r.path) for r in console.app.router.routes for m in r.methods
+                             if r.path.startswith("api/train")}
+            assert len(served_routes) == len(API_ROUTES)  # a new route joins the list, and so this test
             for method, path in API_ROUTES:
                 assert (await guest.call(method, path))[0] == 401, path
                 status, body = await agent.call(method, path)
