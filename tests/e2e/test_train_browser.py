@@ -218,7 +218,10 @@ async def flag_in_the_console(browser, stack):
         await page.wait_for("document.querySelector('#transcript .turn.visitor button.flag')")
         assert await page.js("document.querySelectorAll('#transcript .turn.bot button.flag').length") == 0
         await page.js("document.querySelector('#transcript .turn.visitor button.flag').click()")
-        await page.wait_for("document.querySelector('#transcript .turn.visitor .pill.flagged')")
+        await page.wait_for("document.querySelector('#transcript .turn.visitor .pill.flagged') || "
+                            "document.getElementById('flash').classList.contains('error')")
+        assert await page.js("Boolean(document.querySelector('#transcript .turn.visitor .pill.flagged'))"), \
+            await page.js(FLASH)
         await shot(page, "flagged-in-console")
     finally:
         await page.close()

@@ -113,7 +113,9 @@
       try {
         await api("POST", `/api/conversations/${encodeURIComponent(cid)}/flag`, {timestamp: t.timestamp});
         flagged.add(t.timestamp);
-        button.replaceWith(el("span", {class: "pill flagged"}, "flagged for the trainers"));
+        // the transcript may have been drawn again while the request ran (a live event): then draw it once more
+        if (button.isConnected) button.replaceWith(el("span", {class: "pill flagged"}, "flagged for the trainers"));
+        else if (state.conv && state.cid === cid) renderConversation();
       } catch (err) { button.disabled = false; flash(`Not flagged: ${err.message}`, true); }
     });
     return button;
