@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 import sqlalchemy as sa
@@ -58,6 +59,7 @@ flags = sa.Table(
 )
 
 
+@lru_cache(maxsize=65536)
 def group_key(masked: str) -> str:
     """The group of a masked message: lowercased, punctuation and spaces collapsed, placeholders kept apart
     from the words ("[order]" is not "order"), at most 255 characters."""
@@ -178,34 +180,39 @@ class Inbox:
         resolved = self._resolved()
         groups: Dict[str, InboxItem] = {}
         flagged_ids, flagged_keys = self._flags()
-        for row in self._candidates(flagged_ids, flagged_keys):
-            text = row.text or ""
-            if not text.strip() or text.startswith("/"):
-                continue
-            masked = mask(text)
-            key = group_key(masked)
-            if key in resolved:
-                continue
-            reasons = self._reasons(row, key, flagged_ids, flagged_keys)
-            if reasons:
-                _add(groups, key, masked, row, reasons)
+        with self.touchpoints.connect() as conn:
+            events = self._events(conn)
+            flagged_cids = {cid for cid, _ in flagged_keys}
+            for row in self._candidates(conn, flagged_ids, flagged_keys):
+                text = row.text or ""
+                if not text.strip() or text.startswith("/"):
+                    continue
+                reasons = self._reasons(row, events.get(row.conversation_id))
+                if not reasons and row.id not in flagged_ids and row.conversation_id not in flagged_cids:
+                    continue  # masked only when it may be listed
+                masked = mask(text)
+                key = group_key(masked)
+                if row.id in flagged_ids or (row.conversation_id, key) in flagged_keys:
+                    reasons.add("flagged")
+                if reasons and key not in resolved:
+                    _add(groups, key, masked, row, reasons)
         for item in groups.values():
             item.reasons = [r for r in REASONS if r in item.reasons]
         return list(groups.values())
 
-    def _reasons(self, row: Any, key: str, flagged_ids: Set[int],
-                 flagged_keys: Set[Tuple[str, str]]) -> Set[str]:
+    def _reasons(self, row: Any, events: Optional[_Events]) -> Set[str]:
         reasons = set()
         if row.confidence is not None and row.confidence < self.confidence:
             reasons.add("unsure")
-        if row.intent == FALLBACK_INTENT or row.fell_back:
+        if row.intent == FALLBACK_INTENT or (events and row.created_at in events.fallbacks):
             reasons.add("fallback")
-        if row.escalated:
-            reasons.add("escalated")
-        if row.low_rated:
-            reasons.add("low_rating")
-        if row.id in flagged_ids or (row.conversation_id, key) in flagged_keys:
-            reasons.add("flagged")
+        bot_unsure = row.confidence is not None and row.confidence < SURE and row.intent not in HANDOFF_INTENTS
+        if events and bot_unsure:
+            if any(at >= row.created_at for at in events.handoffs):
+                reasons.add("escalated")
+            if any(at >= row.created_at for at in events.low_ratings) and not any(
+                    at < row.created_at for at in events.handoffs):
+                reasons.add("low_rating")
         return reasons
 
     def _resolved(self) -> Set[str]:
@@ -220,24 +227,49 @@ class Inbox:
         return ({r.touchpoint_id for r in rows if r.touchpoint_id is not None},
                 {(r.conversation_id, group_key(r.text)) for r in rows})
 
-    def _candidates(self, flagged_ids: Set[int], flagged_keys: Set[Tuple[str, str]]) -> Iterable[Any]:
-        """The visitor messages of the window any reason may list, and the flagged ones (in chunks of ids)."""
-        m = tp.alias("m")
-        columns, unsure, escalated, low, fell_back = _conditions(m, self.confidence)
-        typed = sa.and_(m.c.actor == "visitor", m.c.type == "message")
-        query = sa.select(*columns).where(typed, m.c.created_at >= self._since(), sa.or_(
-            unsure, m.c.intent == FALLBACK_INTENT, fell_back, escalated, low))
+    def _events(self, conn: Any) -> Dict[str, _Events]:
+        """Per conversation of the window: when a person was asked for, when it was rated low, its fallbacks."""
+        query = sa.select(tp.c.conversation_id, tp.c.type, tp.c.created_at, tp.c.meta).where(
+            tp.c.created_at >= self._since(), tp.c.type.in_((*HANDOFF_TYPES, "rating", "fallback")))
+        found: Dict[str, _Events] = {}
+        for row in conn.execute(query):
+            events = found.setdefault(row.conversation_id, _Events())
+            if row.type == "fallback":
+                events.fallbacks.add(row.created_at)
+            elif row.type == "rating":
+                if _low(row.meta):
+                    events.low_ratings.append(row.created_at)
+            else:
+                events.handoffs.append(row.created_at)
+        return found
+
+    def _candidates(self, conn: Any, flagged_ids: Set[int], flagged_keys: Set[Tuple[str, str]]) -> Iterable[Any]:
+        """The visitor messages of the window any reason may list (the bot short of sure, or fell back), and the
+        flagged ones (by touchpoint id or conversation, in chunks)."""
+        columns = [tp.c.id, tp.c.conversation_id, tp.c.text, tp.c.intent, tp.c.confidence, tp.c.created_at]
+        typed = sa.and_(tp.c.actor == "visitor", tp.c.type == "message")
+        query = sa.select(*columns).where(typed, tp.c.created_at >= self._since(), sa.or_(
+            tp.c.confidence < max(SURE, self.confidence), tp.c.intent == FALLBACK_INTENT))
         seen: Set[int] = set()
-        with self.touchpoints.connect() as conn:
-            for row in conn.execute(query):
-                seen.add(row.id)
-                yield row
-            cids = sorted({cid for cid, _ in flagged_keys})
-            ids = sorted(flagged_ids)
-            for chunk in [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]:
-                yield from _unseen(conn.execute(sa.select(*columns).where(typed, m.c.id.in_(chunk))), seen)
-            for part in [cids[i:i + CHUNK] for i in range(0, len(cids), CHUNK)]:
-                yield from _unseen(conn.execute(sa.select(*columns).where(typed, m.c.conversation_id.in_(part))), seen)
+        yield from _unseen(conn.execute(query), seen)
+        ids, cids = sorted(flagged_ids), sorted({cid for cid, _ in flagged_keys})
+        for chunk in [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]:
+            yield from _unseen(conn.execute(sa.select(*columns).where(typed, tp.c.id.in_(chunk))), seen)
+        for part in [cids[i:i + CHUNK] for i in range(0, len(cids), CHUNK)]:
+            yield from _unseen(conn.execute(sa.select(*columns).where(typed, tp.c.conversation_id.in_(part))), seen)
+
+
+@dataclass
+class _Events:
+    handoffs: List[dt.datetime] = field(default_factory=list)
+    low_ratings: List[dt.datetime] = field(default_factory=list)
+    fallbacks: Set[dt.datetime] = field(default_factory=set)
+
+
+def _low(meta: Any) -> bool:
+    meta = meta if isinstance(meta, dict) else {}
+    csat, nps = meta.get("csat"), meta.get("nps")
+    return (isinstance(csat, int) and csat <= LOW_CSAT) or (isinstance(nps, int) and nps <= LOW_NPS)
 
 
 def _unseen(rows: Iterable[Any], seen: Set[int]) -> Iterable[Any]:
@@ -245,28 +277,6 @@ def _unseen(rows: Iterable[Any], seen: Set[int]) -> Iterable[Any]:
         if row.id not in seen:
             seen.add(row.id)
             yield row
-
-
-def _conditions(m: Any, confidence: float) -> Tuple[List[Any], Any, Any, Any, Any]:
-    """The columns read, and the SQL of each reason a message may be listed for."""
-    h = tp.alias("h")
-    bot_unsure = sa.and_(m.c.confidence < SURE, sa.or_(m.c.intent.is_(None), m.c.intent.notin_(HANDOFF_INTENTS)))
-    asked_later = sa.exists().where(h.c.conversation_id == m.c.conversation_id, h.c.type.in_(HANDOFF_TYPES),
-                                    h.c.created_at >= m.c.created_at)
-    escalated = sa.and_(bot_unsure, asked_later)
-    rated_low = sa.exists().where(h.c.conversation_id == m.c.conversation_id, h.c.type == "rating",
-                                  h.c.created_at >= m.c.created_at,
-                                  sa.or_(h.c.meta["csat"].as_integer() <= LOW_CSAT, h.c.meta["nps"].as_integer() <= LOW_NPS))
-    handed_before = sa.exists().where(h.c.conversation_id == m.c.conversation_id, h.c.type.in_(HANDOFF_TYPES),
-                                      h.c.created_at < m.c.created_at)
-    low = sa.and_(bot_unsure, rated_low, sa.not_(handed_before))
-    fell_back = sa.exists().where(h.c.conversation_id == m.c.conversation_id, h.c.type == "fallback",
-                                  h.c.created_at == m.c.created_at)
-    unsure = m.c.confidence < confidence
-    flag = lambda condition: sa.case((condition, True), else_=False)  # noqa: E731
-    columns = [m.c.id, m.c.conversation_id, m.c.text, m.c.intent, m.c.confidence, m.c.created_at,
-               flag(escalated).label("escalated"), flag(low).label("low_rated"), flag(fell_back).label("fell_back")]
-    return columns, unsure, escalated, low, fell_back
 
 
 def _add(groups: Dict[str, InboxItem], key: str, masked: str, row: Any, reasons: Set[str]) -> None:

@@ -15,6 +15,7 @@ from bot.console.errors import BadInput, Forbidden, NotFound
 from bot.console.sessions import json_body, requires, text_field
 from bot.logsafe import loggable
 from bot.tracker.transcript import history_from_events
+from bot.training import faq
 from bot.training.masking import mask
 from bot.training.nlu_data import INTENT_NAME, blocks
 
@@ -175,14 +176,13 @@ async def remove_example(request: Request) -> response.HTTPResponse:
 @requires("trainer")
 async def add_faq(request: Request) -> response.HTTPResponse:
     """A new FAQ: its intent (faq_*), a few example questions, the answer (bot.training.faq)."""
-    from bot.training.faq import add_faq as add
-
     data = json_body(request)
     name = intent_field(data, "intent")
     questions = faq_examples(data.get("examples"))
     answer = text_field(data, "answer", MAX_ANSWER, "answer")
-    change = await asyncio.to_thread(add, request.app.ctx.changes, request.app.ctx.settings, name, questions, answer,
-                                     request.ctx.user.username)
+    ctx = request.app.ctx
+    change = await asyncio.to_thread(faq.add_faq, name, questions, answer, request.ctx.user.username,
+                                     changes=ctx.changes, facts_file=ctx.settings.shop_facts_file)
     return response.json({"change": change.public()}, status=201, default=str)
 
 
