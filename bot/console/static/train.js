@@ -454,6 +454,7 @@
     try { data = await api("GET", "/api/train/models"); } catch (err) { return flash(`Models not read: ${err.message}`, true); }
     state.models = data;
     const a = data.active;
+    $("active-model").classList.remove("muted");
     $("active-model").replaceChildren(a ? el("span", {}, el("strong", {}, a.id || a.name),
       el("br"), el("small", {class: "muted"}, [a.activated_at ? `active since ${when(a.activated_at)}` : "", a.by ? ` by ${a.by}` : ""].join(""))) :
       el("span", {class: "muted"}, "No active model."));
