@@ -270,9 +270,13 @@
   $("faq-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const intent = $("faq-intent").value.trim();
-    await change("POST", "/api/train/faq", {intent, examples: $("faq-examples").value, answer: $("faq-answer").value},
-                 `FAQ ${intent} added: train a model to use it.`);
-    if (known(intent)) { event.target.reset(); loadExamples(intent); }
+    try {
+      await api("POST", "/api/train/faq", {intent, examples: $("faq-examples").value, answer: $("faq-answer").value});
+    } catch (err) { return flash(`FAQ not added: ${err.message}`, true); }
+    flash(`FAQ ${intent} added: train a model to use it.`);
+    event.target.reset();
+    state.intent = intent;  // shown next, with its examples
+    await loadIntents();
   });
 
   // --- the history -----------------------------------------------------------------------
