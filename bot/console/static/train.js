@@ -318,6 +318,9 @@
 
   // --- training --------------------------------------------------------------------------
   const TERMINAL = ["done", "failed", "cancelled"];
+  const STAGES = {queued: "Waiting to start", validate: "Checking the data", train: "Training",
+                  conversations: "Running the conversation tests", blind: "Scoring the blind sets",
+                  cross_validation: "Cross-validating"};
   const running = (job) => job && !TERMINAL.includes(job.stage);
   const minutes = (s) => `${Math.floor((s || 0) / 60)} min ${Math.round((s || 0) % 60)} s`;
 
@@ -342,7 +345,7 @@
     $("train-start").disabled = running(job);
     if (!job) { $("report").hidden = true; return; }
     const stage = {failed: `Failed: ${job.error || ""}`, cancelled: `Cancelled: ${job.error || ""}`, done: "Done"}[job.stage] ||
-                  `${job.stage}${job.detail ? `: ${job.detail}` : ""}`;
+                  `${STAGES[job.stage] || job.stage}${job.detail ? ` (${job.detail})` : ""} · ${Math.round((job.progress || 0) * 100)}%`;
     $("job-stage").textContent = stage;
     $("job-elapsed").textContent = `${minutes(job.elapsed_seconds)} · started by ${job.by}${job.cross_validate ? " · with cross-validation" : ""}`;
     $("job-progress").value = job.progress || 0;
