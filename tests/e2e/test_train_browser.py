@@ -184,6 +184,9 @@ async def train_and_report(page):
     assert await page.js("document.querySelectorAll('#report-intents tr').length") > 20
     assert await page.js("document.getElementById('report-summary').textContent.includes('conversation tests')")
     await shot(page, "report")
+    await page.js("document.getElementById('report-intents').scrollIntoView()")
+    await shot(page, "report-intents")
+    await page.js("window.scrollTo(0, 0)")
 
 
 async def activate_and_roll_back(page):

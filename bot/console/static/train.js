@@ -351,6 +351,7 @@
     $("job-progress").value = job.progress || 0;
     $("job-log").textContent = (job.log_tail || []).join("\n");
     $("job-log").scrollTop = $("job-log").scrollHeight;
+    $("job-log-box").open = running(job) || job.stage !== "done";  // once done, the report matters more than the log
     document.body.dataset.job = job.stage;  // for tests
     renderReport(job);
   }
@@ -377,11 +378,12 @@
     if (!report) return;
     const mine = blindOf(report.candidate), theirs = blindOf(report.active), tests = report.conversation_tests;
     $("report-model").textContent = job.candidate || report.candidate.file;
-    $("report-summary").replaceChildren(
+    const cards = [
       card(tests ? `${tests.stories - (tests.failed || []).length} / ${tests.stories}` : "not run", "conversation tests passed"),
       card(score(mine && mine.macro.f1), "macro F1 (blind set), candidate"),
-      card(theirs ? score(theirs.macro.f1) : "none", "macro F1, active model"),
-      report.cross_validation ? card(score(report.cross_validation.macro_f1), "macro F1, cross-validation") : null);
+      card(theirs ? score(theirs.macro.f1) : "none", "macro F1, active model")];
+    if (report.cross_validation) cards.push(card(score(report.cross_validation.macro_f1), "macro F1, cross-validation"));
+    $("report-summary").replaceChildren(...cards);
     renderGate(job);
     $("report-stories").replaceChildren(...storyLines(tests));
     renderIntentTable(report, mine, theirs);
