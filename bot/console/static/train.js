@@ -130,7 +130,8 @@
     state.picking = false;
     $("inbox-rows").replaceChildren(...items.map(inboxRow));
     $("inbox-empty").hidden = items.length > 0;
-    $("inbox-count").textContent = total ? String(total) : "";
+    $("inbox-count").textContent = String(total);
+    $("inbox-count").hidden = !total;
     $("inbox-range").textContent = total ? `${offset + 1}–${offset + items.length} of ${total}` : "";
     $("inbox-prev").disabled = offset === 0;
     $("inbox-next").disabled = offset + items.length >= total;
@@ -406,14 +407,15 @@
       return el("tr", {class: cls}, el("td", {}, r.intent),
         el("td", {}, score(c.precision)), el("td", {}, score(c.recall)), el("td", {class: "f1"}, score(c.f1)),
         el("td", {}, score(a.precision)), el("td", {}, score(a.recall)), el("td", {class: "f1"}, score(a.f1)),
-        el("td", {class: `change ${cls}`}, change === null ? "new" : `${change >= 0 ? "+" : ""}${change.toFixed(2)}`),
+        el("td", {class: `change ${cls}`}, change === null ? "new" : Math.abs(change) < 0.005 ? "0.00" : `${change > 0 ? "+" : ""}${change.toFixed(2)}`),
         el("td", {}, c.support ?? ""));
     });
     $("report-intents").replaceChildren(...rows);
   }
 
   function renderConfusions(mine, theirs) {
-    const list = (scores) => ((scores || {}).confusions || []).map((c) => el("li", {}, `${c.true} → ${c.predicted}: ${c.count}`));
+    const said = (intent) => intent === FALLBACK ? "not understood" : intent;
+    const list = (scores) => ((scores || {}).confusions || []).map((c) => el("li", {}, `${c.true} → ${said(c.predicted)}: ${c.count}`));
     $("report-confusions").replaceChildren(
       el("div", {}, el("h4", {}, "Candidate"), el("ul", {class: "plain"}, list(mine))),
       el("div", {}, el("h4", {}, "Active model"), theirs ? el("ul", {class: "plain"}, list(theirs)) : el("p", {class: "muted"}, "none")));
