@@ -1,15 +1,22 @@
 """The NLU inbox: which visitor messages are listed and why, grouped and masked; never an agent's text."""
+import csv
 import datetime as dt
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 from bot import db
+from bot.settings import ENV_TRAIN_DATA_DIR, ENV_TRAIN_DOMAIN_DIR, ENV_VAR_DIR, ROOT
 from bot.touchpoints import rollup
 from bot.touchpoints.events import ConversationState, row
 from bot.touchpoints.models import upgrade
-from bot.training.changes import TrainingError
+from bot.training.changes import TrainingChanges, TrainingError
 from bot.training.inbox import Inbox, group_key
+from bot.training.nlu_data import NluData
 
 NOW = dt.datetime.utcnow().replace(microsecond=0)
 
@@ -160,3 +167,93 @@ def test_an_agents_text_and_personal_data_never_reach_the_inbox(inbox, add, tmp_
     written = path.read_text(encoding="utf-8")
     assert "anna" not in written.lower() and "agent secret" not in written and "[email]" in written
     assert "anna" not in json.dumps([i.public() for i in items]).lower()
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    shutil.copytree(ROOT / "domain", tmp_path / "domain")
+    (tmp_path / "var").mkdir()
+    url = f"sqlite:///{tmp_path / 'var' / 'touchpoints.db'}"
+    upgrade(url)
+    now = dt.datetime.utcnow()
+    rows = [row(cid, "message", "visitor", ConversationState(), now - dt.timedelta(minutes=n), intent="nlu_fallback",
+                confidence=0.2, text=text) for n, (cid, text) in enumerate([
+                    ("c1", "can I pay with crypto coins, mail me at zed@mail.org"), ("c2", "=HYPERLINK(\"x\")"),
+                    ("c3", "do you gift wrap"), ("c4", "what about unicorns")])]
+    with db.using(url) as engine, engine.begin() as conn:
+        rollup.insert(conn, rows)
+    db.dispose_all()
+    return tmp_path
+
+
+def run(project, *args):
+    env = {**os.environ, ENV_VAR_DIR: str(project / "var"), ENV_TRAIN_DATA_DIR: str(project / "data"),
+           ENV_TRAIN_DOMAIN_DIR: str(project / "domain")}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "bot", "inbox", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+
+
+def read(path):
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write(path, rows):
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_export_then_import_teaches_ignores_and_hides_what_was_decided(project):
+    real = {p: p.read_bytes() for p in (ROOT / "data" / "nlu").glob("*.yml")}
+    exported = run(project, "export", str(project / "inbox.csv"))
+    assert exported.returncode == 0, exported.stderr
+    rows = read(project / "inbox.csv")
+    by_text = {r["text"]: r for r in rows}
+    assert set(by_text) == {"can I pay with crypto coins, mail me at [email]", "'=HYPERLINK(\"x\")",
+                            "do you gift wrap", "what about unicorns"}
+    assert by_text["do you gift wrap"]["reasons"] == "unsure;fallback" and by_text["do you gift wrap"]["conversation"] == "c3"
+    by_text["can I pay with crypto coins, mail me at [email]"]["decision"] = "check_payment_methods"
+    by_text["do you gift wrap"]["decision"] = "ignore"
+    by_text["'=HYPERLINK(\"x\")"]["decision"] = "ignore"
+    write(project / "inbox.csv", rows)
+    imported = run(project, "import", str(project / "inbox.csv"))
+    assert imported.returncode == 0, imported.stderr
+    assert "taught 1" in imported.stdout and "ignored 2" in imported.stdout and "left undecided 1" in imported.stdout
+    nlu = NluData(project / "data", project / "domain")
+    assert nlu.examples_of("check_payment_methods")[-1] == "can I pay with crypto coins, mail me at name@example.com"
+    settings_db = f"sqlite:///{project / 'var' / 'bot.db'}"
+    changes = TrainingChanges(settings_db, nlu)
+    assert [(c.source, c.intent) for c in changes.history()] == [("import", "check_payment_methods")]
+    inbox = Inbox(f"sqlite:///{project / 'var' / 'touchpoints.db'}", settings_db)
+    assert [i.text for i in inbox.items()[0]] == ["what about unicorns"]
+    changes.close(), inbox.close(), db.dispose_all()
+    assert {p: p.read_bytes() for p in (ROOT / "data" / "nlu").glob("*.yml")} == real
+
+
+@pytest.mark.parametrize("edit, why", [
+    (lambda rows: [{k: v for k, v in r.items() if k != "decision"} for r in rows], "first line"),
+    (lambda rows: [*rows[:-1], {**rows[-1], "decision": "no_such_intent"}], "line 5: 'no_such_intent' is no intent"),
+    (lambda rows: [*rows[:-1], {**rows[-1], "decision": "Not An Intent!"}], "line 5: decision 'Not An Intent!'"),
+    (lambda rows: [*rows[:-1], {**rows[-1], "key": ""}], "line 5: the key"),
+    (lambda rows: [*rows[:-1], {**rows[-1], "text": "[x](y)", "decision": "greet"}], "line 5: .*entity annotation"),
+])
+def test_a_malformed_file_is_refused_whole(project, edit, why):
+    from bot.training import inbox_csv
+
+    settings_db = f"sqlite:///{project / 'var' / 'bot.db'}"
+    inbox = Inbox(f"sqlite:///{project / 'var' / 'touchpoints.db'}", settings_db)
+    changes = TrainingChanges(settings_db, NluData(project / "data", project / "domain"))
+    inbox_csv.export(inbox, project / "inbox.csv")
+    rows = read(project / "inbox.csv")
+    rows[0]["decision"], rows[1]["decision"] = "greet", "ignore"
+    write(project / "inbox.csv", edit(rows))
+    before = {p: p.read_bytes() for p in (project / "data" / "nlu").glob("*.yml")}
+    with pytest.raises(TrainingError, match=why):
+        inbox_csv.apply(project / "inbox.csv", inbox, changes, "anna")
+    assert {p: p.read_bytes() for p in (project / "data" / "nlu").glob("*.yml")} == before
+    assert len(inbox.all_items()) == 4 and changes.history() == []
+    inbox.close(), changes.close(), db.dispose_all()
