@@ -5,6 +5,7 @@ conversation. Every test works on tmp copies of data/, domain/, shop/facts.yml a
 import asyncio
 import datetime as dt
 import json
+import re
 import shutil
 import sys
 import uuid
@@ -441,3 +442,14 @@ def test_a_candidate_is_activated_with_a_reason_refused_by_the_gate_and_rolled_b
                                                                ("activate", "more invoice phrases")]
             assert (await trainer.call("POST", "/api/train/models/20260101-000000-zzzz/activate", {"reason": "x"}))[0] == 404
     asyncio.run(scenario())
+
+
+def test_the_trainers_page_builds_its_dom_from_text_only():
+    """User text (visitors' messages, examples, reasons) goes in with textContent: the page's script has no way of
+    writing HTML, and the template has no inline script (the console's CSP would refuse it anyway)."""
+    static = ROOT / "bot" / "console" / "static"
+    for script in ("train.js", "console.js"):
+        source = (static / script).read_text(encoding="utf-8")
+        assert not any(sink in source for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write")), script
+    page = (ROOT / "bot" / "console" / "templates" / "train.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and not re.search(r"\son[a-z]+=", page)
