@@ -194,6 +194,11 @@ def test_examples_are_added_moved_removed_and_undone(project, redis_url):
             assert status == 200, undone
             assert text in (await trainer.call("GET", "/api/train/intents/track_order"))[1]["examples"]
             assert text not in (await trainer.call("GET", "/api/train/intents/complaint"))[1]["examples"]
+            status, again = await trainer.call("POST", f"/api/train/history/{history[0]['id']}/redo")
+            assert status == 200 and again["change"]["intent"] == "complaint", again  # the move made again
+            assert text in (await trainer.call("GET", "/api/train/intents/complaint"))[1]["examples"]
+            status, refused = await trainer.call("POST", f"/api/train/history/{again['change']['id']}/redo")
+            assert status == 400 and "nothing to redo" in refused["error"]
             status, removed = await trainer.call("POST", "/api/train/examples/remove", {"text": text})
             assert status == 200, removed
             assert f"    - {text}\n" not in orders.read_text()
