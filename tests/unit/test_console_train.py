@@ -204,6 +204,10 @@ def test_examples_are_added_moved_removed_and_undone(project, redis_url):
             assert f"    - {text}\n" not in orders.read_text()
             counts = {i["name"]: i["examples"] for i in (await trainer.call("GET", "/api/train/intents"))[1]["intents"]}
             assert counts["track_order"] > 5 and "faq_opening_hours" in counts
+            found = (await trainer.call("GET", "/api/train/intents?search=neighbours"))[1]["intents"]
+            assert found and all(i["matches"] for i in found) and len(found) < len(counts)
+            by_name = (await trainer.call("GET", "/api/train/intents?search=track_"))[1]["intents"]
+            assert {i["name"] for i in by_name} >= {"track_order", "track_refund"}
     asyncio.run(scenario())
 
 

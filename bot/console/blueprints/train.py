@@ -128,21 +128,26 @@ async def context(request: Request, cid: str) -> response.HTTPResponse:
 
 
 # --- intents and their examples ----------------------------------------------------------------------------
-def intent_counts(nlu_dir: Path) -> List[Dict[str, Any]]:
-    """Every intent of the NLU files with its number of examples and its file, by name."""
+def intent_counts(nlu_dir: Path, search: str = "") -> List[Dict[str, Any]]:
+    """Every intent of the NLU files with its number of examples and its file, by name; with `search`, the intents
+    whose name or any example has it (any case), with how many of their examples do."""
+    wanted = search.lower()
     found: Dict[str, Dict[str, Any]] = {}
     for path in sorted(nlu_dir.glob("*.yml")):
         for name, block in blocks(path.read_text(encoding="utf-8")).items():
-            entry = found.setdefault(name, {"name": name, "examples": 0, "file": path.name})
+            entry = found.setdefault(name, {"name": name, "examples": 0, "file": path.name, "matches": 0})
             entry["examples"] += len(block.examples)
-    return sorted(found.values(), key=lambda entry: entry["name"])
+            entry["matches"] += sum(wanted in example.text.lower() for example in block.examples) if wanted else 0
+    shown = [e for e in found.values() if not wanted or wanted in e["name"] or e["matches"]]
+    return sorted(shown, key=lambda entry: entry["name"])
 
 
 @bp.get("/api/train/intents")
 @requires("trainer")
 async def intents(request: Request) -> response.HTTPResponse:
     nlu_dir = request.app.ctx.settings.train_data_dir / "nlu"
-    return response.json({"intents": await asyncio.to_thread(intent_counts, nlu_dir)})
+    search = (request.args.get("search") or "").strip()[:200]
+    return response.json({"intents": await asyncio.to_thread(intent_counts, nlu_dir, search)})
 
 
 @bp.get("/api/train/intents/<intent:str>")

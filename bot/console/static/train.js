@@ -220,16 +220,22 @@
   // --- intents and examples --------------------------------------------------------------
   async function loadIntents() {
     await loadIntentNames();
-    renderIntents();
+    await renderIntents();
     if (state.intent) loadExamples(state.intent);
   }
 
-  function renderIntents() {
+  // the search finds intents by name and by their examples' words (on the server, which reads the files)
+  async function renderIntents() {
     const find = $("intent-search").value.trim().toLowerCase();
-    const shown = state.intents.filter((i) => !find || i.name.includes(find));
+    let shown = state.intents;
+    if (find) {
+      try { shown = (await api("GET", `/api/train/intents?search=${encodeURIComponent(find)}`)).intents; }
+      catch (err) { return flash(err.message, true); }
+    }
     $("intents").replaceChildren(...shown.map((i) => el("li", {class: i.name === state.intent ? "current" : ""},
       el("button", {type: "button", class: "link", onclick: () => loadExamples(i.name)}, i.name),
-      el("small", {class: "muted"}, ` ${i.examples} examples · ${i.file}`))));
+      el("small", {class: "muted"}, ` ${i.examples} examples${i.matches ? `, ${i.matches} with “${find}”` : ""} · ${i.file}`))));
+    if (!shown.length) $("intents").replaceChildren(el("li", {class: "muted"}, "No intent or example has that."));
   }
 
   async function loadExamples(intent) {
@@ -247,7 +253,8 @@
       if (to !== intent) change("POST", "/api/train/examples", {intent: to, text, new: isNew}, `Moved to ${to}.`);
     }, "move to… (type an intent)");
     move.node.classList.add("move");
-    return el("li", {}, el("span", {class: "text"}, text), " ",
+    const find = $("intent-search").value.trim().toLowerCase();
+    return el("li", {class: find && text.toLowerCase().includes(find) ? "match" : ""}, el("span", {class: "text"}, text), " ",
       el("button", {type: "button", class: "link remove", onclick: () => change("POST", "/api/train/examples/remove", {text}, "Removed.")}, "remove"),
       move.node);
   }
@@ -260,7 +267,7 @@
     } catch (err) { flash(err.message, true); }
   }
 
-  $("intent-search").addEventListener("input", renderIntents);
+  $("intent-search").addEventListener("input", () => { clearTimeout(state.findTimer); state.findTimer = setTimeout(renderIntents, 250); });
   $("example-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = $("example-text").value.trim();
