@@ -17,7 +17,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install domain train validate run test test-unit bench lint typecheck clean
+.PHONY: help install domain train validate run test test-unit bench bench-training evaluate lint typecheck clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,12 @@ test-unit: $(STAMP) domain/answers.yml ## the unit tests alone: no model, no ser
 
 bench: $(MODEL) ## measure NLU accuracy, parse latency and round trips; prints figures
 	$(PY) -m benchmarks
+
+bench-training: $(MODEL) ## the live bot's round trips idle vs while a training runs (several minutes)
+	$(PY) -m benchmarks.training
+
+evaluate: $(MODEL) ## the active model: blind sets per intent, conversation tests, cross-validation of the data
+	$(PY) -m bot evaluate
 
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check bot actions tests benchmarks

@@ -5,7 +5,7 @@ import argparse
 import logging
 import time
 
-from benchmarks import analytics, frustration, nlu, roundtrip
+from benchmarks import analytics, frustration, inbox, nlu, roundtrip
 from benchmarks.stats import heading
 from bot.runner import MODELS_DIR
 
@@ -34,6 +34,7 @@ def main() -> None:
     nlu.report(args.folds, MODELS_DIR / "current.tar.gz")
     roundtrip.report(args.messages)
     analytics.report()
+    inbox.report()
     heading("done")
     print(f"  benchmarks took {time.perf_counter() - started:.0f} s")
 

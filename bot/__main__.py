@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -29,6 +30,7 @@ from bot.settings import (
 
 if TYPE_CHECKING:  # bot.runner is imported only by the commands that run servers
     from bot.runner import Stack
+    from bot.training.models import ModelStore
 
 
 def cmd_domain(_: argparse.Namespace) -> int:
@@ -185,6 +187,191 @@ def add_nlu_parser(sub: argparse._SubParsersAction) -> None:
     nlu.set_defaults(func=cmd_nlu)
 
 
+def os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()[:32] or "cli"
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        return "cli"
+
+
+def cmd_train_job(args: argparse.Namespace) -> int:
+    """The training job's process (started by bot.training.jobs at idle priority; not for people)."""
+    from pathlib import Path
+
+    from bot.training import trainer
+
+    if not args.normal_priority:
+        trainer.idle_priority()  # before Rasa and TensorFlow are imported: everything after runs idle
+    return trainer.run(Path(args.job))
+
+
+def print_progress(status: dict, shown: List[str]) -> None:
+    line = f"{status['progress']:6.1%}  {status['stage']}: {status.get('detail') or ''}"
+    if not shown or shown[-1] != line:
+        print(line, flush=True)
+        shown.append(line)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """A training job in the foreground: the same job the console starts, its progress printed."""
+    from bot.training.evaluate import describe
+    from bot.training.jobs import TrainingBusy, TrainingJobs
+
+    jobs = TrainingJobs(get_settings())
+    try:
+        job = jobs.start(os_user(), cross_validate=args.cross_validate)
+    except TrainingBusy as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return 2
+    print(f"training job {job.id} (low CPU priority; log in {job.path})", flush=True)
+    shown: List[str] = []
+    try:
+        status = jobs.wait(job.id, on_status=lambda s: print_progress(s, shown))
+    except KeyboardInterrupt:
+        print(jobs.cancel(job.id, os_user())["stage"], file=sys.stderr)
+        return 130
+    if status["stage"] != "done":
+        print(f"{status['stage']}: {status.get('error')}", file=sys.stderr)
+        return 1
+    print("\n".join(describe(status["report"])))
+    print(f"candidate {job.id}: `python -m bot model activate {job.id} --reason ...` makes it active")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`make evaluate`: the active model on the blind sets and the conversation tests, and the current data
+    cross-validated; exits 1 if the conversation tests fail (what the gate would hold against it)."""
+    import tempfile
+    from pathlib import Path
+
+    from bot.training import evaluate
+
+    settings = get_settings()
+    model = settings.models_dir / "current.tar.gz"
+    if not model.exists():
+        print(f"no active model at {model}: `make train` first", file=sys.stderr)
+        return 2
+    folds = settings.train_cv_folds if args.folds is None else args.folds
+    with tempfile.TemporaryDirectory() as tmp:
+        report = evaluate.report(model, None, settings.train_stories_dir, Path(tmp), margin=settings.activate_f1_margin,
+                                 folds_k=folds, data_dir=settings.train_data_dir, config=settings.train_config,
+                                 domain=settings.train_domain_dir)
+    print("\n".join(evaluate.describe(report)))
+    worst = sorted(report["candidate"]["blind"]["blind"]["intents"].items(), key=lambda kv: kv[1]["f1"])[:8]
+    print("weakest intents on the blind set (P/R/F1, n): " + "; ".join(
+        f"{i} {s['precision']:.2f}/{s['recall']:.2f}/{s['f1']:.2f} ({s['support']})" for i, s in worst))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 1 if report["gate"] else 0
+
+
+def model_store(settings: Settings) -> ModelStore:
+    from bot.training.models import ModelStore
+
+    return ModelStore(settings.models_dir, settings.sql_url, settings.activate_f1_margin)
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """List the models, activate a candidate, roll back; a refusal changes nothing and exits 2."""
+    from bot.settings import running_rasa_token
+    from bot.training.models import ModelError
+
+    settings = get_settings()
+    store = model_store(settings)
+    try:
+        if args.model_command == "list":
+            print_models(store)
+            return 0
+        token = running_rasa_token(settings)
+        if args.model_command == "activate":
+            done = store.activate(args.id, os_user(), args.reason, settings.replicas, token, force=args.force)
+        else:
+            done = store.rollback(os_user(), args.reason, settings.replicas, token)
+    except ModelError as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return 2
+    for replica in done.replicas:
+        print(f"{replica['url']}: {'loaded' if replica['ok'] else 'FAILED: ' + str(replica['error'])}")
+    print(f"{done.kind}: {done.model} is active (was {done.previous})")
+    return 0 if done.ok else 1
+
+
+def print_models(store: ModelStore) -> None:
+    active = store.active()
+    print(f"active: {active['id'] if active else 'none'}")
+    for c in store.candidates():
+        f1 = "-" if c["macro_f1"] is None else f"{c['macro_f1']:.3f}"
+        verdict = "may be activated" if not c["gate"] else "refused: " + "; ".join(c["gate"])
+        print(f"candidate {c['id']}: blind macro-F1 {f1}; {verdict}")
+    for h in store.history():
+        print(f"earlier {h['id']}")
+    for a in store.activations(10):
+        print(f"{a.at.isoformat()} {a.kind} {a.model} (was {a.previous}) by {a.by}: {a.reason}"
+              f"{'' if a.ok else ' [a replica failed]'}")
+
+
+def add_model_parsers(sub: argparse._SubParsersAction) -> None:
+    job = sub.add_parser("train-job", help="(internal) one training job's process")
+    job.add_argument("--job", required=True)
+    job.add_argument("--normal-priority", action="store_true", help="(benchmarks only) not at idle priority")
+    job.set_defaults(func=cmd_train_job)
+    train = sub.add_parser("train", help="validate, train and evaluate a candidate model at low CPU priority")
+    train.add_argument("--cross-validate", action="store_true", help="also k-fold cross-validate the data")
+    train.set_defaults(func=cmd_train)
+    evaluate = sub.add_parser("evaluate", help="the active model on the blind sets and conversation tests, "
+                              "and the data cross-validated")
+    evaluate.add_argument("--folds", type=int, help="cross-validation folds (default TRAIN_CV_FOLDS; 0: none)")
+    evaluate.add_argument("--json", help="also write the whole report to this file")
+    evaluate.set_defaults(func=cmd_evaluate)
+    model = sub.add_parser("model", help="list, activate or roll back models")
+    verbs = model.add_subparsers(dest="model_command", required=True)
+    verbs.add_parser("list", help="the active model, candidates, earlier models and the activation log")
+    activate = verbs.add_parser("activate", help="make candidate ID active in every Rasa replica")
+    activate.add_argument("id")
+    activate.add_argument("--reason", required=True)
+    activate.add_argument("--force", action="store_true", help="despite the gate's reasons (logged)")
+    verbs.add_parser("rollback", help="make the model before the latest activation active again").add_argument(
+        "--reason", required=True)
+    model.set_defaults(func=cmd_model)
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    """The NLU inbox as a CSV file, and the decisions made in it applied; a refusal changes nothing and exits 2."""
+    from pathlib import Path
+
+    from bot.training import inbox_csv
+    from bot.training.changes import TrainingChanges, TrainingError
+    from bot.training.inbox import Inbox
+    from bot.training.nlu_data import NluData
+
+    settings = get_settings()
+    inbox = Inbox(settings.touchpoints_url, settings.sql_url, settings.inbox_confidence, settings.inbox_days)
+    changes = TrainingChanges(settings.sql_url, NluData(settings.train_data_dir, settings.train_domain_dir))
+    try:
+        if args.inbox_command == "export":
+            print(f"wrote {inbox_csv.export(inbox, Path(args.file))} messages to {args.file}")
+        else:
+            print(inbox_csv.apply(Path(args.file), inbox, changes, os_user()).message())
+    except TrainingError as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return 2
+    finally:
+        inbox.close()
+        changes.close()
+    return 0
+
+
+def add_inbox_parser(sub: argparse._SubParsersAction) -> None:
+    inbox = sub.add_parser("inbox", help="export the NLU inbox (what the bot misunderstood) as CSV, import decisions")
+    verbs = inbox.add_subparsers(dest="inbox_command", required=True)
+    verbs.add_parser("export", help="write every open inbox message (masked) to FILE.csv").add_argument("file")
+    verbs.add_parser("import", help="apply FILE.csv's decisions: an intent teaches the text, 'ignore' hides it").add_argument(
+        "file")
+    inbox.set_defaults(func=cmd_inbox)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with one server (one container per server in docker-compose.yml)."""
     from bot.runner import ROOT, commands
@@ -217,6 +404,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo_cmd.add_argument("--per-day", type=int, default=60)
     demo_cmd.set_defaults(func=cmd_demo_data)
     add_nlu_parser(sub)
+    add_model_parsers(sub)
+    add_inbox_parser(sub)
     args = parser.parse_args(argv)
     os.umask(PRIVATE_UMASK)  # every file and folder made from here on, by us or our children, is our user's alone
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

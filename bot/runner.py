@@ -32,9 +32,12 @@ class StartError(RuntimeError):
     """A part of the stack did not come up; the message says which and where its log is."""
 
 
-def commands(settings: Settings, model: Path = MODELS_DIR) -> Dict[str, Tuple[str, List[str], dict, str]]:
-    """key -> (name, argv, environment, health URL) of each server process, for `run` and for compose."""
+def commands(settings: Settings, model: Optional[Path] = None) -> Dict[str, Tuple[str, List[str], dict, str]]:
+    """key -> (name, argv, environment, health URL) of each server process, for `run` and for compose. Rasa loads
+    `model` (a file, or the newest in a folder), by default settings.models_dir: where an activation puts
+    current.tar.gz, so a restarted server loads the model that was active."""
     py = sys.executable
+    model = settings.models_dir if model is None else model
     return {
         "actions": (
             "action server",
@@ -150,7 +153,7 @@ def seed_demo_shop(url: str) -> int:
 @dataclass
 class Stack:
     settings: Settings
-    model: Path = MODELS_DIR
+    model: Optional[Path] = None  # None: settings.models_dir
     children: List[Child] = field(default_factory=list)
     redis: EmbeddedRedis | None = None
     crashes: Dict[str, List[float]] = field(default_factory=dict)  # restart times per child, for revive()

@@ -454,6 +454,16 @@ def where_secret(name: str, kept_in: Path, env: Mapping[str, str] = os.environ) 
     return name if env.get(name) else str(kept_in)
 
 
+def running_rasa_token(settings: Settings, env: Mapping[str, str] = os.environ) -> str:
+    """The token of the Rasa server(s) a command talks to: RASA_TOKEN, else the one `python -m bot run` keeps in var/."""
+    if env.get(ENV_RASA_TOKEN):
+        return settings.rasa_token
+    try:
+        return (settings.var_dir / RASA_TOKEN_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return settings.rasa_token
+
+
 def child_environment(settings: Settings, **extra: str) -> dict:
     """The environment for a child process (Rasa, action server): ours plus what endpoints.yml expands."""
     env = dict(os.environ)

@@ -1,5 +1,6 @@
 """What the console's app.ctx holds while it serves: the stores and clients its handlers use (queue, presence,
-sessions, users, records, mail, orders, Rasa, the visitor link, the touchpoint writer) and its background tasks
+sessions, users, records, mail, orders, Rasa, the visitor link, the touchpoint writer, and the trainer's inbox,
+change log, training jobs and models) and its background tasks
 (the housekeeping of stored data, the handoff watcher). Opened before the server starts, closed after it stops."""
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ from bot.touchpoints.analytics import Analytics
 from bot.touchpoints.models import upgrade
 from bot.touchpoints.privacy import forget_customer
 from bot.touchpoints.writer import TouchpointWriter
+from bot.training.changes import TrainingChanges
+from bot.training.inbox import Inbox
+from bot.training.jobs import TrainingJobs
+from bot.training.models import ModelStore
+from bot.training.nlu_data import NluData
 
 
 def open_services(app: Sanic, settings: Settings) -> None:
@@ -46,6 +52,15 @@ def open_services(app: Sanic, settings: Settings) -> None:
     upgrade(settings.touchpoints_url)  # the touchpoints' schema up to date before the dashboard queries it
     app.ctx.analytics = Analytics(db.hold(settings.touchpoints_url))
     app.ctx.forget = functools.partial(forget_customer, settings.sql_url, settings.touchpoints_url)
+    open_training(app, settings)
+
+
+def open_training(app: Sanic, settings: Settings) -> None:
+    """The trainer's services (/train): the inbox, the change log over the NLU data, training jobs, the models."""
+    app.ctx.inbox = Inbox(settings.touchpoints_url, settings.sql_url, settings.inbox_confidence, settings.inbox_days)
+    app.ctx.changes = TrainingChanges(settings.sql_url, NluData(settings.train_data_dir, settings.train_domain_dir))
+    app.ctx.jobs = TrainingJobs(settings)
+    app.ctx.models = ModelStore(settings.models_dir, settings.sql_url, settings.activate_f1_margin)
 
 
 def start_background(app: Sanic, settings: Settings) -> None:
@@ -72,3 +87,5 @@ async def close_services(app: Sanic) -> None:
     await app.ctx.queue.close()
     app.ctx.users.close()
     app.ctx.records.close()
+    app.ctx.inbox.close()
+    app.ctx.changes.close()

@@ -4,6 +4,11 @@ which maps each error type to its HTTP answer, always JSON: {"error": message, *
 - a refusal of the console's own (ConsoleError: BadInput, NotSignedIn, Forbidden, NotFound, Conflict, TooLarge,
   UnsupportedMedia, TooManyAttempts): its status, message and fields
 - a user the admin asked for that cannot be made or changed (UserError): 400
+- the trainer's refusals: a change to the NLU data or an undo that no longer applies (NluDataError, TrainingError):
+  400; a training while another runs (TrainingBusy): 409; an unknown training job (JobNotFound): 404
+- the model store's: no such model (ModelNotFound) 404, the gate's refusal (ActivationRefused, with its reasons) and
+  another activation under way (ActivationBusy) 409, anything else it refuses (ModelError: no reason given, nothing
+  to roll back to) 400
 - a store that did not answer (the handoff records in SQL, the queue and sessions in Redis): 503
 - Rasa unreachable or refusing: 502
 - Sanic's own (404 for an unknown URL, 400 for a body it cannot read...): its status
@@ -23,6 +28,10 @@ from bot.handoff.queue import QueueUnavailable
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.logsafe import loggable
+from bot.training.changes import TrainingError
+from bot.training.jobs import JobNotFound, TrainingBusy
+from bot.training.models import ActivationBusy, ActivationRefused, ModelError, ModelNotFound
+from bot.training.nlu_data import NluDataError
 
 logger = logging.getLogger(__name__)
 UNEXPECTED = "something went wrong on our side; the log has the details"
@@ -90,6 +99,24 @@ async def bad_user(_request: Request, exc: UserError) -> response.HTTPResponse:
     return error(400, str(exc))
 
 
+async def bad_change(_request: Request, exc: ValueError) -> response.HTTPResponse:
+    return error(400, str(exc))
+
+
+async def training_busy(_request: Request, exc: TrainingBusy) -> response.HTTPResponse:
+    return error(409, str(exc))
+
+
+async def no_job(_request: Request, exc: JobNotFound) -> response.HTTPResponse:
+    return error(404, str(exc.args[0]) if exc.args else "no such training job")
+
+
+async def model_refused(_request: Request, exc: ModelError) -> response.HTTPResponse:
+    if isinstance(exc, ActivationRefused):
+        return error(409, f"the gate refuses this model: {exc}", reasons=exc.reasons)
+    return error(404 if isinstance(exc, ModelNotFound) else 409 if isinstance(exc, ActivationBusy) else 400, str(exc))
+
+
 async def store_unavailable(_request: Request, exc: Exception) -> response.HTTPResponse:
     return error(503, str(exc))
 
@@ -111,6 +138,10 @@ def register(app: Sanic) -> None:
     """Every error type's answer on the app (Sanic picks the handler of the nearest class in the error's MRO)."""
     app.exception(ConsoleError)(refused)
     app.exception(UserError)(bad_user)
+    app.exception(NluDataError, TrainingError)(bad_change)
+    app.exception(TrainingBusy)(training_busy)
+    app.exception(JobNotFound)(no_job)
+    app.exception(ModelError)(model_refused)
     app.exception(*UNAVAILABLE)(store_unavailable)
     app.exception(RasaUnavailable)(rasa_unavailable)
     app.exception(SanicException)(sanic_error)

@@ -178,6 +178,40 @@ class Found:
     example: Example
 
 
+@dataclass(frozen=True)
+class Added:
+    """What add_example did: `written` (as it went into `path`) taken from the `moved` examples of other intents."""
+    intent: str
+    written: str
+    path: Path
+    moved: Tuple[Found, ...] = ()
+    domain_file: Optional[Path] = None  # the intent was added to this domain file
+    created: bool = False  # the intent's block was made by this change
+    already: bool = False  # nothing changed: the intent had it
+
+    @property
+    def message(self) -> str:
+        if self.already:
+            return f"already taught: {self.written!r} is an example of {self.intent} ({str(self.path)})"
+        parts = [f"added {self.written!r} to {self.intent} ({str(self.path)})"]
+        parts += [f"removed from {f.example.intent} ({str(f.path)})" for f in self.moved]
+        if self.domain_file:
+            parts.append(f"added intent {self.intent} to the domain ({str(self.domain_file)})")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Removed:
+    text: str
+    removed: Tuple[Found, ...]
+
+    @property
+    def message(self) -> str:
+        if not self.removed:
+            return f"not found: {self.text!r} is no example of any intent"
+        return "; ".join(f"removed {f.example.text!r} from {f.example.intent} ({str(f.path)})" for f in self.removed)
+
+
 class NluData:
     """The NLU files in `data_dir/nlu` and the domain files in `domain_dir`, changed one line at a time."""
 
@@ -203,6 +237,13 @@ class NluData:
         return [example.text for example in blocks(_read(path))[intent].examples]
 
     def add(self, intent: str, text: str, new: bool = False, file: Optional[str] = None) -> str:
+        return self.add_example(intent, text, new=new, file=file).message
+
+    def remove(self, text: str) -> str:
+        return self.remove_example(text).message
+
+    def add_example(self, intent: str, text: str, new: bool = False, file: Optional[str] = None) -> Added:
+        """Teach `text` as an example of `intent`, taking it from any other intent that has it."""
         intent, text = check_intent(intent), check_text(text)
         if file and not new:
             raise NluDataError("--file names where a new intent goes: it needs --new")
@@ -211,22 +252,20 @@ class NluData:
             raise NluDataError(f"unknown intent {intent!r}: no NLU file has it (--new creates it)")
         found = self.find(text)
         if any(f.example.intent == intent for f in found):
-            return f"already taught: {text!r} is an example of {intent} ({str(path or found[0].path)})"
-        moved: List[Optional[str]] = [f"removed from {f.example.intent} ({str(f.path)})" for f in self._remove_all(found)]
-        written = written_form(text)
+            return Added(intent, text, path or found[0].path, already=True)
+        moved = self._remove_all(found)
+        written, domain, created = written_form(text), None, path is None
         if path is None:
             path = self.nlu_dir / (check_file(file) if file else self.default_file(intent))
             _write(path, add_block(_read(path) if path.exists() else "", intent, written))
-            moved.append(self._add_to_domain(intent, path))
+            domain = self._add_to_domain(intent, path)
         else:
             _write(path, add_line(_read(path), blocks(_read(path))[intent], written))
-        return "; ".join([f"added {written!r} to {intent} ({str(path)})", *(m for m in moved if m)])
+        return Added(intent, written, path, moved=tuple(moved), domain_file=domain, created=created)
 
-    def remove(self, text: str) -> str:
-        removed = self._remove_all(self.find(check_text(text)))
-        if not removed:
-            return f"not found: {text!r} is no example of any intent"
-        return "; ".join(f"removed {f.example.text!r} from {f.example.intent} ({str(f.path)})" for f in removed)
+    def remove_example(self, text: str) -> Removed:
+        text = check_text(text)
+        return Removed(text, tuple(self._remove_all(self.find(text))))
 
     def default_file(self, intent: str) -> str:
         """The topic file named by the intent's first word (faq_*, chitchat_*) if there is one, else NEW_NLU_FILE."""
@@ -242,7 +281,7 @@ class NluData:
             _write(f.path, remove_line(_read(f.path), f.example.line))
         return found
 
-    def _add_to_domain(self, intent: str, nlu_file: Path) -> Optional[str]:
+    def _add_to_domain(self, intent: str, nlu_file: Path) -> Optional[Path]:
         domain_files = sorted(self.domain_dir.glob("*.yml"))
         if any(intent in domain_intents(_read(path)) for path in domain_files):
             return None
@@ -250,7 +289,7 @@ class NluData:
         path = by_topic if by_topic in domain_files and DOMAIN_INTENTS.search(_read(by_topic)) else \
             self.domain_dir / DEFAULT_DOMAIN_FILE
         _write(path, add_domain_intent(_read(path), intent))
-        return f"added intent {intent} to the domain ({str(path)})"
+        return path
 
 
 def _read(path: Path) -> str:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator, Optional, Tuple
+from typing import Any, AsyncIterator, Callable, Optional, Tuple
 
 import aiohttp
 from aiohttp import web
@@ -110,14 +110,16 @@ class ServedConsole:
 
 
 @contextlib.asynccontextmanager
-async def rasa_trackers(calls: Optional[list] = None) -> AsyncIterator[str]:
+async def rasa_trackers(calls: Optional[list] = None,
+                        events: Optional[Callable[[str], list]] = None) -> AsyncIterator[str]:
     """Rasa's conversation endpoints the console calls: the tracker, answering one visitor turn for any
-    conversation (the console's transcript reads need no model), and appending events and triggering an intent,
-    which answer {} and are noted in `calls` as (path, body). Yields the base URL to give the console as
-    rasa_api_url_override."""
+    conversation (or `events(cid)`; the console's transcript reads need no model), and appending events and
+    triggering an intent, which answer {} and are noted in `calls` as (path, body). Yields the base URL to give the
+    console as rasa_api_url_override."""
     async def tracker(request: web.Request) -> web.Response:
-        return web.json_response({"sender_id": request.match_info["cid"], "slots": {}, "paused": True,
-                                  "events": [{"event": "user", "text": "where is my parcel?", "timestamp": 1.0}]})
+        cid = request.match_info["cid"]
+        said = events(cid) if events else [{"event": "user", "text": "where is my parcel?", "timestamp": 1.0}]
+        return web.json_response({"sender_id": cid, "slots": {}, "paused": True, "events": said})
 
     async def noted(request: web.Request) -> web.Response:
         if calls is not None:

@@ -2,9 +2,9 @@
 import pytest
 
 from benchmarks.frustration import BLIND, COMPLAINTS, blind_labelled, labelled
-from benchmarks.nlu import BLIND_SET, HOLDOUT_SET, load_blind, load_examples, same_to_the_model
 from bot.frustration.tone import training_messages
 from bot.settings import ROOT
+from bot.training.evaluate import BLIND_SET, HOLDOUT_SET, load_blind, load_examples, same_to_the_model
 
 
 @pytest.mark.parametrize("blind", [BLIND_SET, HOLDOUT_SET], ids=["blind", "holdout"])

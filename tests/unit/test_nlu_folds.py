@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from benchmarks.nlu import folds, load_examples, same_to_the_model
+from bot.training.evaluate import folds, load_examples, same_to_the_model
 
 
 def test_examples_that_read_the_same_share_a_fold():

@@ -5,7 +5,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -24,7 +24,7 @@ from bot.orders import Customer, Order, OrdersBackend, OrdersUnavailable
 from bot.orders.base import is_late
 from bot.orders.present import day, items, money
 from bot.touchpoints.events import handoff_row
-from bot.tracker.transcript import history_from_events
+from bot.tracker.transcript import EXTERNAL_PREFIX, history_from_events
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("conversations")
@@ -211,3 +211,31 @@ async def hand_back(request: Request, cid: str) -> response.HTTPResponse:
         logger.error("bot did not resume %s: %s", loggable(cid), loggable(err))
         raise RasaUnavailable(f"handed back, but the bot did not answer: {err}") from err
     return response.json({"result": "handed_back"})
+
+
+def visitor_text_at(events: List[Dict[str, Any]], timestamp: Any) -> str:
+    """The text of the visitor's message recorded at `timestamp` in the transcript, as Rasa has it; NotFound when no
+    visitor-typed message is there (a bot's or an agent's turn, a button's payload, an internal trigger)."""
+    if not isinstance(timestamp, (int, float)) or isinstance(timestamp, bool):
+        raise BadInput("say which visitor message (its timestamp in the transcript)")
+    for event in events:
+        if event.get("event") == "user" and event.get("timestamp") == timestamp:
+            text = str(event.get("text") or "")
+            if text and not text.startswith(("/", EXTERNAL_PREFIX)):
+                return text
+            break
+    raise NotFound("no message the visitor typed is at that point of the transcript")
+
+
+@bp.post("/api/conversations/<cid:str>/flag")
+@requires("agent", "trainer")
+async def flag(request: Request, cid: str) -> response.HTTPResponse:
+    """"Bot misunderstood" on a visitor's message: read from the transcript on the server (never a text the client
+    sends) and put in the NLU inbox for the trainers."""
+    ctx = request.app.ctx
+    await readable(request, cid)
+    tracker = await ctx.rasa.tracker(cid)  # RasaUnavailable: 502
+    text = visitor_text_at(tracker.get("events") or [], json_body(request).get("timestamp"))
+    await asyncio.to_thread(ctx.inbox.flag, cid, text, request.ctx.user.username)
+    logger.info("%s flagged a message of %s as misunderstood", loggable(request.ctx.user.username), loggable(cid))
+    return response.json({"flagged": True}, status=201)

@@ -3,7 +3,7 @@
 (() => {
   const {$, el, api, flash, signedOut, setCsrf} = window.SupportConsole;
   const state = {me: null, view: "queue", cid: null, queue: null, conv: null,
-                 typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}, live: {}};
+                 typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}, live: {}, flagged: {}};
   const LIVE_KEPT = 50;  // live messages remembered per conversation, until its transcript has them
   const LIVE_SAME_SECONDS = 30;  // a live message and a transcript turn this close with the same words are one
   const TYPING_IDLE_MS = 3000;  // "is typing" ends this long after the last keystroke
@@ -96,8 +96,29 @@
     return el("li", {class: `turn ${t.sender}`},
       el("div", {class: "who"}, who, el("small", {class: "muted"}, ` ${clock(t.timestamp)}`)),
       el("div", {class: "text"}, t.text),
+      t.sender === "visitor" ? misunderstood(t) : null,
       (t.buttons || []).length ? el("div", {class: "buttons"}, t.buttons.map((b) => el("span", {class: "chip"}, b.title))) : null,
       meta.length ? el("div", {class: "meta"}, meta.join(" · ")) : null);
+  }
+
+  // "Bot misunderstood": the message (found on the server by its timestamp in the transcript) goes to the trainers'
+  // inbox. Only on visitor messages the transcript has recorded; a live one gets it once the transcript is read again.
+  function misunderstood(t) {
+    const cid = state.cid, flagged = state.flagged[cid] || (state.flagged[cid] = new Set());
+    if (t.live || typeof t.timestamp !== "number") return null;
+    if (flagged.has(t.timestamp)) return el("span", {class: "pill flagged"}, "flagged for the trainers");
+    const button = el("button", {type: "button", class: "link flag", title: "Put this message in the trainers' inbox"}, "Bot misunderstood");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await api("POST", `/api/conversations/${encodeURIComponent(cid)}/flag`, {timestamp: t.timestamp});
+        flagged.add(t.timestamp);
+        // the transcript may have been drawn again while the request ran (a live event): then draw it once more
+        if (button.isConnected) button.replaceWith(el("span", {class: "pill flagged"}, "flagged for the trainers"));
+        else if (state.conv && state.cid === cid) renderConversation();
+      } catch (err) { button.disabled = false; flash(`Not flagged: ${err.message}`, true); }
+    });
+    return button;
   }
 
   // --- customer context: who the visitor is, the order in question, why a person ----------
@@ -426,7 +447,7 @@
     try { data = JSON.parse(event.data); } catch (err) { return; }
     if (data.type === "signed_out") { event.target.close(); return signedOut(); }  // the session or the account ended
     if (data.type === "message") {
-      const t = {sender: data.sender, text: data.text, timestamp: data.at, agent: data.agent};
+      const t = {sender: data.sender, text: data.text, timestamp: data.at, agent: data.agent, live: true};
       const live = (state.live[data.conversation_id] = state.live[data.conversation_id] || []);
       live.push(t);
       live.splice(0, live.length - LIVE_KEPT);
@@ -466,11 +487,12 @@
     $("me").textContent = `${state.me.name} (${state.me.role})`;
     $("nav-admin").hidden = state.me.role !== "admin";
     $("nav-analytics").hidden = state.me.role !== "admin";
+    $("nav-train").hidden = !["admin", "trainer"].includes(state.me.role);
     $("presence").addEventListener("change", () => api("POST", "/api/presence", {status: $("presence").value}).catch((err) => flash(err.message, true)));
     setUpAlerts();
     $("logout").addEventListener("click", async () => { try { await api("POST", "/api/logout"); } finally { window.location.href = "/login"; } });
     window.addEventListener("hashchange", route);
-    if (state.me.role === "trainer") { document.body.replaceChildren(el("p", {}, "Trainers: the training inbox comes with the next release.")); return; }
+    if (state.me.role === "trainer") { window.location.replace("/train"); return; }  // the queue is the agents'
     await api("POST", "/api/presence", {status: "available"}).catch(() => {});
     connect();
     route();

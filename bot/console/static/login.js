@@ -16,7 +16,7 @@ document.getElementById("login").addEventListener("submit", async (event) => {
     });
     const data = await resp.json().catch(() => ({}));  // a proxy's error page is not JSON
     if (!resp.ok) { out.textContent = data.error || (resp.status === 429 ? TOO_MANY : "Sign-in failed"); return; }
-    window.location.href = "/";
+    window.location.href = data.user && data.user.role === "trainer" ? "/train" : "/";  // trainers work on /train
   } catch (err) {
     out.textContent = "The console is not reachable. Is it running?";
   }

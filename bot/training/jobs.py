@@ -1,0 +1,229 @@
+"""Training jobs: `python -m bot train-job --job DIR` in a background process at idle CPU priority, one at a time.
+
+A job is a folder in models_dir/jobs/<id>/: request.json (who asked, with what), a snapshot of the training
+inputs taken when it was started (so edits made while it trains do not mix in), status.json (written by the
+job: stage, progress, log tail, the report at the end) and its logs. The one-at-a-time lock is an flock on
+models_dir/jobs/.lock taken by start() and handed to the job process, which holds it until it exits: a job
+that dies (killed, out of memory, the machine restarted) frees it, and is then reported failed, not stuck.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from bot.settings import ROOT, Settings, child_environment
+
+JOBS = "jobs"
+CANDIDATES = "candidates"
+LOCK_FILE = ".lock"
+TERMINAL = ("done", "failed", "cancelled")
+# TensorFlow and BLAS on one thread each: on 2 cores a training with a thread per core starves the live bot
+# even at idle priority (their spinning threads hold the cores between the scheduler's decisions)
+ONE_THREAD = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1",
+              "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+class TrainingBusy(RuntimeError):
+    """Another training is running; the message names it."""
+
+
+class JobNotFound(LookupError):
+    """No job of that id."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_json(path: Path, content: Dict[str, Any]) -> None:
+    """Whole or not at all: a reader never sees half a file."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(content, indent=1), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def read_json(path: Path) -> Dict[str, Any]:
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def new_job_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def valid_job_id(job_id: str) -> bool:
+    return 0 < len(job_id) <= 40 and all(c.isalnum() or c == "-" for c in job_id)
+
+
+@dataclass
+class Job:
+    id: str
+    path: Path
+    status: Dict[str, Any]
+
+    def public(self) -> Dict[str, Any]:
+        return self.status
+
+
+def snapshot(settings: Settings, into: Path) -> None:
+    """The training inputs as they are now: data/, domain/, config.yml and the conversation tests."""
+    shutil.copytree(settings.train_data_dir, into / "data")
+    shutil.copytree(settings.train_domain_dir, into / "domain")
+    shutil.copy2(settings.train_config, into / "config.yml")
+    shutil.copytree(settings.train_stories_dir, into / "stories")
+
+
+class TrainingJobs:
+    """Start, watch and cancel trainings. `command` stands in for the trainer (tests); its argv gets `--job DIR`.
+    idle=False trains at normal priority with as many threads as TensorFlow likes: only to measure what idle buys
+    (benchmarks/training.py)."""
+
+    def __init__(self, settings: Settings, command: Optional[List[str]] = None, idle: bool = True) -> None:
+        self.settings = settings
+        self.idle = idle
+        self.command = command or [sys.executable, "-m", "bot", "train-job", *([] if idle else ["--normal-priority"])]
+        self.dir = settings.models_dir / JOBS
+        self.processes: Dict[str, subprocess.Popen] = {}  # started here: polled so none is left a zombie
+
+    @property
+    def lock_path(self) -> Path:
+        return self.dir / LOCK_FILE
+
+    def start(self, by: str, cross_validate: bool = False) -> Job:
+        """Snapshot the inputs and start the job; TrainingBusy while another one runs."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise TrainingBusy(self.busy_message()) from None
+            job = self.prepare(by, cross_validate)
+            self.launch(job, fd)
+            return job
+        finally:
+            os.close(fd)  # the job process holds its own copy of the lock from here on
+
+    def busy_message(self) -> str:
+        running = self.latest()
+        if running and running["stage"] not in TERMINAL:
+            return f"a training is running: {running['id']}, started by {running['by']} at {running['created_at']}"
+        return "a training is running"
+
+    def prepare(self, by: str, cross_validate: bool) -> Job:
+        job_id = new_job_id()
+        path = self.dir / job_id
+        path.mkdir()
+        snapshot(self.settings, path / "input")
+        request = {"id": job_id, "by": by, "cross_validate": bool(cross_validate), "created_at": now_iso()}
+        write_json(path / "request.json", request)
+        status = {**request, "stage": "queued", "progress": 0.0, "detail": "", "log_tail": [],
+                  "started_at": None, "finished_at": None, "elapsed_seconds": 0.0, "report": None,
+                  "error": None, "candidate": None}
+        write_json(path / "status.json", status)
+        return Job(job_id, path, status)
+
+    def launch(self, job: Job, lock_fd: int) -> None:
+        env = child_environment(self.settings, **(ONE_THREAD if self.idle else {}))
+        log = (job.path / "job.log").open("ab")
+        try:
+            process = subprocess.Popen(
+                [*self.command, "--job", str(job.path)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=(lock_fd,),
+            )
+        finally:
+            log.close()
+        (job.path / "pid").write_text(str(process.pid))
+        self.processes[job.id] = process
+
+    def job_dir(self, job_id: str) -> Path:
+        path = self.dir / job_id
+        if not valid_job_id(job_id) or not (path / "status.json").exists():
+            raise JobNotFound(f"no training job {job_id!r}")
+        return path
+
+    def running(self) -> bool:
+        """Whether a job process holds the lock (a probe that takes it for a moment when it is free)."""
+        if not self.lock_path.exists():
+            return False
+        fd = os.open(self.lock_path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def status(self, job_id: str) -> Dict[str, Any]:
+        """The job's status.json; a job left unfinished by a process that is gone is marked failed."""
+        path = self.job_dir(job_id)
+        for process in self.processes.values():
+            process.poll()
+        status = read_json(path / "status.json")
+        if status["stage"] not in TERMINAL:
+            if not self.running():  # the lock is free: no job process is alive
+                return self.finish(path, status, "failed", "the training process ended without finishing")
+            status["elapsed_seconds"] = round(time.time() - started_epoch(status), 1)
+        return status
+
+    def finish(self, path: Path, status: Dict[str, Any], stage: str, error: str) -> Dict[str, Any]:
+        status.update(stage=stage, error=error, finished_at=now_iso(),
+                      elapsed_seconds=round(time.time() - started_epoch(status), 1))
+        write_json(path / "status.json", status)
+        return status
+
+    def jobs(self, limit: int = 20) -> List[Dict[str, Any]]:
+        """The latest jobs' status, newest first."""
+        if not self.dir.exists():
+            return []
+        ids = sorted((p.name for p in self.dir.iterdir() if (p / "status.json").exists()), reverse=True)
+        return [self.status(i) for i in ids[:limit]]
+
+    def latest(self) -> Optional[Dict[str, Any]]:
+        found = self.jobs(1)
+        return found[0] if found else None
+
+    def cancel(self, job_id: str, by: str = "") -> Dict[str, Any]:
+        """Stop a running job (its whole process group: Rasa's children too); a finished one is left as it is."""
+        path = self.job_dir(job_id)
+        status = self.status(job_id)
+        if status["stage"] in TERMINAL:
+            return status
+        pid = int((path / "pid").read_text())
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 15
+        while self.running() and time.monotonic() < deadline:
+            process = self.processes.get(job_id)
+            if process is not None:
+                process.poll()
+            time.sleep(0.1)
+        return self.finish(path, read_json(path / "status.json"), "cancelled", f"cancelled by {by or 'someone'}")
+
+    def wait(self, job_id: str, timeout: float = 3600, every: float = 1.0, on_status: Any = None) -> Dict[str, Any]:
+        """Poll until the job ends (for the CLI and tests); on_status(status) at each poll."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(job_id)
+            if on_status:
+                on_status(status)
+            if status["stage"] in TERMINAL or time.monotonic() > deadline:
+                return status
+            time.sleep(every)
+
+
+def started_epoch(status: Dict[str, Any]) -> float:
+    return datetime.fromisoformat(status.get("started_at") or status["created_at"]).timestamp()

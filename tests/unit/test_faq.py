@@ -1,0 +1,100 @@
+"""A new FAQ in one step, on copies of the data, domain and shop facts: every file it needs, or none changed."""
+import shutil
+
+import pytest
+import yaml
+
+from bot import db, shop
+from bot.settings import ROOT
+from bot.training.changes import TrainingChanges, TrainingError
+from bot.training.faq import add_faq
+from bot.training.nlu_data import NluData
+
+EXAMPLES = ["do you sell robots", "can I buy a robot from you", "robots for sale?"]
+ANSWER = 'Robots are not sold at {shop_name} yet: write to {support_email} if you want one ("robot" in the subject).'
+
+
+@pytest.fixture
+def project(tmp_path):
+    for folder in ("data", "domain", "shop"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+@pytest.fixture
+def changes(project):
+    log = TrainingChanges(f"sqlite:///{project / 'bot.db'}", NluData(project / "data", project / "domain"))
+    yield log
+    log.close()
+    db.dispose_all()
+
+
+def snapshot(root):
+    return {str(p.relative_to(root)): p.read_bytes() for folder in ("data", "domain", "shop")
+            for p in sorted((root / folder).rglob("*")) if p.is_file()}
+
+
+def faq(project, changes, intent="faq_robots", examples=EXAMPLES, answer=ANSWER):
+    return add_faq(intent, examples, answer, "anna", changes=changes, facts_file=project / "shop" / "facts.yml")
+
+
+def test_a_new_faq_writes_every_file_it_needs_and_keeps_every_other_byte(project, changes):
+    before = snapshot(project)
+    change = faq(project, changes)
+    after = snapshot(project)
+    assert (change.kind, change.source, change.intent) == ("faq", "faq", "faq_robots")
+    assert changes.history()[0].id == change.id and change.detail["examples"] == EXAMPLES
+    assert changes.nlu.examples_of("faq_robots") == EXAMPLES
+    facts_before, facts_after = before["shop/facts.yml"].decode(), after["shop/facts.yml"].decode()
+    new_line = '  utter_faq_robots: "Robots are not sold at {shop_name} yet: write to {support_email} if you want ' \
+               'one (\\"robot\\" in the subject)."\n'
+    assert facts_after.replace(new_line, "", 1) == facts_before
+    assert shop.load(project / "shop" / "facts.yml")["answers"]["utter_faq_robots"] == ANSWER
+    assert after["data/rules/answers.yml"].decode().endswith(
+        "\n\n- rule: answer faq robots\n  steps:\n  - intent: faq_robots\n  - action: utter_faq_robots\n")
+    rendered = yaml.safe_load(after["domain/answers.yml"])["responses"]["utter_faq_robots"]
+    assert rendered == [{"text": 'Robots are not sold at Northwind Goods yet: write to help@northwind.example if you '
+                                 'want one ("robot" in the subject).'}]
+    assert after["domain/base.yml"].decode().replace("  - faq_robots\n", "", 1) == before["domain/base.yml"].decode()
+    changed = {name for name in after if before.get(name) != after[name]}
+    assert changed == {"shop/facts.yml", "data/rules/answers.yml", "domain/answers.yml", "domain/base.yml",
+                       "data/nlu/faq.yml"}
+
+
+@pytest.mark.parametrize("intent, examples, answer, why", [
+    ("faq_opening_hours", EXAMPLES, ANSWER, "exists already"),
+    ("robots", EXAMPLES, ANSWER, "faq_<topic>"),
+    ("faq_Robots", EXAMPLES, ANSWER, "a-z"),
+    ("faq_robots", [], ANSWER, "1 to 50 examples"),
+    ("faq_robots", ["do you sell robots", "Do you sell robots?"], ANSWER, "the same"),
+    ("faq_robots", ["what are your opening hours"], ANSWER, "already an example of faq_opening_hours"),
+    ("faq_robots", ["do you sell [robots](product)"], ANSWER, "entity annotation"),
+    ("faq_robots", EXAMPLES, "", "one line"),
+    ("faq_robots", EXAMPLES, "two\nlines", "one line"),
+    ("faq_robots", EXAMPLES, "Ask {robot_expert}", "unknown facts: robot_expert"),
+    ("faq_robots", EXAMPLES, "a lone { brace", "braces"),
+])
+def test_a_bad_faq_is_refused_and_changes_nothing(project, changes, intent, examples, answer, why):
+    before = snapshot(project)
+    with pytest.raises(TrainingError, match=why):
+        faq(project, changes, intent, examples, answer)
+    assert snapshot(project) == before and changes.history() == []
+
+
+def test_a_failure_part_way_puts_every_file_back(project, changes, monkeypatch):
+    before = snapshot(project)
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(shop, "write_answers", broken)
+    with pytest.raises(OSError):
+        faq(project, changes)
+    assert snapshot(project) == before
+
+
+def test_the_copy_with_a_new_faq_still_validates(project, changes):
+    from bot.training.validate import problems_in
+
+    faq(project, changes)
+    assert problems_in(project / "data", project / "domain", ROOT / "config.yml") == []
