@@ -30,7 +30,7 @@ from bot.settings import (
 
 if TYPE_CHECKING:  # bot.runner is imported only by the commands that run servers
     from bot.runner import Stack
-    from bot.training.models import ModelStore
+    from bot.training.models import Activation, ModelStore
 
 
 def cmd_domain(_: argparse.Namespace) -> int:
@@ -236,8 +236,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{status['stage']}: {status.get('error')}", file=sys.stderr)
         return 1
     print("\n".join(describe(status["report"])))
+    if args.activate:
+        return activate_trained(job.id, args.activate)
     print(f"candidate {job.id}: `python -m bot model activate {job.id} --reason ...` makes it active")
     return 0
+
+
+def activate_trained(candidate_id: str, reason: str) -> int:
+    """`train --activate REASON` (`make train`): the new candidate activated through the gate, logged as the OS
+    user's; refused, it stays a candidate and the active model is left as it is."""
+    from bot.settings import running_rasa_token
+    from bot.training.models import ModelError
+
+    settings = get_settings()
+    try:
+        done = model_store(settings).activate(candidate_id, os_user(), reason, settings.replicas,
+                                              running_rasa_token(settings))
+    except ModelError as err:
+        print(f"not activated: {err}\nthe active model is unchanged; candidate {candidate_id} is kept "
+              f"(`python -m bot model activate {candidate_id} --force --reason ...` overrides)", file=sys.stderr)
+        return 1
+    return print_activation(done)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -292,6 +311,10 @@ def cmd_model(args: argparse.Namespace) -> int:
     except ModelError as err:
         print(f"refused: {err}", file=sys.stderr)
         return 2
+    return print_activation(done)
+
+
+def print_activation(done: Activation) -> int:
     for replica in done.replicas:
         print(f"{replica['url']}: {'loaded' if replica['ok'] else 'FAILED: ' + str(replica['error'])}")
     print(f"{done.kind}: {done.model} is active (was {done.previous})")
@@ -319,6 +342,7 @@ def add_model_parsers(sub: argparse._SubParsersAction) -> None:
     job.set_defaults(func=cmd_train_job)
     train = sub.add_parser("train", help="validate, train and evaluate a candidate model at low CPU priority")
     train.add_argument("--cross-validate", action="store_true", help="also k-fold cross-validate the data")
+    train.add_argument("--activate", metavar="REASON", help="then activate it through the gate (`make train`)")
     train.set_defaults(func=cmd_train)
     evaluate = sub.add_parser("evaluate", help="the active model on the blind sets and conversation tests, "
                               "and the data cross-validated")
