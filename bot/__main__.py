@@ -316,8 +316,15 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 def print_activation(done: Activation) -> int:
     for replica in done.replicas:
-        print(f"{replica['url']}: {'loaded' if replica['ok'] else 'FAILED: ' + str(replica['error'])}")
-    print(f"{done.kind}: {done.model} is active (was {done.previous})")
+        answer = "loaded" if replica["ok"] else f"not running (loads it when it starts): {replica['error']}" \
+            if replica.get("unreachable") else f"FAILED: {replica['error']}"
+        back = replica.get("restored")
+        print(f"{replica['url']}: {answer}" + (f"; previous model reloaded: {'ok' if back['ok'] else back['error']}"
+                                              if back else ""))
+    if done.state == "failed":
+        print(f"{done.kind} failed: a replica did not load {done.model}; {done.previous} was put back", file=sys.stderr)
+    else:
+        print(f"{done.kind}: {done.model} is active (was {done.previous}){'' if done.ok else ' [a replica failed]'}")
     return 0 if done.ok else 1
 
 
@@ -332,7 +339,7 @@ def print_models(store: ModelStore) -> None:
         print(f"earlier {h['id']}")
     for a in store.activations(10):
         print(f"{a.at.isoformat()} {a.kind} {a.model} (was {a.previous}) by {a.by}: {a.reason}"
-              f"{'' if a.ok else ' [a replica failed]'}")
+              f"{'' if a.ok else f' [{a.state}]'}")
 
 
 def add_model_parsers(sub: argparse._SubParsersAction) -> None:
