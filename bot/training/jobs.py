@@ -5,6 +5,8 @@ inputs taken when it was started (so edits made while it trains do not mix in), 
 job: stage, progress, log tail, the report at the end) and its logs. The one-at-a-time lock is an flock on
 models_dir/jobs/.lock taken by start() and handed to the job process, which holds it until it exits: a job
 that dies (killed, out of memory, the machine restarted) frees it, and is then reported failed, not stuck.
+Whether a job is alive is asked of its own process (the pid and its start time in the job's `pid` file, so a
+reused pid is not taken for it), not of the lock, which a later job may hold.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ LOCK_FILE = ".lock"
 TERMINAL = ("done", "failed", "cancelled")
 # TensorFlow and BLAS on one thread each: on 2 cores a training with a thread per core starves the live bot
 # even at idle priority (their spinning threads hold the cores between the scheduler's decisions)
+CANCEL_GRACE = 15.0  # seconds a cancelled job gets to stop on SIGTERM before its process group is killed
 ONE_THREAD = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1",
               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -143,7 +146,7 @@ class TrainingJobs:
             )
         finally:
             log.close()
-        (job.path / "pid").write_text(str(process.pid))
+        (job.path / "pid").write_text(f"{process.pid} {start_time(process.pid) or ''}".strip())
         self.processes[job.id] = process
 
     def job_dir(self, job_id: str) -> Path:
@@ -172,10 +175,19 @@ class TrainingJobs:
             process.poll()
         status = read_json(path / "status.json")
         if status["stage"] not in TERMINAL:
-            if not self.running():  # the lock is free: no job process is alive
+            if not self.alive(path):
                 return self.finish(path, status, "failed", "the training process ended without finishing")
             status["elapsed_seconds"] = round(time.time() - started_epoch(status), 1)
         return status
+
+    def alive(self, path: Path) -> bool:
+        """Whether the job's own process runs (before it has a pid file: whether the lock is held)."""
+        try:
+            pid, _, started = (path / "pid").read_text().strip().partition(" ")
+        except OSError:
+            return self.running()
+        now_started = start_time(int(pid))
+        return now_started is not None and (not started or started == now_started)
 
     def finish(self, path: Path, status: Dict[str, Any], stage: str, error: str) -> Dict[str, Any]:
         status.update(stage=stage, error=error, finished_at=now_iso(),
@@ -200,18 +212,30 @@ class TrainingJobs:
         status = self.status(job_id)
         if status["stage"] in TERMINAL:
             return status
-        pid = int((path / "pid").read_text())
+        pid = int((path / "pid").read_text().split()[0])
+        if self.alive(path):
+            for signum, grace in ((signal.SIGTERM, CANCEL_GRACE), (signal.SIGKILL, 5.0)):
+                if self.stop_group(job_id, pid, signum, grace):
+                    break
+            else:
+                raise RuntimeError(f"training job {job_id}'s processes survived SIGKILL")
+        return self.finish(path, read_json(path / "status.json"), "cancelled", f"cancelled by {by or 'someone'}")
+
+    def stop_group(self, job_id: str, pid: int, signum: int, grace: float) -> bool:
+        """Signal the job's process group (Rasa's children too); whether every process of it ended in time."""
         try:
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, signum)
         except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + 15
-        while self.running() and time.monotonic() < deadline:
+            return True
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
             process = self.processes.get(job_id)
             if process is not None:
                 process.poll()
+            if not group_alive(pid):
+                return True
             time.sleep(0.1)
-        return self.finish(path, read_json(path / "status.json"), "cancelled", f"cancelled by {by or 'someone'}")
+        return not group_alive(pid)
 
     def wait(self, job_id: str, timeout: float = 3600, every: float = 1.0, on_status: Any = None) -> Dict[str, Any]:
         """Poll until the job ends (for the CLI and tests); on_status(status) at each poll."""
@@ -227,3 +251,31 @@ class TrainingJobs:
 
 def started_epoch(status: Dict[str, Any]) -> float:
     return datetime.fromisoformat(status.get("started_at") or status["created_at"]).timestamp()
+
+
+def proc_stat(pid: int) -> Optional[List[str]]:
+    """/proc/<pid>/stat's fields after the command name (state first); None if there is no such process."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()
+
+
+def start_time(pid: int) -> Optional[str]:
+    """When the process started (clock ticks since boot): a pid and this name one process; None if it is gone
+    (or a zombie, which runs no more)."""
+    fields = proc_stat(pid)
+    if not fields or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group still runs (zombies do not)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = proc_stat(int(entry.name))
+            if fields and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+                return True
+    return False

@@ -1,5 +1,6 @@
 """The training job's life: one at a time, its stages in status.json, a dead job marked failed, cancel. A tiny
 script stands in for the trainer here (tests/integration/test_training.py runs the real one)."""
+import os
 import sys
 import time
 
@@ -10,9 +11,11 @@ from bot.training.jobs import JobNotFound, TrainingBusy, TrainingJobs, read_json
 
 # the stand-in: writes its stages, then waits for a "go" file (or dies, if told) before finishing
 FAKE_TRAINER = """
-import json, os, sys, time
+import json, os, signal, sys, time
 from pathlib import Path
 job = Path(sys.argv[sys.argv.index("--job") + 1])
+if (job.parent / "stubborn").exists():  # a job that does not stop on SIGTERM
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 status = json.loads((job / "status.json").read_text())
 def write(**kw):
     status.update(kw)
@@ -104,6 +107,46 @@ def test_cancel_stops_the_process_and_frees_the_lock(jobs):
     assert jobs.processes[job.id].wait(10) != 0
     assert not jobs.running()
     assert jobs.cancel(job.id)["stage"] == "cancelled"  # twice is harmless
+
+
+def test_a_job_deaf_to_sigterm_is_killed_before_it_is_marked_cancelled(jobs, monkeypatch):
+    monkeypatch.setattr("bot.training.jobs.CANCEL_GRACE", 1.0)
+    jobs.dir.mkdir(parents=True, exist_ok=True)
+    (jobs.dir / "stubborn").touch()
+    job = jobs.start("trainer1")
+    wait_for(jobs, job.id, "train")
+    time.sleep(0.3)  # its SIGTERM handler is in place
+    status = jobs.cancel(job.id, "admin")
+    assert status["stage"] == "cancelled"
+    assert jobs.processes[job.id].poll() == -9  # gone already when it was marked, killed
+    (jobs.dir / "go").touch()  # a live one would now write "done" over it
+    time.sleep(0.3)
+    assert read_json(job.path / "status.json")["stage"] == "cancelled" and not jobs.running()
+
+
+def test_a_dead_job_is_failed_even_while_a_later_job_holds_the_lock(jobs):
+    first = jobs.start("trainer1")
+    wait_for(jobs, first.id, "train")
+    (jobs.dir / "die").touch()
+    jobs.processes[first.id].wait(10)
+    (jobs.dir / "die").unlink()
+    second = jobs.start("trainer2")
+    wait_for(jobs, second.id, "train")
+    assert jobs.running()
+    assert read_json(first.path / "status.json")["stage"] == "train"
+    assert jobs.status(first.id)["stage"] == "failed"
+    assert jobs.status(second.id)["stage"] == "train"
+
+
+def test_a_reused_pid_is_not_taken_for_the_job(jobs):
+    job = jobs.start("trainer1")
+    wait_for(jobs, job.id, "train")
+    (jobs.dir / "die").touch()
+    jobs.processes[job.id].wait(10)
+    (jobs.dir / "die").unlink()
+    jobs.start("trainer2")  # the lock is held again
+    (job.path / "pid").write_text(f"{os.getpid()} 1")  # a live process, started at another time
+    assert jobs.status(job.id)["stage"] == "failed"
 
 
 def test_the_inputs_are_snapshotted_at_start(jobs):
