@@ -10,6 +10,7 @@ reused pid is not taken for it), not of the lock, which a later job may hold.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -22,7 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from bot.settings import ROOT, Settings, child_environment
 
@@ -236,6 +237,17 @@ class TrainingJobs:
                 return True
             time.sleep(0.1)
         return not group_alive(pid)
+
+    @contextlib.contextmanager
+    def cancelled_on_exit(self, job_id: str, by: str) -> Iterator[None]:
+        """For a caller that owns the job (a benchmark, a test): leaving the block any way (an exception,
+        Ctrl-C, a wait that timed out) cancels the job if it still runs. It runs in its own session, so nothing
+        else would stop its `rasa train`."""
+        try:
+            yield
+        finally:
+            if self.status(job_id)["stage"] not in TERMINAL:
+                self.cancel(job_id, by)
 
     def wait(self, job_id: str, timeout: float = 3600, every: float = 1.0, on_status: Any = None) -> Dict[str, Any]:
         """Poll until the job ends (for the CLI and tests); on_status(status) at each poll."""

@@ -149,6 +149,25 @@ def test_a_reused_pid_is_not_taken_for_the_job(jobs):
     assert jobs.status(job.id)["stage"] == "failed"
 
 
+@pytest.mark.parametrize("leaving", [KeyboardInterrupt, RuntimeError])
+def test_a_job_left_by_an_interrupt_or_an_error_is_cancelled(jobs, leaving):
+    job = jobs.start("bench")
+    with pytest.raises(leaving):
+        with jobs.cancelled_on_exit(job.id, "bench"):
+            wait_for(jobs, job.id, "train")
+            raise leaving()
+    assert jobs.processes[job.id].poll() is not None and not jobs.running()
+    assert jobs.status(job.id)["stage"] == "cancelled"
+
+
+def test_a_job_finished_in_the_block_is_left_as_it_is(jobs):
+    job = jobs.start("bench")
+    with jobs.cancelled_on_exit(job.id, "bench"):
+        (jobs.dir / "go").touch()
+        wait_for(jobs, job.id, "done")
+    assert jobs.status(job.id)["stage"] == "done"
+
+
 def test_the_inputs_are_snapshotted_at_start(jobs):
     job = jobs.start("trainer1")
     inputs = job.path / "input"
