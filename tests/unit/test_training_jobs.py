@@ -2,11 +2,13 @@
 script stands in for the trainer here (tests/integration/test_training.py runs the real one)."""
 import os
 import sys
+import threading
 import time
 
 import pytest
 
 from bot.settings import ROOT, Settings
+from bot.training import jobs as jobs_module
 from bot.training.jobs import JobNotFound, TrainingBusy, TrainingJobs, read_json, write_json
 
 # the stand-in: writes its stages, then waits for a "go" file (or dies, if told) before finishing
@@ -175,6 +177,50 @@ def test_the_inputs_are_snapshotted_at_start(jobs):
     assert sorted(p.name for p in (inputs / "data" / "nlu").iterdir()) == sorted(
         p.name for p in (ROOT / "data" / "nlu").iterdir())
     assert (inputs / "domain").is_dir() and (inputs / "stories").is_dir()
+
+
+def small_inputs(tmp_path):
+    for name in ("data", "domain", "stories"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "data" / "nlu.yml").write_text("version: 1\n")
+    (tmp_path / "domain" / "base.yml").write_text("intents: []\n")
+    (tmp_path / "config.yml").write_text("pipeline: []\n")
+    return Settings(train_data_dir=tmp_path / "data", train_domain_dir=tmp_path / "domain",
+                    train_config=tmp_path / "config.yml", train_stories_dir=tmp_path / "stories")
+
+
+def test_a_file_changed_during_the_snapshot_is_copied_again(tmp_path, monkeypatch):
+    settings = small_inputs(tmp_path)
+    copies = []
+    real = jobs_module.copy_inputs
+
+    def copy_then_edit(settings, into):  # a trainer saves while the copy runs: the copy may hold half of it
+        real(settings, into)
+        copies.append(into)
+        if len(copies) == 1:
+            (into / "data" / "nlu.yml").write_text("version: half")
+            (tmp_path / "data" / "nlu.yml").write_text("version: 1\nnlu: [whole]\n")
+
+    monkeypatch.setattr(jobs_module, "copy_inputs", copy_then_edit)
+    jobs_module.snapshot(settings, tmp_path / "snap")
+    assert len(copies) == 2
+    assert (tmp_path / "snap" / "data" / "nlu.yml").read_text() == "version: 1\nnlu: [whole]\n"
+
+
+def test_the_snapshot_waits_for_an_edit_holding_the_data_lock(tmp_path):
+    nlu_data = pytest.importorskip("bot.training.nlu_data")
+    if not hasattr(nlu_data, "editing"):
+        pytest.skip("bot.training.nlu_data.editing comes with branch fixdata")
+    settings = small_inputs(tmp_path)
+    done = threading.Event()
+    with nlu_data.editing(settings.train_data_dir):
+        copier = threading.Thread(target=lambda: (jobs_module.snapshot(settings, tmp_path / "snap"), done.set()))
+        copier.start()
+        assert not done.wait(0.5)  # held off while the edit runs
+        (tmp_path / "data" / "nlu.yml").write_text("version: 1\nnlu: [edited]\n")
+    copier.join(10)
+    assert done.is_set() and (tmp_path / "snap" / "data" / "nlu.yml").read_text() == "version: 1\nnlu: [edited]\n"
+    assert not (tmp_path / "snap" / "data" / ".edit.lock").exists()
 
 
 @pytest.mark.parametrize("job_id", ["../models", "nope", "", "a/b"])
