@@ -188,6 +188,7 @@ def add_nlu_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def os_user() -> str:
+    """Who runs a CLI command, for the logs (changes, inbox imports, activations): the one place it is asked."""
     import getpass
 
     try:
