@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ContextManager, Dict, Iterator, List, Optional
+from typing import Any, Callable, ContextManager, Dict, Iterator, List, Optional
 
 from bot.settings import ROOT, Settings, child_environment
 
@@ -33,6 +33,7 @@ LOCK_FILE = ".lock"
 TERMINAL = ("done", "failed", "cancelled")
 # TensorFlow and BLAS on one thread each: on 2 cores a training with a thread per core starves the live bot
 # even at idle priority (their spinning threads hold the cores between the scheduler's decisions)
+PROC = Path("/proc")
 CANCEL_GRACE = 15.0  # seconds a cancelled job gets to stop on SIGTERM before its process group is killed
 ONE_THREAD = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1",
               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -317,15 +318,29 @@ def proc_stat(pid: int) -> Optional[List[str]]:
 def start_time(pid: int) -> Optional[str]:
     """When the process started (clock ticks since boot): a pid and this name one process; None if it is gone
     (or a zombie, which runs no more)."""
+    if not PROC.exists():  # no /proc (macOS): whether the pid runs, no start time to compare
+        return "" if signalled(lambda: os.kill(pid, 0)) else None
     fields = proc_stat(pid)
     if not fields or fields[0] in ("Z", "X"):
         return None
     return fields[19]
 
 
+def signalled(send: Callable[[], None]) -> bool:
+    try:
+        send()
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def group_alive(pgid: int) -> bool:
     """Whether any process of the group still runs (zombies do not)."""
-    for entry in Path("/proc").iterdir():
+    if not PROC.exists():
+        return signalled(lambda: os.killpg(pgid, 0))
+    for entry in PROC.iterdir():
         if entry.name.isdigit():
             fields = proc_stat(int(entry.name))
             if fields and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):

@@ -170,6 +170,14 @@ def test_a_job_finished_in_the_block_is_left_as_it_is(jobs):
     assert jobs.status(job.id)["stage"] == "done"
 
 
+def test_without_proc_a_job_is_alive_while_its_pid_runs(jobs, monkeypatch, tmp_path):
+    monkeypatch.setattr(jobs_module, "PROC", tmp_path / "no-proc")
+    job = jobs.start("trainer1")
+    assert jobs.status(job.id)["stage"] not in ("failed", "cancelled")
+    assert jobs.cancel(job.id, "admin")["stage"] == "cancelled"
+    assert jobs.processes[job.id].poll() is not None
+
+
 def test_the_inputs_are_snapshotted_at_start(jobs):
     job = jobs.start("trainer1")
     inputs = job.path / "input"
