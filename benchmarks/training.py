@@ -75,14 +75,15 @@ def during_training(stack: Stack, settings: Settings, idle: bool) -> Tuple[Dict[
         "faq_gift_cards", f"voucher {uuid.uuid4().hex[:8]} question")  # new data: Rasa's cache cannot skip it
     jobs = TrainingJobs(settings, idle=idle)
     job = jobs.start("bench")
-    started = time.monotonic()
-    while jobs.status(job.id)["stage"] in ("queued", "validate"):
-        time.sleep(0.2)
-    trained_from = time.monotonic()
-    figures = sample(stack, until=lambda: jobs.status(job.id)["stage"] == "train")
-    seconds = time.monotonic() - trained_from
-    print(f"  (validation took {trained_from - started:.0f} s)", flush=True)
-    status = jobs.cancel(job.id, "bench") if jobs.status(job.id)["stage"] not in ("failed", "done") else jobs.status(job.id)
+    with jobs.cancelled_on_exit(job.id, "bench"):  # Ctrl-C or an error: no `rasa train` left running
+        started = time.monotonic()
+        while jobs.status(job.id)["stage"] in ("queued", "validate"):
+            time.sleep(0.2)
+        trained_from = time.monotonic()
+        figures = sample(stack, until=lambda: jobs.status(job.id)["stage"] == "train")
+        seconds = time.monotonic() - trained_from
+        print(f"  (validation took {trained_from - started:.0f} s)", flush=True)
+        status = jobs.status(job.id)
     if status["stage"] == "failed":
         raise RuntimeError(f"the training failed: {status['error']}")
     return figures, seconds

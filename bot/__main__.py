@@ -30,7 +30,7 @@ from bot.settings import (
 
 if TYPE_CHECKING:  # bot.runner is imported only by the commands that run servers
     from bot.runner import Stack
-    from bot.training.models import ModelStore
+    from bot.training.models import Activation, ModelStore
 
 
 def cmd_domain(_: argparse.Namespace) -> int:
@@ -188,6 +188,7 @@ def add_nlu_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def os_user() -> str:
+    """Who runs a CLI command, for the logs (changes, inbox imports, activations): the one place it is asked."""
     import getpass
 
     try:
@@ -236,8 +237,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{status['stage']}: {status.get('error')}", file=sys.stderr)
         return 1
     print("\n".join(describe(status["report"])))
+    if args.activate:
+        return activate_trained(job.id, args.activate)
     print(f"candidate {job.id}: `python -m bot model activate {job.id} --reason ...` makes it active")
     return 0
+
+
+def activate_trained(candidate_id: str, reason: str) -> int:
+    """`train --activate REASON` (`make train`): the new candidate activated through the gate, logged as the OS
+    user's; refused, it stays a candidate and the active model is left as it is."""
+    from bot.settings import running_rasa_token
+    from bot.training.models import ModelError
+
+    settings = get_settings()
+    try:
+        done = model_store(settings).activate(candidate_id, os_user(), reason, settings.replicas,
+                                              running_rasa_token(settings))
+    except ModelError as err:
+        print(f"not activated: {err}\nthe active model is unchanged; candidate {candidate_id} is kept "
+              f"(`python -m bot model activate {candidate_id} --force --reason ...` overrides)", file=sys.stderr)
+        return 1
+    return print_activation(done)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -292,9 +312,20 @@ def cmd_model(args: argparse.Namespace) -> int:
     except ModelError as err:
         print(f"refused: {err}", file=sys.stderr)
         return 2
+    return print_activation(done)
+
+
+def print_activation(done: Activation) -> int:
     for replica in done.replicas:
-        print(f"{replica['url']}: {'loaded' if replica['ok'] else 'FAILED: ' + str(replica['error'])}")
-    print(f"{done.kind}: {done.model} is active (was {done.previous})")
+        answer = "loaded" if replica["ok"] else f"not running (loads it when it starts): {replica['error']}" \
+            if replica.get("unreachable") else f"FAILED: {replica['error']}"
+        back = replica.get("restored")
+        print(f"{replica['url']}: {answer}" + (f"; previous model reloaded: {'ok' if back['ok'] else back['error']}"
+                                              if back else ""))
+    if done.state == "failed":
+        print(f"{done.kind} failed: a replica did not load {done.model}; {done.previous} was put back", file=sys.stderr)
+    else:
+        print(f"{done.kind}: {done.model} is active (was {done.previous}){'' if done.ok else ' [a replica failed]'}")
     return 0 if done.ok else 1
 
 
@@ -309,7 +340,7 @@ def print_models(store: ModelStore) -> None:
         print(f"earlier {h['id']}")
     for a in store.activations(10):
         print(f"{a.at.isoformat()} {a.kind} {a.model} (was {a.previous}) by {a.by}: {a.reason}"
-              f"{'' if a.ok else ' [a replica failed]'}")
+              f"{'' if a.ok else f' [{a.state}]'}")
 
 
 def add_model_parsers(sub: argparse._SubParsersAction) -> None:
@@ -319,6 +350,7 @@ def add_model_parsers(sub: argparse._SubParsersAction) -> None:
     job.set_defaults(func=cmd_train_job)
     train = sub.add_parser("train", help="validate, train and evaluate a candidate model at low CPU priority")
     train.add_argument("--cross-validate", action="store_true", help="also k-fold cross-validate the data")
+    train.add_argument("--activate", metavar="REASON", help="then activate it through the gate (`make train`)")
     train.set_defaults(func=cmd_train)
     evaluate = sub.add_parser("evaluate", help="the active model on the blind sets and conversation tests, "
                               "and the data cross-validated")

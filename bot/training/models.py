@@ -4,9 +4,14 @@ jobs made (models_dir/candidates/<job id>.tar.gz with their report beside them),
 
 An activation is refused while the candidate's report gives reasons (bot.training.evaluate.gate), unless it is
 forced: `force=True` skips the gate but still needs a reason and records the reasons it overrode (who may
-force is the caller's call: the console lets admins). The file is replaced atomically, then every Rasa
-replica loads it through our model channel (bot/channels/model.py), one replica after another so the
-others keep serving; a replica that fails is tried once more and the row says what each answered.
+force is the caller's call: the console lets admins). The log row is written first ("pending": who, why, which
+model, which it replaces), then the file is replaced atomically ("installed"), then every Rasa replica loads it
+through our model channel (bot/channels/model.py), one replica after another so the others keep serving; a
+replica that fails is tried once more. If one still fails, the previous model is put back (file, and the replicas
+that had loaded the new one) and the row says "failed" with each replica's answer: the replicas never serve
+different models. A replica nobody listens on (connection refused) serves nothing, and loads current.tar.gz when
+it starts: it does not fail the activation. A crash midway leaves the row "pending" (nothing changed) or
+"installed" (the new model is active): rollback goes by the latest row that reached the install and stands.
 """
 from __future__ import annotations
 
@@ -48,7 +53,9 @@ activations_table = sa.Table(  # as bot/migrations/versions/models_0001_activati
     sa.Column("reason", sa.String(500), nullable=False, default=""),
     sa.Column("replicas", sa.JSON),
     sa.Column("report", sa.JSON),
+    sa.Column("state", sa.String(16), nullable=False, default="done"),  # models_0002
 )
+STANDING = ("installed", "done", "partial")  # the row's model was installed and not put back
 
 
 class ModelError(ValueError):
@@ -82,11 +89,12 @@ class Activation:
     reason: str
     replicas: List[Dict[str, Any]]
     report: Optional[Dict[str, Any]]
+    state: str = "done"  # pending | installed | done | failed | partial
 
     @property
     def ok(self) -> bool:
-        """Every replica loaded the model."""
-        return all(r.get("ok") for r in self.replicas)
+        """The model is active and every running replica loaded it."""
+        return self.state == "done"
 
     def public(self) -> Dict[str, Any]:
         """JSON for the console: the report's verdict, not the whole report (candidate() has that)."""
@@ -112,8 +120,14 @@ def load_replica(url: str, token: str, model_file: str, timeout: float = LOAD_TI
         result = {"ok": ok, "status": answer.status_code, "model_id": body.get("model_id"),
                   "error": None if ok else str(body.get("error") or answer.text[:300])}
     except requests.RequestException as err:
-        result = {"ok": False, "status": None, "model_id": None, "error": f"{type(err).__name__}: {err}"[:300]}
+        result = {"ok": False, "status": None, "model_id": None, "error": f"{type(err).__name__}: {err}"[:300],
+                  "unreachable": isinstance(err, requests.ConnectionError) and not isinstance(err, requests.Timeout)}
     return {"url": url, **result, "seconds": round(time.monotonic() - started, 1)}
+
+
+def failed(answer: Dict[str, Any]) -> bool:
+    """A replica that answered (or timed out) without loading: it may be serving another model."""
+    return not answer.get("ok") and not answer.get("unreachable")
 
 
 Loader = Callable[[str, str, str], Dict[str, Any]]  # (url, token, model_file) -> what the replica answered
@@ -233,31 +247,69 @@ class ModelStore:
         """Make the model the latest activation replaced active again (the same way, no gate: it was active)."""
         by, reason = checked_who_and_why(by, reason)
         with self._exclusive():
-            latest = self.activations(1)
-            if not latest or not latest[0].previous:
+            latest = self.standing()
+            if not latest or not latest.previous:
                 raise ModelError("there is no earlier model to roll back to")
-            target = latest[0].previous
+            target = latest.previous
             source = self.dir / HISTORY / f"{target}.tar.gz"
             if not source.exists():
                 raise ModelNotFound(f"the earlier model {target!r} is no longer kept in {HISTORY}/")
             return self._switch("rollback", source, target, by, reason, replicas, rasa_token, None)
 
+    def standing(self) -> Optional[Activation]:
+        """The latest activation or rollback whose model was installed and not put back."""
+        query = (activations_table.select().where(activations_table.c.state.in_(STANDING))
+                 .order_by(activations_table.c.id.desc()).limit(1))
+        with db.using(self.sql_url) as engine, engine.connect() as conn:
+            row = conn.execute(query).first()
+        return Activation(**row._mapping) if row else None
+
     def _switch(self, kind: str, source: Path, model_id: str, by: str, reason: str, replicas: Sequence[str],
                 token: str, report: Optional[Dict[str, Any]]) -> Activation:
         previous = self.active()
-        if previous:
-            kept = self.dir / HISTORY / f"{previous['id']}.tar.gz"
-            kept.parent.mkdir(exist_ok=True)
-            if not kept.exists():
-                shutil.copy2(self.dir / CURRENT, kept)
-        self._install(source, model_id, by)
-        answers = [self._load(url, token) for url in replicas]
+        kept = self._keep(previous)
         row: Dict[str, Any] = {"at": now(), "by": by, "kind": kind, "model": model_id,
                                "previous": previous["id"] if previous else None, "reason": reason,
-                               "replicas": answers, "report": report}
-        with db.using(self.sql_url) as engine, engine.begin() as conn:
-            row_id = conn.execute(activations_table.insert().values(**row)).inserted_primary_key[0]
+                               "replicas": [], "report": report, "state": "pending"}
+        row_id = self._log(None, row)
+        self._install(source, model_id, by)
+        self._log(row_id, {"state": "installed"})
+        answers = [self._load(url, token) for url in replicas]
+        state = "done"
+        if any(failed(a) for a in answers):
+            state = "partial" if kept is None or previous is None else "failed"
+            if kept is not None and previous is not None:
+                answers = self._put_back(kept, previous, answers, token)
+        row.update(replicas=answers, state=state)
+        self._log(row_id, {"replicas": answers, "state": state})
         return Activation(id=row_id, **row)
+
+    def _keep(self, previous: Optional[Dict[str, Any]]) -> Optional[Path]:
+        """The active model copied into history/ (for a rollback, or to put back if a replica fails)."""
+        if not previous:
+            return None
+        kept = self.dir / HISTORY / f"{previous['id']}.tar.gz"
+        kept.parent.mkdir(exist_ok=True)
+        if not kept.exists():
+            shutil.copy2(self.dir / CURRENT, kept)
+        return kept
+
+    def _put_back(self, kept: Path, previous: Dict[str, Any], answers: List[Dict[str, Any]],
+                  token: str) -> List[Dict[str, Any]]:
+        """The previous model installed again and reloaded where the new one had loaded; each answer says so."""
+        self._install(kept, previous["id"], previous.get("by") or "")
+        for answer in answers:
+            if answer.get("ok"):
+                back = self._load(answer["url"], token)
+                answer["restored"] = {k: back.get(k) for k in ("ok", "error", "model_id", "attempts")}
+        return answers
+
+    def _log(self, row_id: Optional[int], values: Dict[str, Any]) -> int:
+        with db.using(self.sql_url) as engine, engine.begin() as conn:
+            if row_id is None:
+                return int(conn.execute(activations_table.insert().values(**values)).inserted_primary_key[0])
+            conn.execute(activations_table.update().where(activations_table.c.id == row_id).values(**values))
+            return row_id
 
     def _install(self, source: Path, model_id: str, by: str) -> None:
         """current.tar.gz replaced in one step (a Rasa starting now loads the old or the new, never half)."""

@@ -52,14 +52,15 @@ def trained(world):
     """The job started first (it trains at idle priority while the server loads), then the server."""
     jobs = TrainingJobs(world)
     job = jobs.start("tester")
-    with pytest.raises(TrainingBusy):
-        jobs.start("someone else")
-    stack = Stack(world, model=world.models_dir).start()
-    try:
-        status = jobs.wait(job.id, timeout=900)
-        yield jobs, job, status, stack
-    finally:
-        stack.stop()
+    with jobs.cancelled_on_exit(job.id, "tester"):  # an error, Ctrl-C or a timed-out wait: no `rasa train` left
+        with pytest.raises(TrainingBusy):
+            jobs.start("someone else")
+        stack = Stack(world, model=world.models_dir).start()
+        try:
+            status = jobs.wait(job.id, timeout=900)
+            yield jobs, job, status, stack
+        finally:
+            stack.stop()
 
 
 def parse(stack, text):

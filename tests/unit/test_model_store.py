@@ -93,15 +93,74 @@ def test_a_candidate_evaluated_against_another_active_model_must_be_evaluated_ag
         store.activate("20260101-000000-eeee", "anna", "x", REPLICAS, "tok")
 
 
-def test_a_failing_replica_is_retried_once_and_reported(store):
+def test_a_replica_failing_twice_puts_the_previous_model_back_everywhere(store):
+    first = store.active()["id"]
     candidate(store, "20260101-000000-ffff", b"two")
     store.loader.failing = {"http://r2:5005": 2}
     done = store.activate("20260101-000000-ffff", "anna", "x", REPLICAS, "tok")
     r1, r2 = done.replicas
-    assert r1["ok"] and r1["attempts"] == 1
-    assert not r2["ok"] and r2["attempts"] == 2 and r2["first_error"] == "boom"
-    assert not done.ok and not store.activations()[0].public()["ok"]
-    assert (store.dir / CURRENT).read_bytes() == b"two"  # a restart of that replica loads it
+    assert r1["ok"] and r1["attempts"] == 1 and r1["restored"]["ok"]  # r1 had loaded two: it loads the first again
+    assert not r2["ok"] and r2["attempts"] == 2 and r2["first_error"] == "boom" and "restored" not in r2
+    assert not done.ok and done.state == "failed"
+    logged = store.activations()[0].public()
+    assert not logged["ok"] and logged["state"] == "failed" and logged["replicas"] == done.replicas
+    assert (store.dir / CURRENT).read_bytes() == b"the first model" and store.active()["id"] == first
+    assert [c[0] for c in store.loader.calls] == ["http://r1:5005", "http://r2:5005", "http://r2:5005",
+                                                  "http://r1:5005"]
+    with pytest.raises(ModelError, match="no earlier model"):  # the failed activation is not what stands
+        store.rollback("bob", "why", REPLICAS, "tok")
+
+
+def test_a_replica_nobody_listens_on_does_not_fail_the_activation(store):
+    def loader(url, token, model_file):
+        if url == REPLICAS[1]:
+            return {"url": url, "ok": False, "status": None, "error": "ConnectionError: refused", "unreachable": True}
+        return {"url": url, "ok": True, "status": 200, "model_id": "m", "error": None}
+
+    store.loader = loader
+    candidate(store, "20260101-000000-ffff", b"two")
+    done = store.activate("20260101-000000-ffff", "anna", "x", REPLICAS, "tok")
+    assert done.ok and done.state == "done" and (store.dir / CURRENT).read_bytes() == b"two"
+
+
+def test_the_row_is_written_before_the_install_and_a_crash_midway_leaves_it_logged(store):
+    first = store.active()["id"]
+    candidate(store, "20260101-000000-aaaa", b"two")
+    seen = []
+
+    def crashing(url, token, model_file):  # the process dies while the replicas load
+        seen.append([(a.state, a.model, a.previous, a.by) for a in store.activations()])
+        raise SystemExit("killed")
+
+    store.loader = crashing
+    with pytest.raises(SystemExit):
+        store.activate("20260101-000000-aaaa", "anna", "more refunds", REPLICAS, "tok")
+    assert seen == [[("installed", "20260101-000000-aaaa", first, "anna")]]
+    assert (store.dir / CURRENT).read_bytes() == b"two"
+    store.loader = Replicas()
+    back = store.rollback("bob", "the activation crashed", REPLICAS, "tok")
+    assert back.model == first and (store.dir / CURRENT).read_bytes() == b"the first model"
+
+
+def test_a_crash_before_the_install_leaves_a_pending_row_that_rollback_skips(store, monkeypatch):
+    first = store.active()["id"]
+    candidate(store, "20260101-000000-aaaa", b"two")
+    store.activate("20260101-000000-aaaa", "anna", "new data", REPLICAS, "tok")
+    candidate(store, "20260101-000000-bbbb", b"three")
+    (store.dir / "candidates" / "20260101-000000-bbbb.json").write_text(json.dumps(
+        {"id": "b", "report": build_report(entry(0.9, "x"), entry(0.9, file_sha256(store.dir / CURRENT)), PASSED)}))
+
+    def disk_full(*_):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(store, "_install", disk_full)
+    with pytest.raises(OSError):
+        store.activate("20260101-000000-bbbb", "anna", "more", REPLICAS, "tok")
+    assert [(a.state, a.model) for a in store.activations()][:1] == [("pending", "20260101-000000-bbbb")]
+    monkeypatch.undo()
+    back = store.rollback("bob", "back to the first", REPLICAS, "tok")
+    assert (back.model, back.previous) == (first, "20260101-000000-aaaa")
+    assert (store.dir / CURRENT).read_bytes() == b"the first model"
 
 
 def test_rollback_makes_the_previous_model_active_again_and_back(store):

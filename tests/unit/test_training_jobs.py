@@ -1,18 +1,23 @@
 """The training job's life: one at a time, its stages in status.json, a dead job marked failed, cancel. A tiny
 script stands in for the trainer here (tests/integration/test_training.py runs the real one)."""
+import os
 import sys
+import threading
 import time
 
 import pytest
 
 from bot.settings import ROOT, Settings
+from bot.training import jobs as jobs_module
 from bot.training.jobs import JobNotFound, TrainingBusy, TrainingJobs, read_json, write_json
 
 # the stand-in: writes its stages, then waits for a "go" file (or dies, if told) before finishing
 FAKE_TRAINER = """
-import json, os, sys, time
+import json, os, signal, sys, time
 from pathlib import Path
 job = Path(sys.argv[sys.argv.index("--job") + 1])
+if (job.parent / "stubborn").exists():  # a job that does not stop on SIGTERM
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 status = json.loads((job / "status.json").read_text())
 def write(**kw):
     status.update(kw)
@@ -106,6 +111,73 @@ def test_cancel_stops_the_process_and_frees_the_lock(jobs):
     assert jobs.cancel(job.id)["stage"] == "cancelled"  # twice is harmless
 
 
+def test_a_job_deaf_to_sigterm_is_killed_before_it_is_marked_cancelled(jobs, monkeypatch):
+    monkeypatch.setattr("bot.training.jobs.CANCEL_GRACE", 1.0)
+    jobs.dir.mkdir(parents=True, exist_ok=True)
+    (jobs.dir / "stubborn").touch()
+    job = jobs.start("trainer1")
+    wait_for(jobs, job.id, "train")
+    time.sleep(0.3)  # its SIGTERM handler is in place
+    status = jobs.cancel(job.id, "admin")
+    assert status["stage"] == "cancelled"
+    assert jobs.processes[job.id].poll() == -9  # gone already when it was marked, killed
+    (jobs.dir / "go").touch()  # a live one would now write "done" over it
+    time.sleep(0.3)
+    assert read_json(job.path / "status.json")["stage"] == "cancelled" and not jobs.running()
+
+
+def test_a_dead_job_is_failed_even_while_a_later_job_holds_the_lock(jobs):
+    first = jobs.start("trainer1")
+    wait_for(jobs, first.id, "train")
+    (jobs.dir / "die").touch()
+    jobs.processes[first.id].wait(10)
+    (jobs.dir / "die").unlink()
+    second = jobs.start("trainer2")
+    wait_for(jobs, second.id, "train")
+    assert jobs.running()
+    assert read_json(first.path / "status.json")["stage"] == "train"
+    assert jobs.status(first.id)["stage"] == "failed"
+    assert jobs.status(second.id)["stage"] == "train"
+
+
+def test_a_reused_pid_is_not_taken_for_the_job(jobs):
+    job = jobs.start("trainer1")
+    wait_for(jobs, job.id, "train")
+    (jobs.dir / "die").touch()
+    jobs.processes[job.id].wait(10)
+    (jobs.dir / "die").unlink()
+    jobs.start("trainer2")  # the lock is held again
+    (job.path / "pid").write_text(f"{os.getpid()} 1")  # a live process, started at another time
+    assert jobs.status(job.id)["stage"] == "failed"
+
+
+@pytest.mark.parametrize("leaving", [KeyboardInterrupt, RuntimeError])
+def test_a_job_left_by_an_interrupt_or_an_error_is_cancelled(jobs, leaving):
+    job = jobs.start("bench")
+    with pytest.raises(leaving):
+        with jobs.cancelled_on_exit(job.id, "bench"):
+            wait_for(jobs, job.id, "train")
+            raise leaving()
+    assert jobs.processes[job.id].poll() is not None and not jobs.running()
+    assert jobs.status(job.id)["stage"] == "cancelled"
+
+
+def test_a_job_finished_in_the_block_is_left_as_it_is(jobs):
+    job = jobs.start("bench")
+    with jobs.cancelled_on_exit(job.id, "bench"):
+        (jobs.dir / "go").touch()
+        wait_for(jobs, job.id, "done")
+    assert jobs.status(job.id)["stage"] == "done"
+
+
+def test_without_proc_a_job_is_alive_while_its_pid_runs(jobs, monkeypatch, tmp_path):
+    monkeypatch.setattr(jobs_module, "PROC", tmp_path / "no-proc")
+    job = jobs.start("trainer1")
+    assert jobs.status(job.id)["stage"] not in ("failed", "cancelled")
+    assert jobs.cancel(job.id, "admin")["stage"] == "cancelled"
+    assert jobs.processes[job.id].poll() is not None
+
+
 def test_the_inputs_are_snapshotted_at_start(jobs):
     job = jobs.start("trainer1")
     inputs = job.path / "input"
@@ -113,6 +185,50 @@ def test_the_inputs_are_snapshotted_at_start(jobs):
     assert sorted(p.name for p in (inputs / "data" / "nlu").iterdir()) == sorted(
         p.name for p in (ROOT / "data" / "nlu").iterdir())
     assert (inputs / "domain").is_dir() and (inputs / "stories").is_dir()
+
+
+def small_inputs(tmp_path):
+    for name in ("data", "domain", "stories"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "data" / "nlu.yml").write_text("version: 1\n")
+    (tmp_path / "domain" / "base.yml").write_text("intents: []\n")
+    (tmp_path / "config.yml").write_text("pipeline: []\n")
+    return Settings(train_data_dir=tmp_path / "data", train_domain_dir=tmp_path / "domain",
+                    train_config=tmp_path / "config.yml", train_stories_dir=tmp_path / "stories")
+
+
+def test_a_file_changed_during_the_snapshot_is_copied_again(tmp_path, monkeypatch):
+    settings = small_inputs(tmp_path)
+    copies = []
+    real = jobs_module.copy_inputs
+
+    def copy_then_edit(settings, into):  # a trainer saves while the copy runs: the copy may hold half of it
+        real(settings, into)
+        copies.append(into)
+        if len(copies) == 1:
+            (into / "data" / "nlu.yml").write_text("version: half")
+            (tmp_path / "data" / "nlu.yml").write_text("version: 1\nnlu: [whole]\n")
+
+    monkeypatch.setattr(jobs_module, "copy_inputs", copy_then_edit)
+    jobs_module.snapshot(settings, tmp_path / "snap")
+    assert len(copies) == 2
+    assert (tmp_path / "snap" / "data" / "nlu.yml").read_text() == "version: 1\nnlu: [whole]\n"
+
+
+def test_the_snapshot_waits_for_an_edit_holding_the_data_lock(tmp_path):
+    nlu_data = pytest.importorskip("bot.training.nlu_data")
+    if not hasattr(nlu_data, "editing"):
+        pytest.skip("bot.training.nlu_data.editing comes with branch fixdata")
+    settings = small_inputs(tmp_path)
+    done = threading.Event()
+    with nlu_data.editing(settings.train_data_dir):
+        copier = threading.Thread(target=lambda: (jobs_module.snapshot(settings, tmp_path / "snap"), done.set()))
+        copier.start()
+        assert not done.wait(0.5)  # held off while the edit runs
+        (tmp_path / "data" / "nlu.yml").write_text("version: 1\nnlu: [edited]\n")
+    copier.join(10)
+    assert done.is_set() and (tmp_path / "snap" / "data" / "nlu.yml").read_text() == "version: 1\nnlu: [edited]\n"
+    assert not (tmp_path / "snap" / "data" / ".edit.lock").exists()
 
 
 @pytest.mark.parametrize("job_id", ["../models", "nope", "", "a/b"])
