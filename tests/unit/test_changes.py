@@ -26,7 +26,7 @@ def changes(project):
 
 
 def snapshot(root):
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "data").rglob("*")) if p.is_file()} | {
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "data").rglob("*")) if p.is_file() and p.name != ".edit.lock"} | {
         str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "domain").rglob("*")) if p.is_file()}
 
 

@@ -31,7 +31,7 @@ def changes(project):
 
 def snapshot(root):
     return {str(p.relative_to(root)): p.read_bytes() for folder in ("data", "domain", "shop")
-            for p in sorted((root / folder).rglob("*")) if p.is_file()}
+            for p in sorted((root / folder).rglob("*")) if p.is_file() and p.name != ".edit.lock"}
 
 
 def faq(project, changes, intent="faq_robots", examples=EXAMPLES, answer=ANSWER):

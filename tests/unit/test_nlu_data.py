@@ -23,7 +23,7 @@ def nlu(project):
 
 
 def snapshot(root: Path):
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".edit.lock"}
 
 
 def changed_lines(before: dict, after: dict):
@@ -171,3 +171,30 @@ def test_the_cli_works_on_the_folders_it_is_given(project):
     listed = run("list", "greet")
     assert listed.returncode == 0 and listed.stdout.splitlines()[-1] == "ahoy matey"
     assert snapshot(ROOT / "data") == real
+
+
+def test_a_refused_new_intent_takes_no_example_from_another(project, nlu):
+    """Every check is made before any file is written: a bad file name loses nothing from greet."""
+    greeting = nlu.examples_of("greet")[0]
+    before = snapshot(project)
+    with pytest.raises(NluDataError):
+        nlu.add("brand_new_intent", greeting, new=True, file="Bad-Name.yml")
+    assert snapshot(project) == before
+
+
+def test_a_domain_without_intents_refuses_a_new_intent_and_changes_nothing(project, nlu):
+    greeting = nlu.examples_of("greet")[0]
+    for path in (project / "domain").glob("*.yml"):
+        path.write_text(path.read_text().replace("intents:", "intentz:"))
+    before = snapshot(project)
+    with pytest.raises(NluDataError):
+        nlu.add("brand_new_intent", greeting, new=True)
+    assert snapshot(project) == before
+
+
+def test_writes_keep_the_file_mode_and_leave_no_temporary_file(project, nlu):
+    path = nlu.file_of("greet")
+    path.chmod(0o640)
+    nlu.add("greet", "howdy partner and friends")
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
