@@ -3,6 +3,7 @@ import json
 import shutil
 
 import pytest
+import sqlalchemy as sa
 
 from bot import db
 from bot.settings import ROOT
@@ -26,8 +27,8 @@ def changes(project):
 
 
 def snapshot(root):
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "data").rglob("*")) if p.is_file() and p.name != ".edit.lock"} | {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "domain").rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for folder in ("data", "domain")
+            for p in sorted((root / folder).rglob("*")) if p.is_file() and p.name != ".edit.lock"}
 
 
 def where(changes, text):
@@ -166,6 +167,6 @@ def test_a_failed_log_row_puts_the_files_back(project, changes):
     before = snapshot(project)
     with changes.engine.begin() as conn:  # the row's insert fails: the table is gone
         conn.exec_driver_sql("ALTER TABLE training_changes RENAME TO gone")
-    with pytest.raises(Exception):
+    with pytest.raises(sa.exc.OperationalError):
         changes.teach("greet", "ahoy there matey", "anna")
     assert snapshot(project) == before
