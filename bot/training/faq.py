@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import yaml
 
 from bot import shop
 from bot.training.changes import Change, TrainingChanges, TrainingError
 from bot.training.masking import example_text
-from bot.training.nlu_data import NluDataError, check_intent, check_text, domain_intents
+from bot.training.nlu_data import NluDataError, Saved, check_intent, check_text, domain_intents, restore, write_all, write_bytes
 
 FAQ_INTENT = re.compile(r"faq_[a-z0-9_]+")
 FAQ_FILE = "faq.yml"
@@ -31,27 +31,32 @@ def add_faq(intent: str, examples: List[str], answer: str, by: str, *, changes: 
     nlu = changes.nlu
     rules = rules_file or nlu.nlu_dir.parent / "rules" / RULES_FILE
     rendered = answers_domain or nlu.domain_dir / shop.ANSWERS_DOMAIN_FILE.name
-    texts = _check(intent, examples, answer, changes, facts_file)
-    facts_text = _append_answer(facts_file.read_text(encoding="utf-8"), f"utter_{intent}", answer)
-    rules_text = _append_rule(rules.read_text(encoding="utf-8"), intent)
-    touched = [*nlu.files(), *sorted(nlu.domain_dir.glob("*.yml")), nlu.nlu_dir / FAQ_FILE, facts_file, rules, rendered]
-    saved: Dict[Path, Optional[bytes]] = {p: p.read_bytes() if p.exists() else None for p in touched}
-    try:
-        nlu.add_example(intent, texts[0], new=True, file=FAQ_FILE)
-        for text in texts[1:]:
-            nlu.add_example(intent, text)
-        facts_file.write_text(facts_text, encoding="utf-8")
-        rules.write_text(rules_text, encoding="utf-8")
-        shop.write_answers(facts_file, rendered)
-        return changes.record(by, "faq", "faq", intent, texts[0], file=f"data/nlu/{FAQ_FILE}",
-                              detail={"examples": texts, "answer": answer, "response": f"utter_{intent}"})
-    except BaseException:
-        for path, data in saved.items():
-            if data is None:
-                path.unlink(missing_ok=True)
-            elif path.read_bytes() != data:
-                path.write_bytes(data)
-        raise
+    with nlu.editing():  # no teach, import or CLI edit in between, in this process or another
+        texts = _check(intent, examples, answer, changes, facts_file)
+        facts_text = _append_answer(facts_file.read_text(encoding="utf-8"), f"utter_{intent}", answer)
+        rules_text = _append_rule(rules.read_text(encoding="utf-8"), intent)
+        saved: Saved = {}
+        try:
+            for i, text in enumerate(texts):
+                plan = nlu.plan_add(intent, text, new=i == 0, file=FAQ_FILE if i == 0 else None)[1]
+                _save(saved, *plan)
+                write_all(plan)
+            _save(saved, facts_file, rules, rendered)
+            write_bytes(facts_file, facts_text.encode("utf-8"))
+            write_bytes(rules, rules_text.encode("utf-8"))
+            shop.write_answers(facts_file, rendered)
+            return changes.record(by, "faq", "faq", intent, texts[0], file=f"data/nlu/{FAQ_FILE}",
+                                  detail={"examples": texts, "answer": answer, "response": f"utter_{intent}"})
+        except BaseException:
+            restore(saved)  # only the files this FAQ wrote
+            raise
+
+
+def _save(saved: Saved, *paths: Optional[Path]) -> None:
+    """The bytes before this FAQ of each file about to be written (first sight only)."""
+    for path in paths:
+        if path is not None and path not in saved:
+            saved[path] = path.read_bytes() if path.exists() else None
 
 
 def _check(intent: str, examples: List[str], answer: str, changes: TrainingChanges, facts_file: Path) -> List[str]:

@@ -98,3 +98,38 @@ def test_the_copy_with_a_new_faq_still_validates(project, changes):
 
     faq(project, changes)
     assert problems_in(project / "data", project / "domain", ROOT / "config.yml") == []
+
+
+def test_a_failure_puts_back_only_the_files_the_faq_wrote(project, changes, monkeypatch):
+    """An NLU file the FAQ did not write is not rewritten from a snapshot when it fails."""
+    other = changes.nlu.file_of("greet")
+    written = []
+
+    def broken(*args):
+        other.write_text(other.read_text() + "    - a line another edit added\n")  # changed meanwhile
+        written.append(True)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(shop, "write_answers", broken)
+    with pytest.raises(OSError):
+        faq(project, changes)
+    assert written and other.read_text().endswith("    - a line another edit added\n")
+    assert changes.nlu.file_of("faq_robots") is None
+
+
+def test_an_faq_waits_for_another_process_holding_the_edit_lock(project, changes):
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from bot.training.nlu_data import editing\n"
+        "with editing(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(1.5)\n"), str(project / "data")],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        faq(project, changes)
+        assert time.monotonic() - start > 0.8
+    finally:
+        holder.wait(timeout=10)
