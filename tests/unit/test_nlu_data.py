@@ -158,10 +158,17 @@ def test_new_without_a_file_goes_to_the_topic_of_its_first_word_or_a_new_file(pr
     assert (project / "data" / "nlu" / "new_intents.yml").read_text().startswith('version: "3.1"\nnlu:\n')
 
 
+def cli_env(project):
+    import os
+
+    return {**os.environ, "BOT_VAR_DIR": str(project / "var"), "DATABASE_URL": ""}
+
+
 def test_the_cli_works_on_the_folders_it_is_given(project):
     def run(*args):
         return subprocess.run([sys.executable, "-m", "bot", "nlu", "--data", str(project / "data"),
-                               "--domain", str(project / "domain"), *args], cwd=ROOT, capture_output=True, text=True)
+                               "--domain", str(project / "domain"), *args], cwd=ROOT, capture_output=True, text=True,
+                              env=cli_env(project))
 
     real = snapshot(ROOT / "data")
     done = run("add", "greet", "ahoy matey")
@@ -214,3 +221,26 @@ def test_an_edit_waits_for_another_process_holding_the_edit_lock(project, nlu):
     finally:
         holder.wait(timeout=10)
     assert "howdy partner and friends" in nlu.examples_of("greet")
+
+
+def test_the_cli_logs_its_changes_and_defaults_to_the_settings_folders(project):
+    from bot import db
+    from bot.training.changes import TrainingChanges
+
+    env = {**cli_env(project), "TRAIN_DATA_DIR": str(project / "data"), "TRAIN_DOMAIN_DIR": str(project / "domain")}
+    done = subprocess.run([sys.executable, "-m", "bot", "nlu", "add", "greet", "ahoy matey"], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "ahoy matey" in NluData(project / "data", project / "domain").examples_of("greet")
+    removed = subprocess.run([sys.executable, "-m", "bot", "nlu", "remove", "ahoy matey"], cwd=ROOT,
+                             capture_output=True, text=True, env=env)
+    assert removed.returncode == 0, removed.stderr
+    log = TrainingChanges(f"sqlite:///{project / 'var' / 'bot.db'}", NluData(project / "data", project / "domain"))
+    try:
+        history = log.history()
+        assert [(c.kind, c.source, c.text) for c in history] == [("remove", "cli", "ahoy matey"),
+                                                                 ("add", "cli", "ahoy matey")]
+        assert all(c.by for c in history)
+    finally:
+        log.close()
+        db.dispose_all()
