@@ -21,7 +21,6 @@ from bot.settings import (
     ENV_TRAIN_DOMAIN_DIR,
     IDENTITY_SECRET_FILE,
     REDIS_PASSWORD_FILE,
-    ROOT,
     Settings,
     SettingsError,
     get_settings,
