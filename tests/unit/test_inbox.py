@@ -74,7 +74,24 @@ def test_escalated_messages_are_those_before_asking_for_a_person_but_not_the_req
     items, _ = listed(inbox)
     assert items["my parcel is broken"].reasons == ["escalated"]
     assert "I want a human" not in items and "it was the blue one" not in items
-    assert "my parcel is damaged" not in items and items["the box was wet"].reasons == ["unsure"]
+    assert "my parcel is damaged" not in items
+    assert "the box was wet" not in items  # typed to the agent (still queued): not the bot's to understand
+
+
+def test_messages_to_an_agent_are_listed_only_when_flagged(inbox, add):
+    add("c1", text="I want a human", intent="contact_human_agent", confidence=0.95, ago=10)
+    add("c1", "handoff_requested", reason="requested", ago=10)
+    add("c1", "handoff_queued", "system", ago=10)
+    add("c1", "handoff_claimed", "agent", agent_id="ben", ago=9)
+    add("c1", text="I live at Hauptstr 5 Berlin", intent="nlu_fallback", confidence=0.2, ago=8)
+    add("c1", text="its the red coat", intent="inform", confidence=0.3, ago=7)
+    add("c1", "handoff_handed_back", "agent", agent_id="ben", ago=6)
+    add("c1", text="what about returns", intent="faq_returns", confidence=0.4, ago=5)  # to the bot again
+    items, _ = listed(inbox)
+    assert set(items) == {"what about returns"}
+    inbox.flag("c1", "its the red coat", "ben")
+    items, _ = listed(inbox)
+    assert set(items) == {"what about returns", "its the red coat"} and items["its the red coat"].reasons == ["flagged"]
 
 
 def test_low_rated_conversations_list_what_the_bot_was_unsure_of(inbox, add):
@@ -88,6 +105,22 @@ def test_low_rated_conversations_list_what_the_bot_was_unsure_of(inbox, add):
     items, total = listed(inbox)
     assert set(items) == {"can i change the colour", "can i change the address"} and total == 2
     assert items["can i change the colour"].reasons == ["low_rating"]
+
+
+def test_a_low_rating_after_a_hand_back_lists_what_the_bot_had_after_it(inbox, add):
+    """Ratings are asked after an agent hands back (data/rules/handoff.yml): the realistic sequence."""
+    add("c1", text="my refund never came", intent="refund_status", confidence=0.5, ago=20)
+    add("c1", "handoff_requested", reason="requested", ago=19)
+    add("c1", "handoff_queued", "system", ago=19)
+    add("c1", "handoff_claimed", "agent", agent_id="ben", ago=18)
+    add("c1", text="order was in march", intent="inform", confidence=0.3, ago=17)  # to ben
+    add("c1", "handoff_handed_back", "agent", agent_id="ben", ago=10)
+    add("c1", text="so is it sorted now", intent="affirm", confidence=0.5, ago=9)  # to the bot again
+    add("c1", "rating", csat=1, nps=2, ago=8)
+    items, _ = listed(inbox)
+    assert set(items) == {"my refund never came", "so is it sorted now"}
+    assert items["my refund never came"].reasons == ["unsure", "escalated"]
+    assert items["so is it sorted now"].reasons == ["unsure", "low_rating"]
 
 
 def test_near_identical_messages_are_one_group_with_the_latest_of_them(inbox, add):
