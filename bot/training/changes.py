@@ -65,7 +65,7 @@ class Change:
         return {"id": self.id, "at": self.at.isoformat(), "by": self.by, "source": self.source, "kind": self.kind,
                 "intent": self.intent, "text": self.text, "previous_intents": list(self.previous_intents),
                 "file": self.file, "undo_of": self.undo_of, "undone_by": self.undone_by, "detail": dict(self.detail),
-                "undoable": self.id is not None and self.kind in ("add", "move", "remove") and self.undone_by is None}
+                "undoable": self.id is not None and self.kind in ("add", "move", "remove", "faq") and self.undone_by is None}
 
 
 def _change(row: Any) -> Change:
@@ -156,6 +156,8 @@ class TrainingChanges:
             self._undoable(change)
             if change.kind == "add":
                 inverse, plan = self._undo_add(change)
+            elif change.kind == "faq":
+                inverse, plan = self._undo_faq(change)
             else:
                 inverse, plan = self._undo_move_or_remove(change)
             mark = changes_table.update().where(changes_table.c.id == change.id)
@@ -168,7 +170,7 @@ class TrainingChanges:
             raise TrainingError(f"change {change.id} was already undone (by change {change.undone_by})")
         if change.kind == "undo":
             raise TrainingError("an undo is not undone: teach the example again instead")
-        if change.kind not in ("add", "move", "remove"):
+        if change.kind not in ("add", "move", "remove", "faq"):
             raise TrainingError(f"a change of kind {change.kind!r} cannot be undone here; edit the files by hand")
         if change.detail.get("created"):
             raise TrainingError(f"change {change.id} created the intent {change.intent}: an intent's only example "
@@ -183,6 +185,13 @@ class TrainingChanges:
             raise TrainingError(self._moved_since(change, now))
         removed, plan = self._nlu(lambda: self.nlu.plan_remove(change.text))
         return {"intent": None, "previous": [change.intent], "message": removed.message}, plan
+
+    def _undo_faq(self, change: Change) -> Tuple[Dict[str, Any], Plan]:
+        from bot.training.faq import plan_undo  # faq builds on this module
+
+        plan = self._nlu(lambda: plan_undo(change, self.nlu))
+        return {"intent": None, "previous": [change.intent],
+                "message": f"removed the FAQ {change.intent} (examples, domain entry, answer, rule)"}, plan
 
     def _undo_move_or_remove(self, change: Change) -> Tuple[Dict[str, Any], Plan]:
         now = self._where(change.text)

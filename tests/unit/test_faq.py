@@ -133,3 +133,21 @@ def test_an_faq_waits_for_another_process_holding_the_edit_lock(project, changes
         assert time.monotonic() - start > 0.8
     finally:
         holder.wait(timeout=10)
+
+
+def test_undo_of_an_faq_takes_out_everything_it_added(project, changes):
+    before = snapshot(project)
+    change = faq(project, changes)
+    assert change.public()["undoable"]
+    undo = changes.undo(change.id, "ben")
+    assert undo.undo_of == change.id and changes.get(change.id).undone_by == undo.id
+    assert snapshot(project) == before
+
+
+def test_undo_of_an_faq_changed_since_is_refused_and_changes_nothing(project, changes):
+    change = faq(project, changes)
+    changes.teach("faq_robots", "any robots in the shop", "anna")
+    before = snapshot(project)
+    with pytest.raises(TrainingError):
+        changes.undo(change.id, "ben")
+    assert snapshot(project) == before and changes.get(change.id).undone_by is None
