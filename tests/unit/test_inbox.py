@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 
 from bot import db
 from bot.settings import ENV_TRAIN_DATA_DIR, ENV_TRAIN_DOMAIN_DIR, ENV_VAR_DIR, ROOT
@@ -15,7 +16,7 @@ from bot.touchpoints import rollup
 from bot.touchpoints.events import ConversationState, row
 from bot.touchpoints.models import upgrade
 from bot.training.changes import TrainingChanges, TrainingError
-from bot.training.inbox import Inbox, group_key
+from bot.training.inbox import Inbox, flags, group_key
 from bot.training.nlu_data import NluData
 
 NOW = dt.datetime.utcnow().replace(microsecond=0)
@@ -290,3 +291,18 @@ def test_a_malformed_file_is_refused_whole(project, edit, why):
     assert {p: p.read_bytes() for p in (project / "data" / "nlu").glob("*.yml")} == before
     assert len(inbox.all_items()) == 4 and changes.history() == []
     inbox.close(), changes.close(), db.dispose_all()
+
+
+def test_forgetting_a_customer_deletes_their_conversations_flags(inbox, add, urls):
+    from bot.touchpoints.privacy import forget_customer
+
+    add("c1", text="I need it by friday", intent="delivery_period", confidence=0.97)
+    add("c2", text="I need it by monday", intent="delivery_period", confidence=0.97)
+    inbox.flag("c1", "I need it by friday", "ben")
+    inbox.flag("c2", "I need it by monday", "ben")
+    removed = forget_customer(urls[1], urls[0], "customer-1", also=["c1"])
+    assert removed["nlu_flags"] == 1
+    with db.using(urls[1]) as engine, engine.connect() as conn:
+        assert [r.conversation_id for r in conn.execute(sa.select(flags))] == ["c2"]
+    items, _ = listed(inbox)
+    assert list(items) == ["I need it by monday"]
