@@ -306,3 +306,27 @@ def test_forgetting_a_customer_deletes_their_conversations_flags(inbox, add, url
         assert [r.conversation_id for r in conn.execute(sa.select(flags))] == ["c2"]
     items, _ = listed(inbox)
     assert list(items) == ["I need it by monday"]
+
+
+def test_an_import_waits_for_another_process_holding_the_edit_lock(inbox, urls, tmp_path):
+    import time
+
+    from bot.training import inbox_csv
+
+    for folder in ("data", "domain"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    changes = TrainingChanges(urls[1], NluData(tmp_path / "data", tmp_path / "domain"))
+    path = tmp_path / "inbox.csv"
+    inbox_csv.export(inbox, path)  # no rows: nothing decided
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from bot.training.nlu_data import editing\n"
+        "with editing(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(1.5)\n"), str(tmp_path / "data")],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        inbox_csv.apply(path, inbox, changes, "anna")
+        assert time.monotonic() - start > 0.8
+    finally:
+        holder.wait(timeout=10)
+        changes.close()
