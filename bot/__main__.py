@@ -17,9 +17,10 @@ from bot.settings import (
     ENV_CONSOLE_ADMIN_PASSWORD,
     ENV_EMBEDDED_REDIS_PASSWORD,
     ENV_IDENTITY_SECRET,
+    ENV_TRAIN_DATA_DIR,
+    ENV_TRAIN_DOMAIN_DIR,
     IDENTITY_SECRET_FILE,
     REDIS_PASSWORD_FILE,
-    ROOT,
     Settings,
     SettingsError,
     get_settings,
@@ -152,19 +153,29 @@ def cmd_tone_train(_: argparse.Namespace) -> int:
 
 
 def cmd_nlu(args: argparse.Namespace) -> int:
-    """Teach, unteach or show NLU examples; a refusal (bad input, unknown intent) changes nothing and exits 2."""
+    """Teach, unteach or show NLU examples; a change is logged in the change history (source "cli", by the OS
+    user) and can be undone in the console. A refusal (bad input, unknown intent) changes nothing and exits 2."""
     from pathlib import Path
 
+    from bot.training.changes import TrainingChanges
     from bot.training.nlu_data import NluData, NluDataError
 
-    data = NluData(Path(args.data), Path(args.domain))
+    settings = get_settings()
+    data = NluData(Path(args.data or settings.train_data_dir), Path(args.domain or settings.train_domain_dir))
     try:
-        if args.nlu_command == "add":
-            print(data.add(args.intent, args.text, new=args.new, file=args.file))
-        elif args.nlu_command == "remove":
-            print(data.remove(args.text))
-        else:
+        if args.nlu_command == "list":
             print("\n".join(data.examples_of(args.intent)))
+            return 0
+        changes = TrainingChanges(settings.sql_url, data)
+        try:
+            if args.nlu_command == "add":
+                change = changes.teach(args.intent, args.text, os_user(), new=args.new, source="cli", file=args.file)
+            else:
+                change = changes.unteach(args.text, os_user(), source="cli")
+        finally:
+            changes.close()
+        logged = f" (change {change.id} in the history)" if change.id is not None else ""
+        print(f"{change.detail.get('message', '')}{logged}")
     except NluDataError as err:
         print(f"refused: {err}", file=sys.stderr)
         return 2
@@ -173,8 +184,8 @@ def cmd_nlu(args: argparse.Namespace) -> int:
 
 def add_nlu_parser(sub: argparse._SubParsersAction) -> None:
     nlu = sub.add_parser("nlu", help="add, move, remove or list NLU training examples (data/nlu/*.yml)")
-    nlu.add_argument("--data", default=str(ROOT / "data"), help="the training data folder (default: the project's)")
-    nlu.add_argument("--domain", default=str(ROOT / "domain"), help="the domain folder (default: the project's)")
+    nlu.add_argument("--data", help=f"the training data folder (default: {ENV_TRAIN_DATA_DIR} or the project's)")
+    nlu.add_argument("--domain", help=f"the domain folder (default: {ENV_TRAIN_DOMAIN_DIR} or the project's)")
     verbs = nlu.add_subparsers(dest="nlu_command", required=True)
     add = verbs.add_parser("add", help="teach TEXT as an example of INTENT (moved there if another intent has it)")
     add.add_argument("intent")

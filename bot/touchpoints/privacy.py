@@ -70,6 +70,9 @@ def erase_due(url: str, touchpoints_url: str, after_seconds: float) -> List[Dict
     return done
 
 
+NLU_FLAGS_TABLE = "nlu_flags"  # bot.training.inbox.flags (not imported here: it pulls in the NLU)
+
+
 def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iterable[str] = ()) -> Dict[str, int]:
     """Delete everything we keep about one customer's conversations (and the conversations in `also`); returns
     how many rows went, per kind. `url` holds the transcripts and handoff records, `touchpoints_url` the
@@ -91,6 +94,10 @@ def forget_customer(url: str, touchpoints_url: str, customer_id: str, also: Iter
             if inspector.has_table(RASA_EVENTS_TABLE) and cids:
                 events = sa.Table(RASA_EVENTS_TABLE, sa.MetaData(), autoload_with=conn)
                 removed["transcript_events"] = conn.execute(events.delete().where(events.c.sender_id.in_(cids))).rowcount
+            if inspector.has_table(NLU_FLAGS_TABLE) and cids:  # the inbox's "bot misunderstood" flags (masked text)
+                nlu_flags = sa.Table(NLU_FLAGS_TABLE, sa.MetaData(), autoload_with=conn)
+                removed["nlu_flags"] = conn.execute(
+                    nlu_flags.delete().where(nlu_flags.c.conversation_id.in_(cids))).rowcount
             removed["conversations"] = len(cids)
         with touchpoints_engine.begin() as conn:
             removed["touchpoints"] = rollup.delete(conn, sa.or_(

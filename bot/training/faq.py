@@ -7,16 +7,30 @@ Everything is checked before anything is written, and a failure part-way puts ev
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import yaml
 
 from bot import shop
 from bot.training.changes import Change, TrainingChanges, TrainingError
 from bot.training.masking import example_text
-from bot.training.nlu_data import NluDataError, check_intent, check_text, domain_intents
+from bot.training.nlu_data import (
+    NluData,
+    NluDataError,
+    Plan,
+    Saved,
+    blocks,
+    check_intent,
+    check_text,
+    domain_intents,
+    restore,
+    write_all,
+    write_bytes,
+)
 
 FAQ_INTENT = re.compile(r"faq_[a-z0-9_]+")
 FAQ_FILE = "faq.yml"
@@ -31,27 +45,34 @@ def add_faq(intent: str, examples: List[str], answer: str, by: str, *, changes: 
     nlu = changes.nlu
     rules = rules_file or nlu.nlu_dir.parent / "rules" / RULES_FILE
     rendered = answers_domain or nlu.domain_dir / shop.ANSWERS_DOMAIN_FILE.name
-    texts = _check(intent, examples, answer, changes, facts_file)
-    facts_text = _append_answer(facts_file.read_text(encoding="utf-8"), f"utter_{intent}", answer)
-    rules_text = _append_rule(rules.read_text(encoding="utf-8"), intent)
-    touched = [*nlu.files(), *sorted(nlu.domain_dir.glob("*.yml")), nlu.nlu_dir / FAQ_FILE, facts_file, rules, rendered]
-    saved: Dict[Path, Optional[bytes]] = {p: p.read_bytes() if p.exists() else None for p in touched}
-    try:
-        nlu.add_example(intent, texts[0], new=True, file=FAQ_FILE)
-        for text in texts[1:]:
-            nlu.add_example(intent, text)
-        facts_file.write_text(facts_text, encoding="utf-8")
-        rules.write_text(rules_text, encoding="utf-8")
-        shop.write_answers(facts_file, rendered)
-        return changes.record(by, "faq", "faq", intent, texts[0], file=f"data/nlu/{FAQ_FILE}",
-                              detail={"examples": texts, "answer": answer, "response": f"utter_{intent}"})
-    except BaseException:
-        for path, data in saved.items():
-            if data is None:
-                path.unlink(missing_ok=True)
-            elif path.read_bytes() != data:
-                path.write_bytes(data)
-        raise
+    with nlu.editing():  # no teach, import or CLI edit in between, in this process or another
+        texts = _check(intent, examples, answer, changes, facts_file)
+        facts_text = _append_answer(facts_file.read_text(encoding="utf-8"), f"utter_{intent}", answer)
+        rules_text = _append_rule(rules.read_text(encoding="utf-8"), intent)
+        saved: Saved = {}
+        try:
+            for i, text in enumerate(texts):
+                plan = nlu.plan_add(intent, text, new=i == 0, file=FAQ_FILE if i == 0 else None)[1]
+                _save(saved, *plan)
+                write_all(plan)
+            _save(saved, facts_file, rules, rendered)
+            write_bytes(facts_file, facts_text.encode("utf-8"))
+            write_bytes(rules, rules_text.encode("utf-8"))
+            shop.write_answers(facts_file, rendered)
+            return changes.record(by, "faq", "faq", intent, texts[0], file=f"data/nlu/{FAQ_FILE}",
+                                  detail={"examples": texts, "answer": answer, "response": f"utter_{intent}",
+                                          "facts_file": str(facts_file), "rules_file": str(rules),
+                                          "answers_domain": str(rendered)})
+        except BaseException:
+            restore(saved)  # only the files this FAQ wrote
+            raise
+
+
+def _save(saved: Saved, *paths: Optional[Path]) -> None:
+    """The bytes before this FAQ of each file about to be written (first sight only)."""
+    for path in paths:
+        if path is not None and path not in saved:
+            saved[path] = path.read_bytes() if path.exists() else None
 
 
 def _check(intent: str, examples: List[str], answer: str, changes: TrainingChanges, facts_file: Path) -> List[str]:
@@ -127,3 +148,45 @@ def _append_rule(text: str, intent: str) -> str:
     topic = intent[len("faq_"):].replace("_", " ")
     block = f"- rule: answer faq {topic}\n  steps:\n  - intent: {intent}\n  - action: utter_{intent}\n"
     return (text if text.endswith("\n") else text + "\n") + "\n" + block
+
+
+def plan_undo(change: Change, nlu: NluData) -> Plan:
+    """What undoing the FAQ `change` writes: its intent's block, domain entry, answer line and rule taken out and
+    the answers rendered again; TrainingError if any of them changed since (nothing is written)."""
+    detail, intent = change.detail, change.intent or ""
+    if not all(detail.get(k) for k in ("facts_file", "rules_file", "answers_domain", "examples")):
+        raise TrainingError(f"change {change.id} was logged before FAQs could be undone; edit the files by hand")
+    facts, rules, rendered = (Path(detail[k]) for k in ("facts_file", "rules_file", "answers_domain"))
+    path = nlu.nlu_dir / FAQ_FILE
+    block = blocks(path.read_text(encoding="utf-8")).get(intent) if path.exists() else None
+    if block is None or [e.text for e in block.examples] != detail["examples"]:
+        raise TrainingError(f"change {change.id} cannot be undone: the examples of {intent} changed since")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    plan: Plan = {path: "".join(lines[:block.header] + lines[block.last_line + 1:])}
+    domain = [p for p in sorted(nlu.domain_dir.glob("*.yml")) if f"  - {intent}\n" in p.read_text(encoding="utf-8")]
+    if len(domain) != 1:
+        raise TrainingError(f"change {change.id} cannot be undone: {intent} is not once in the domain's intents")
+    plan[domain[0]] = _without(domain[0].read_text(encoding="utf-8"), f"  - {intent}\n", change)
+    answer = f"  utter_{intent}: {json.dumps(detail['answer'], ensure_ascii=False)}\n"
+    plan[facts] = _without(facts.read_text(encoding="utf-8"), answer, change)
+    rule = "\n" + _append_rule("", intent).lstrip("\n")
+    plan[rules] = _without(rules.read_text(encoding="utf-8"), rule, change)
+    plan[rendered] = _render(facts, plan[facts])
+    return plan
+
+
+def _without(text: str, part: str, change: Change) -> str:
+    if text.count(part) != 1:
+        raise TrainingError(f"change {change.id} cannot be undone: {part.strip()!r} changed since")
+    return text.replace(part, "", 1)
+
+
+def _render(facts: Path, text: str) -> str:
+    """domain/answers.yml as it reads for facts `text` (rendered from a temporary copy beside the file)."""
+    fd, tmp = tempfile.mkstemp(dir=facts.parent, suffix=".yml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return shop.render_answers(Path(tmp))
+    finally:
+        Path(tmp).unlink(missing_ok=True)

@@ -3,8 +3,11 @@
 A visitor's typed message (touchpoints: actor visitor, type message; never an agent's or the bot's) is listed
 when the bot was unsure (confidence under the threshold), fell back (nlu_fallback), the visitor went on to
 ask for a person (escalated: a message up to the handoff request that the bot was not sure of, the request
-itself aside) or rated the conversation low (low_rating: what the bot had in hand before the rating), or an
-agent marked it "bot misunderstood" (flagged). Messages are shown masked (bot.training.masking) and grouped
+itself aside) or rated the conversation low (low_rating: what the bot was unsure of with no request for a
+person between it and the rating; ratings are asked after a hand-back, so these are the messages to the bot
+after it, the ones before the handoff being "escalated"), or an agent marked it "bot misunderstood" (flagged).
+What the visitor typed while a person had the conversation (queued or claimed, until handed back) was meant
+for the person and is listed only when flagged. Messages are shown masked (bot.training.masking) and grouped
 by their masked text, lowercased, punctuation and spaces collapsed: that key is what a review (nlu_reviews)
 resolves, after which the group is not listed again. Flags keep only the masked text too.
 """
@@ -32,6 +35,8 @@ STATUSES = ("applied", "ignored")
 FALLBACK_INTENT = "nlu_fallback"
 HANDOFF_INTENTS = ("contact_human_agent", "contact_customer_service", "leave_message")  # asking for a person
 HANDOFF_TYPES = ("handoff_requested", "handoff_queued")
+AGENT_START = ("handoff_queued", "handoff_claimed")  # from here a person has the conversation (Rasa still parses)
+AGENT_END = "handoff_handed_back"
 SURE = 0.9  # at or above, a message in an escalated or low-rated conversation is taken as understood
 LOW_CSAT, LOW_NPS = 2, 6
 MAX_KEY = 255
@@ -201,7 +206,9 @@ class Inbox:
         return list(groups.values())
 
     def _reasons(self, row: Any, events: Optional[_Events]) -> Set[str]:
-        reasons = set()
+        reasons: Set[str] = set()
+        if events and events.with_agent(row.created_at):
+            return reasons  # typed to a person, not the bot (and full of addresses and names): only a flag lists it
         if row.confidence is not None and row.confidence < self.confidence:
             reasons.add("unsure")
         if row.intent == FALLBACK_INTENT or (events and row.created_at in events.fallbacks):
@@ -210,9 +217,9 @@ class Inbox:
         if events and bot_unsure:
             if any(at >= row.created_at for at in events.handoffs):
                 reasons.add("escalated")
-            if any(at >= row.created_at for at in events.low_ratings) and not any(
-                    at < row.created_at for at in events.handoffs):
-                reasons.add("low_rating")
+            if any(at >= row.created_at and not events.escalated_between(row.created_at, at)
+                   for at in events.low_ratings):
+                reasons.add("low_rating")  # with the bot, and no person asked for before the rating came
         return reasons
 
     def _resolved(self) -> Set[str]:
@@ -230,7 +237,7 @@ class Inbox:
     def _events(self, conn: Any) -> Dict[str, _Events]:
         """Per conversation of the window: when a person was asked for, when it was rated low, its fallbacks."""
         query = sa.select(tp.c.conversation_id, tp.c.type, tp.c.created_at, tp.c.meta).where(
-            tp.c.created_at >= self._since(), tp.c.type.in_((*HANDOFF_TYPES, "rating", "fallback")))
+            tp.c.created_at >= self._since(), tp.c.type.in_((*HANDOFF_TYPES, *AGENT_START, AGENT_END, "rating", "fallback")))
         found: Dict[str, _Events] = {}
         for row in conn.execute(query):
             events = found.setdefault(row.conversation_id, _Events())
@@ -239,8 +246,13 @@ class Inbox:
             elif row.type == "rating":
                 if _low(row.meta):
                     events.low_ratings.append(row.created_at)
+            elif row.type == AGENT_END:
+                events.ends.append(row.created_at)
             else:
-                events.handoffs.append(row.created_at)
+                if row.type in HANDOFF_TYPES:
+                    events.handoffs.append(row.created_at)
+                if row.type in AGENT_START:
+                    events.starts.append(row.created_at)
         return found
 
     def _candidates(self, conn: Any, flagged_ids: Set[int], flagged_keys: Set[Tuple[str, str]]) -> Iterable[Any]:
@@ -264,6 +276,17 @@ class _Events:
     handoffs: List[dt.datetime] = field(default_factory=list)
     low_ratings: List[dt.datetime] = field(default_factory=list)
     fallbacks: Set[dt.datetime] = field(default_factory=set)
+    starts: List[dt.datetime] = field(default_factory=list)  # queued or claimed: a person has it
+    ends: List[dt.datetime] = field(default_factory=list)  # handed back to the bot
+
+    def with_agent(self, at: dt.datetime) -> bool:
+        """Whether a message at `at` came while a person had the conversation (queued or claimed, not yet
+        handed back; to the conversation's end if never handed back)."""
+        start = max((t for t in self.starts if t < at), default=None)
+        return start is not None and not any(start <= t <= at for t in self.ends)
+
+    def escalated_between(self, begin: dt.datetime, end: dt.datetime) -> bool:
+        return any(begin <= t <= end for t in [*self.handoffs, *self.starts])
 
 
 def _low(meta: Any) -> bool:

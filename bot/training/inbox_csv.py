@@ -107,19 +107,21 @@ def _decision(path: Path, line: int, cells: Dict[str, str], known: Optional[List
 
 
 def apply(path: Path, inbox: Inbox, changes: TrainingChanges, by: str) -> Imported:
-    """Teach or ignore each decided row (the whole file checked first)."""
-    intents = sorted({name for file in changes.nlu.files() for name in _intents_in(changes, file)})
-    decisions = read(path, intents)
-    done = Imported()
-    for row in decisions:
-        if not row.decision:
-            done.undecided += 1
-        elif row.decision == IGNORE:
-            inbox.resolve(row.key, "ignored", None, by)
-            done.ignored += 1
-        else:
-            _teach(row, inbox, changes, by, done)
-    return done
+    """Teach or ignore each decided row (the whole file checked first), holding the data folder's edit lock
+    throughout so no console or CLI edit interleaves with the import."""
+    with changes.nlu.editing():
+        intents = sorted({name for file in changes.nlu.files() for name in _intents_in(changes, file)})
+        decisions = read(path, intents)
+        done = Imported()
+        for row in decisions:
+            if not row.decision:
+                done.undecided += 1
+            elif row.decision == IGNORE:
+                inbox.resolve(row.key, "ignored", None, by)
+                done.ignored += 1
+            else:
+                _teach(row, inbox, changes, by, done)
+        return done
 
 
 def _teach(row: Decision, inbox: Inbox, changes: TrainingChanges, by: str, done: Imported) -> None:

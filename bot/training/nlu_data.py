@@ -6,11 +6,16 @@ lowercased as the count featurizers do): "where is 100482" is already taught whe
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 INTENT_NAME = re.compile(r"[a-z0-9_]+")
 INTENT_HEADER = re.compile(r"^- intent: *([^\s#]+)")
@@ -24,6 +29,37 @@ SAMPLE_VALUES = {"__order_number__": "100482", "__email__": "name@example.com"}
 NEW_NLU_FILE = "new_intents.yml"
 NEW_NLU_HEADER = 'version: "3.1"\nnlu:\n'
 DEFAULT_DOMAIN_FILE = "base.yml"
+LOCK_FILE = ".edit.lock"
+Plan = Dict[Path, str]  # the new contents of each file a change writes
+Saved = Dict[Path, Optional[bytes]]  # each such file's bytes before (None: it did not exist)
+_held: Dict[str, Tuple[threading.RLock, List[Any]]] = {}  # lock file -> (thread lock, [open file, depth])
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def editing(data_dir: Path) -> Iterator[None]:
+    """Hold the data folder's edit lock (an flock on data_dir/.edit.lock): one edit of the training data at a
+    time across processes (console, CLI, import, the training job's snapshot). Re-entrant in one thread."""
+    path = str((data_dir / LOCK_FILE).resolve())
+    with _held_guard:
+        lock, state = _held.setdefault(path, (threading.RLock(), [None, 0]))
+    with lock:
+        if state[1] == 0:
+            handle = open(path, "a+b")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            except BaseException:
+                handle.close()
+                raise
+            state[0] = handle
+        state[1] += 1
+        try:
+            yield
+        finally:
+            state[1] -= 1
+            if state[1] == 0:
+                state[0].close()  # closing releases the flock
+                state[0] = None
 
 
 class NluDataError(ValueError):
@@ -216,8 +252,12 @@ class NluData:
     """The NLU files in `data_dir/nlu` and the domain files in `domain_dir`, changed one line at a time."""
 
     def __init__(self, data_dir: Path, domain_dir: Path) -> None:
+        self.data_dir = data_dir
         self.nlu_dir = data_dir / "nlu"
         self.domain_dir = domain_dir
+
+    def editing(self) -> Any:
+        return editing(self.data_dir)
 
     def files(self) -> List[Path]:
         return sorted(self.nlu_dir.glob("*.yml"))
@@ -244,6 +284,19 @@ class NluData:
 
     def add_example(self, intent: str, text: str, new: bool = False, file: Optional[str] = None) -> Added:
         """Teach `text` as an example of `intent`, taking it from any other intent that has it."""
+        with self.editing():
+            added, plan = self.plan_add(intent, text, new=new, file=file)
+            write_all(plan)
+            return added
+
+    def remove_example(self, text: str) -> Removed:
+        with self.editing():
+            removed, plan = self.plan_remove(text)
+            write_all(plan)
+            return removed
+
+    def plan_add(self, intent: str, text: str, new: bool = False, file: Optional[str] = None) -> Tuple[Added, Plan]:
+        """What add_example would write, every check made and nothing written."""
         intent, text = check_intent(intent), check_text(text)
         if file and not new:
             raise NluDataError("--file names where a new intent goes: it needs --new")
@@ -252,44 +305,65 @@ class NluData:
             raise NluDataError(f"unknown intent {intent!r}: no NLU file has it (--new creates it)")
         found = self.find(text)
         if any(f.example.intent == intent for f in found):
-            return Added(intent, text, path or found[0].path, already=True)
-        moved = self._remove_all(found)
-        written, domain, created = written_form(text), None, path is None
+            return Added(intent, text, path or found[0].path, already=True), {}
+        created = path is None
         if path is None:
             path = self.nlu_dir / (check_file(file) if file else self.default_file(intent))
-            _write(path, add_block(_read(path) if path.exists() else "", intent, written))
-            domain = self._add_to_domain(intent, path)
+        plan: Plan = {}
+        moved = self._plan_remove(found, plan)
+        written, domain = written_form(text), None
+        if created:
+            plan[path] = add_block(_planned(plan, path) if path.exists() or path in plan else "", intent, written)
+            domain = self._add_to_domain(intent, path, plan)
         else:
-            _write(path, add_line(_read(path), blocks(_read(path))[intent], written))
-        return Added(intent, written, path, moved=tuple(moved), domain_file=domain, created=created)
+            plan[path] = add_line(_planned(plan, path), blocks(_planned(plan, path))[intent], written)
+        return Added(intent, written, path, moved=tuple(moved), domain_file=domain, created=created), plan
 
-    def remove_example(self, text: str) -> Removed:
+    def plan_remove(self, text: str) -> Tuple[Removed, Plan]:
         text = check_text(text)
-        return Removed(text, tuple(self._remove_all(self.find(text))))
+        plan: Plan = {}
+        return Removed(text, tuple(self._plan_remove(self.find(text), plan))), plan
+
+    def plan_put_back(self, take_from: Optional[str], text: str, lines: List[Tuple[Path, str, str]]) -> Plan:
+        """Undo of a move or remove: `text` taken out of `take_from` (if any) and each (file, intent, line)
+        written back as it was."""
+        plan: Plan = {}
+        if take_from:
+            self._plan_remove([f for f in self.find(text) if f.example.intent == take_from], plan)
+        for path, intent, original in lines:
+            check_text(original)
+            if not path.exists() or intent not in blocks(_planned(plan, path)):
+                raise NluDataError(f"the intent {intent} the example came from is no longer in {path.name}")
+            plan[path] = add_line(_planned(plan, path), blocks(_planned(plan, path))[intent], original)
+        return plan
 
     def default_file(self, intent: str) -> str:
         """The topic file named by the intent's first word (faq_*, chitchat_*) if there is one, else NEW_NLU_FILE."""
         topic = f"{intent.split('_')[0]}.yml"
         return topic if (self.nlu_dir / topic).exists() else NEW_NLU_FILE
 
-    def _remove_all(self, found: List[Found]) -> List[Found]:
+    def _plan_remove(self, found: List[Found], plan: Plan) -> List[Found]:
         for f in found:  # checked before anything is written: a refusal changes nothing
             if len(blocks(_read(f.path))[f.example.intent].examples) <= sum(g.example.intent == f.example.intent for g in found):
                 raise NluDataError(f"{f.example.text!r} is the last example of {f.example.intent}: an intent with no "
                                    "examples fails validation; remove the intent by hand (NLU block and domain)")
         for f in sorted(found, key=lambda f: f.example.line, reverse=True):  # bottom up: earlier line numbers hold
-            _write(f.path, remove_line(_read(f.path), f.example.line))
+            plan[f.path] = remove_line(_planned(plan, f.path), f.example.line)
         return found
 
-    def _add_to_domain(self, intent: str, nlu_file: Path) -> Optional[Path]:
+    def _add_to_domain(self, intent: str, nlu_file: Path, plan: Plan) -> Optional[Path]:
         domain_files = sorted(self.domain_dir.glob("*.yml"))
         if any(intent in domain_intents(_read(path)) for path in domain_files):
             return None
         by_topic = self.domain_dir / nlu_file.name
         path = by_topic if by_topic in domain_files and DOMAIN_INTENTS.search(_read(by_topic)) else \
             self.domain_dir / DEFAULT_DOMAIN_FILE
-        _write(path, add_domain_intent(_read(path), intent))
+        plan[path] = add_domain_intent(_planned(plan, path), intent)
         return path
+
+
+def _planned(plan: Plan, path: Path) -> str:
+    return plan[path] if path in plan else _read(path)
 
 
 def _read(path: Path) -> str:
@@ -298,5 +372,47 @@ def _read(path: Path) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        f.write(text)
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """All or nothing: a temporary file in the same folder renamed over `path` (keeping its mode)."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_all(plan: Plan) -> Saved:
+    """Write every file of `plan`; if one fails, the ones written are put back. Returns the bytes before."""
+    saved: Saved = {path: path.read_bytes() if path.exists() else None for path in plan}
+    try:
+        for path, text in plan.items():
+            _write(path, text)
+    except BaseException:
+        restore(saved)
+        raise
+    return saved
+
+
+def restore(saved: Saved) -> None:
+    """Put back the bytes `write_all` returned (a file that did not exist is removed)."""
+    for path, data in saved.items():
+        if data is None:
+            path.unlink(missing_ok=True)
+        elif not path.exists() or path.read_bytes() != data:
+            write_bytes(path, data)

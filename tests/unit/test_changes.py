@@ -3,6 +3,7 @@ import json
 import shutil
 
 import pytest
+import sqlalchemy as sa
 
 from bot import db
 from bot.settings import ROOT
@@ -26,8 +27,8 @@ def changes(project):
 
 
 def snapshot(root):
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "data").rglob("*")) if p.is_file()} | {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "domain").rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for folder in ("data", "domain")
+            for p in sorted((root / folder).rglob("*")) if p.is_file() and p.name != ".edit.lock"}
 
 
 def where(changes, text):
@@ -129,3 +130,43 @@ def test_the_only_example_of_a_new_intent_is_not_undone(changes):
         changes.undo(change.id, "anna")
     with pytest.raises(TrainingError, match="last example"):
         changes.unteach("do you sell robots", "anna")
+
+
+def test_undo_puts_back_every_removed_line_in_its_own_intent_and_original_form(project, changes):
+    """The same example (masked-equal) in two intents, written differently: both come back, as they were."""
+    nlu = changes.nlu
+    for intent, line in (("goodbye", "where is my order 100377"), ("track_order", "where is my order 100999")):
+        nlu_file = nlu.file_of(intent)
+        text = nlu_file.read_text()
+        line_end = text.index("\n", text.index("examples: |", text.index(f"- intent: {intent}\n"))) + 1
+        nlu_file.write_text(text[:line_end] + f"    - {line}\n" + text[line_end:])
+    assert where(changes, "where is my order 100482") == ["goodbye", "track_order"]
+    before = snapshot(project)
+    change = changes.unteach("where is my order 100482", "anna")
+    assert sorted(change.previous_intents) == ["goodbye", "track_order"]
+    changes.undo(change.id, "anna")
+    assert where(changes, "where is my order 100482") == ["goodbye", "track_order"]
+    assert "where is my order 100377" in nlu.examples_of("goodbye")
+    assert sorted(snapshot(project)) == sorted(before)
+    moved = changes.teach("delivery_period", "where is my order 100482", "anna")
+    changes.undo(moved.id, "anna")
+    assert where(changes, "where is my order 100482") == ["goodbye", "track_order"]
+    assert "where is my order 100377" in nlu.examples_of("goodbye")
+
+
+@pytest.mark.parametrize("intent, text", [("x" * 65, "a brand new sentence here"),
+                                          ("greet", "word " * 120), ("greet", "[email] " * 40)])
+def test_what_the_log_cannot_hold_is_refused_before_any_file_is_written(project, changes, intent, text):
+    before = snapshot(project)
+    with pytest.raises(TrainingError):
+        changes.teach(intent, text, "anna", new=True)
+    assert snapshot(project) == before and changes.history() == []
+
+
+def test_a_failed_log_row_puts_the_files_back(project, changes):
+    before = snapshot(project)
+    with changes.engine.begin() as conn:  # the row's insert fails: the table is gone
+        conn.exec_driver_sql("ALTER TABLE training_changes RENAME TO gone")
+    with pytest.raises(sa.exc.OperationalError):
+        changes.teach("greet", "ahoy there matey", "anna")
+    assert snapshot(project) == before

@@ -31,7 +31,7 @@ def changes(project):
 
 def snapshot(root):
     return {str(p.relative_to(root)): p.read_bytes() for folder in ("data", "domain", "shop")
-            for p in sorted((root / folder).rglob("*")) if p.is_file()}
+            for p in sorted((root / folder).rglob("*")) if p.is_file() and p.name != ".edit.lock"}
 
 
 def faq(project, changes, intent="faq_robots", examples=EXAMPLES, answer=ANSWER):
@@ -98,3 +98,56 @@ def test_the_copy_with_a_new_faq_still_validates(project, changes):
 
     faq(project, changes)
     assert problems_in(project / "data", project / "domain", ROOT / "config.yml") == []
+
+
+def test_a_failure_puts_back_only_the_files_the_faq_wrote(project, changes, monkeypatch):
+    """An NLU file the FAQ did not write is not rewritten from a snapshot when it fails."""
+    other = changes.nlu.file_of("greet")
+    written = []
+
+    def broken(*args):
+        other.write_text(other.read_text() + "    - a line another edit added\n")  # changed meanwhile
+        written.append(True)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(shop, "write_answers", broken)
+    with pytest.raises(OSError):
+        faq(project, changes)
+    assert written and other.read_text().endswith("    - a line another edit added\n")
+    assert changes.nlu.file_of("faq_robots") is None
+
+
+def test_an_faq_waits_for_another_process_holding_the_edit_lock(project, changes):
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from bot.training.nlu_data import editing\n"
+        "with editing(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(1.5)\n"), str(project / "data")],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        faq(project, changes)
+        assert time.monotonic() - start > 0.8
+    finally:
+        holder.wait(timeout=10)
+
+
+def test_undo_of_an_faq_takes_out_everything_it_added(project, changes):
+    before = snapshot(project)
+    change = faq(project, changes)
+    assert change.public()["undoable"]
+    undo = changes.undo(change.id, "ben")
+    assert undo.undo_of == change.id and changes.get(change.id).undone_by == undo.id
+    assert snapshot(project) == before
+
+
+def test_undo_of_an_faq_changed_since_is_refused_and_changes_nothing(project, changes):
+    change = faq(project, changes)
+    changes.teach("faq_robots", "any robots in the shop", "anna")
+    before = snapshot(project)
+    with pytest.raises(TrainingError):
+        changes.undo(change.id, "ben")
+    assert snapshot(project) == before and changes.get(change.id).undone_by is None

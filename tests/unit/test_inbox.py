@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 
 from bot import db
 from bot.settings import ENV_TRAIN_DATA_DIR, ENV_TRAIN_DOMAIN_DIR, ENV_VAR_DIR, ROOT
@@ -15,7 +16,7 @@ from bot.touchpoints import rollup
 from bot.touchpoints.events import ConversationState, row
 from bot.touchpoints.models import upgrade
 from bot.training.changes import TrainingChanges, TrainingError
-from bot.training.inbox import Inbox, group_key
+from bot.training.inbox import Inbox, flags, group_key
 from bot.training.nlu_data import NluData
 
 NOW = dt.datetime.utcnow().replace(microsecond=0)
@@ -74,7 +75,24 @@ def test_escalated_messages_are_those_before_asking_for_a_person_but_not_the_req
     items, _ = listed(inbox)
     assert items["my parcel is broken"].reasons == ["escalated"]
     assert "I want a human" not in items and "it was the blue one" not in items
-    assert "my parcel is damaged" not in items and items["the box was wet"].reasons == ["unsure"]
+    assert "my parcel is damaged" not in items
+    assert "the box was wet" not in items  # typed to the agent (still queued): not the bot's to understand
+
+
+def test_messages_to_an_agent_are_listed_only_when_flagged(inbox, add):
+    add("c1", text="I want a human", intent="contact_human_agent", confidence=0.95, ago=10)
+    add("c1", "handoff_requested", reason="requested", ago=10)
+    add("c1", "handoff_queued", "system", ago=10)
+    add("c1", "handoff_claimed", "agent", agent_id="ben", ago=9)
+    add("c1", text="I live at Hauptstr 5 Berlin", intent="nlu_fallback", confidence=0.2, ago=8)
+    add("c1", text="its the red coat", intent="inform", confidence=0.3, ago=7)
+    add("c1", "handoff_handed_back", "agent", agent_id="ben", ago=6)
+    add("c1", text="what about returns", intent="faq_returns", confidence=0.4, ago=5)  # to the bot again
+    items, _ = listed(inbox)
+    assert set(items) == {"what about returns"}
+    inbox.flag("c1", "its the red coat", "ben")
+    items, _ = listed(inbox)
+    assert set(items) == {"what about returns", "its the red coat"} and items["its the red coat"].reasons == ["flagged"]
 
 
 def test_low_rated_conversations_list_what_the_bot_was_unsure_of(inbox, add):
@@ -88,6 +106,22 @@ def test_low_rated_conversations_list_what_the_bot_was_unsure_of(inbox, add):
     items, total = listed(inbox)
     assert set(items) == {"can i change the colour", "can i change the address"} and total == 2
     assert items["can i change the colour"].reasons == ["low_rating"]
+
+
+def test_a_low_rating_after_a_hand_back_lists_what_the_bot_had_after_it(inbox, add):
+    """Ratings are asked after an agent hands back (data/rules/handoff.yml): the realistic sequence."""
+    add("c1", text="my refund never came", intent="refund_status", confidence=0.5, ago=20)
+    add("c1", "handoff_requested", reason="requested", ago=19)
+    add("c1", "handoff_queued", "system", ago=19)
+    add("c1", "handoff_claimed", "agent", agent_id="ben", ago=18)
+    add("c1", text="order was in march", intent="inform", confidence=0.3, ago=17)  # to ben
+    add("c1", "handoff_handed_back", "agent", agent_id="ben", ago=10)
+    add("c1", text="so is it sorted now", intent="affirm", confidence=0.5, ago=9)  # to the bot again
+    add("c1", "rating", csat=1, nps=2, ago=8)
+    items, _ = listed(inbox)
+    assert set(items) == {"my refund never came", "so is it sorted now"}
+    assert items["my refund never came"].reasons == ["unsure", "escalated"]
+    assert items["so is it sorted now"].reasons == ["unsure", "low_rating"]
 
 
 def test_near_identical_messages_are_one_group_with_the_latest_of_them(inbox, add):
@@ -257,3 +291,42 @@ def test_a_malformed_file_is_refused_whole(project, edit, why):
     assert {p: p.read_bytes() for p in (project / "data" / "nlu").glob("*.yml")} == before
     assert len(inbox.all_items()) == 4 and changes.history() == []
     inbox.close(), changes.close(), db.dispose_all()
+
+
+def test_forgetting_a_customer_deletes_their_conversations_flags(inbox, add, urls):
+    from bot.touchpoints.privacy import forget_customer
+
+    add("c1", text="I need it by friday", intent="delivery_period", confidence=0.97)
+    add("c2", text="I need it by monday", intent="delivery_period", confidence=0.97)
+    inbox.flag("c1", "I need it by friday", "ben")
+    inbox.flag("c2", "I need it by monday", "ben")
+    removed = forget_customer(urls[1], urls[0], "customer-1", also=["c1"])
+    assert removed["nlu_flags"] == 1
+    with db.using(urls[1]) as engine, engine.connect() as conn:
+        assert [r.conversation_id for r in conn.execute(sa.select(flags))] == ["c2"]
+    items, _ = listed(inbox)
+    assert list(items) == ["I need it by monday"]
+
+
+def test_an_import_waits_for_another_process_holding_the_edit_lock(inbox, urls, tmp_path):
+    import time
+
+    from bot.training import inbox_csv
+
+    for folder in ("data", "domain"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    changes = TrainingChanges(urls[1], NluData(tmp_path / "data", tmp_path / "domain"))
+    path = tmp_path / "inbox.csv"
+    inbox_csv.export(inbox, path)  # no rows: nothing decided
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from bot.training.nlu_data import editing\n"
+        "with editing(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(1.5)\n"), str(tmp_path / "data")],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        inbox_csv.apply(path, inbox, changes, "anna")
+        assert time.monotonic() - start > 0.8
+    finally:
+        holder.wait(timeout=10)
+        changes.close()

@@ -74,3 +74,25 @@ def test_example_text_leaves_text_without_placeholders_alone():
 def test_masking_is_idempotent():
     for text in ["my name is Anna Schmidt", "call 0176-12345678", "a@b.de order 100482"]:
         assert mask(mask(text)) == mask(text)
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("Anna here, where is my parcel?", "[name] here, where is my parcel?"),
+    ("Schmidt, order 100482 missing", "[name], order [order] missing"),
+    ("hi im anna schmidt, where is it", "hi im [name] [name], where is it"),
+    ("JOHN SMITH here", "[name] [name] here"),
+    ("Kevin", "[name]"),
+    ("kevin mueller", "[name] [name]"),
+    ("Kowalski here, my order is late", "[name] here, my order is late"),
+    ("call 49 171 1234567 please", "call [phone] please"),
+    ("john dot smith at gmail dot com", "[email]"),
+    ("write to anna.k at web dot de please", "write to [email] please"),
+])
+def test_names_phones_and_emails_the_reviewer_found_are_masked(text, masked):
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize("text", ["DHL", "PayPal", "Berlin", "thanks", "hello", "order status", "Hello, where is it",
+                                  "Thanks, that helps", "call me later", "I am at home"])
+def test_known_words_alone_or_at_the_start_are_kept(text):
+    assert mask(text) == text

@@ -23,7 +23,7 @@ def nlu(project):
 
 
 def snapshot(root: Path):
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".edit.lock"}
 
 
 def changed_lines(before: dict, after: dict):
@@ -158,10 +158,17 @@ def test_new_without_a_file_goes_to_the_topic_of_its_first_word_or_a_new_file(pr
     assert (project / "data" / "nlu" / "new_intents.yml").read_text().startswith('version: "3.1"\nnlu:\n')
 
 
+def cli_env(project):
+    import os
+
+    return {**os.environ, "BOT_VAR_DIR": str(project / "var"), "DATABASE_URL": ""}
+
+
 def test_the_cli_works_on_the_folders_it_is_given(project):
     def run(*args):
         return subprocess.run([sys.executable, "-m", "bot", "nlu", "--data", str(project / "data"),
-                               "--domain", str(project / "domain"), *args], cwd=ROOT, capture_output=True, text=True)
+                               "--domain", str(project / "domain"), *args], cwd=ROOT, capture_output=True, text=True,
+                              env=cli_env(project))
 
     real = snapshot(ROOT / "data")
     done = run("add", "greet", "ahoy matey")
@@ -171,3 +178,69 @@ def test_the_cli_works_on_the_folders_it_is_given(project):
     listed = run("list", "greet")
     assert listed.returncode == 0 and listed.stdout.splitlines()[-1] == "ahoy matey"
     assert snapshot(ROOT / "data") == real
+
+
+def test_a_refused_new_intent_takes_no_example_from_another(project, nlu):
+    """Every check is made before any file is written: a bad file name loses nothing from greet."""
+    greeting = nlu.examples_of("greet")[0]
+    before = snapshot(project)
+    with pytest.raises(NluDataError):
+        nlu.add("brand_new_intent", greeting, new=True, file="Bad-Name.yml")
+    assert snapshot(project) == before
+
+
+def test_a_domain_without_intents_refuses_a_new_intent_and_changes_nothing(project, nlu):
+    greeting = nlu.examples_of("greet")[0]
+    for path in (project / "domain").glob("*.yml"):
+        path.write_text(path.read_text().replace("intents:", "intentz:"))
+    before = snapshot(project)
+    with pytest.raises(NluDataError):
+        nlu.add("brand_new_intent", greeting, new=True)
+    assert snapshot(project) == before
+
+
+def test_writes_keep_the_file_mode_and_leave_no_temporary_file(project, nlu):
+    path = nlu.file_of("greet")
+    path.chmod(0o640)
+    nlu.add("greet", "howdy partner and friends")
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_edit_waits_for_another_process_holding_the_edit_lock(project, nlu):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from bot.training.nlu_data import editing\n"
+        "with editing(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(1.5)\n"), str(project / "data")],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        import time
+        start = time.monotonic()
+        nlu.add("greet", "howdy partner and friends")
+        assert time.monotonic() - start > 0.8
+    finally:
+        holder.wait(timeout=10)
+    assert "howdy partner and friends" in nlu.examples_of("greet")
+
+
+def test_the_cli_logs_its_changes_and_defaults_to_the_settings_folders(project):
+    from bot import db
+    from bot.training.changes import TrainingChanges
+
+    env = {**cli_env(project), "TRAIN_DATA_DIR": str(project / "data"), "TRAIN_DOMAIN_DIR": str(project / "domain")}
+    done = subprocess.run([sys.executable, "-m", "bot", "nlu", "add", "greet", "ahoy matey"], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "ahoy matey" in NluData(project / "data", project / "domain").examples_of("greet")
+    removed = subprocess.run([sys.executable, "-m", "bot", "nlu", "remove", "ahoy matey"], cwd=ROOT,
+                             capture_output=True, text=True, env=env)
+    assert removed.returncode == 0, removed.stderr
+    log = TrainingChanges(f"sqlite:///{project / 'var' / 'bot.db'}", NluData(project / "data", project / "domain"))
+    try:
+        history = log.history()
+        assert [(c.kind, c.source, c.text) for c in history] == [("remove", "cli", "ahoy matey"),
+                                                                 ("add", "cli", "ahoy matey")]
+        assert all(c.by for c in history)
+    finally:
+        log.close()
+        db.dispose_all()
