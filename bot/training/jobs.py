@@ -101,11 +101,10 @@ def snapshot(settings: Settings, into: Path) -> None:
 
 
 def edit_lock(data_dir: Path) -> ContextManager[Any]:
-    try:  # branch fixdata's lock; until it is merged, the fingerprint check alone
-        from bot.training.nlu_data import editing  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return contextlib.nullcontext()
-    return editing(data_dir)  # type: ignore[no-any-return,unused-ignore]
+    """The data folder's edit lock (the console, the CLI and imports write under it): no half-written file copied."""
+    from bot.training.nlu_data import editing
+
+    return editing(data_dir)
 
 
 def copy_inputs(settings: Settings, into: Path) -> None:

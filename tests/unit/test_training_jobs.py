@@ -10,6 +10,7 @@ import pytest
 from bot.settings import ROOT, Settings
 from bot.training import jobs as jobs_module
 from bot.training.jobs import JobNotFound, TrainingBusy, TrainingJobs, read_json, write_json
+from bot.training.nlu_data import editing
 
 # the stand-in: writes its stages, then waits for a "go" file (or dies, if told) before finishing
 FAKE_TRAINER = """
@@ -216,12 +217,9 @@ def test_a_file_changed_during_the_snapshot_is_copied_again(tmp_path, monkeypatc
 
 
 def test_the_snapshot_waits_for_an_edit_holding_the_data_lock(tmp_path):
-    nlu_data = pytest.importorskip("bot.training.nlu_data")
-    if not hasattr(nlu_data, "editing"):
-        pytest.skip("bot.training.nlu_data.editing comes with branch fixdata")
     settings = small_inputs(tmp_path)
     done = threading.Event()
-    with nlu_data.editing(settings.train_data_dir):
+    with editing(settings.train_data_dir):
         copier = threading.Thread(target=lambda: (jobs_module.snapshot(settings, tmp_path / "snap"), done.set()))
         copier.start()
         assert not done.wait(0.5)  # held off while the edit runs
