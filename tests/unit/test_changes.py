@@ -1,34 +1,22 @@
 """The change log: every example taught, moved or removed is logged, and undone while its inverse still applies."""
 import json
-import shutil
 
 import pytest
 import sqlalchemy as sa
 
-from bot import db
-from bot.settings import ROOT
-from bot.training.changes import TrainingChanges, TrainingError
-from bot.training.nlu_data import NluData
+from bot.training.changes import TrainingError
+from tests.unit.training_copies import change_log, copy_folders, snapshot
 
 
 @pytest.fixture
 def project(tmp_path):
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    shutil.copytree(ROOT / "domain", tmp_path / "domain")
-    return tmp_path
+    return copy_folders(tmp_path)
 
 
 @pytest.fixture
 def changes(project):
-    log = TrainingChanges(f"sqlite:///{project / 'bot.db'}", NluData(project / "data", project / "domain"))
-    yield log
-    log.close()
-    db.dispose_all()
-
-
-def snapshot(root):
-    return {str(p.relative_to(root)): p.read_bytes() for folder in ("data", "domain")
-            for p in sorted((root / folder).rglob("*")) if p.is_file() and p.name != ".edit.lock"}
+    with change_log(project) as log:
+        yield log
 
 
 def where(changes, text):

@@ -1,37 +1,35 @@
 """A new FAQ in one step, on copies of the data, domain and shop facts: every file it needs, or none changed."""
-import shutil
 
 import pytest
 import yaml
 
-from bot import db, shop
+from bot import shop
 from bot.settings import ROOT
-from bot.training.changes import TrainingChanges, TrainingError
+from bot.training.changes import TrainingError
 from bot.training.faq import add_faq
-from bot.training.nlu_data import NluData
+from tests.unit.training_copies import change_log, copy_folders, lock_held_elsewhere
+from tests.unit.training_copies import snapshot as snapshot_of
 
 EXAMPLES = ["do you sell robots", "can I buy a robot from you", "robots for sale?"]
 ANSWER = 'Robots are not sold at {shop_name} yet: write to {support_email} if you want one ("robot" in the subject).'
 
 
+FOLDERS = ("data", "domain", "shop")
+
+
 @pytest.fixture
 def project(tmp_path):
-    for folder in ("data", "domain", "shop"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
+    return copy_folders(tmp_path, FOLDERS)
 
 
 @pytest.fixture
 def changes(project):
-    log = TrainingChanges(f"sqlite:///{project / 'bot.db'}", NluData(project / "data", project / "domain"))
-    yield log
-    log.close()
-    db.dispose_all()
+    with change_log(project) as log:
+        yield log
 
 
 def snapshot(root):
-    return {str(p.relative_to(root)): p.read_bytes() for folder in ("data", "domain", "shop")
-            for p in sorted((root / folder).rglob("*")) if p.is_file() and p.name != ".edit.lock"}
+    return snapshot_of(root, FOLDERS)
 
 
 def faq(project, changes, intent="faq_robots", examples=EXAMPLES, answer=ANSWER):
@@ -118,21 +116,12 @@ def test_a_failure_puts_back_only_the_files_the_faq_wrote(project, changes, monk
 
 
 def test_an_faq_waits_for_another_process_holding_the_edit_lock(project, changes):
-    import subprocess
-    import sys
     import time
 
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from bot.training.nlu_data import editing\n"
-        "with editing(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(1.5)\n"), str(project / "data")],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(project / "data"):
         start = time.monotonic()
         faq(project, changes)
         assert time.monotonic() - start > 0.8
-    finally:
-        holder.wait(timeout=10)
 
 
 def test_undo_of_an_faq_takes_out_everything_it_added(project, changes):

@@ -8,6 +8,7 @@ import pytest
 
 from bot.settings import ROOT
 from bot.training.nlu_data import NluData, NluDataError, comparison_key, written_form
+from tests.unit.training_copies import lock_held_elsewhere
 
 
 @pytest.fixture
@@ -208,18 +209,12 @@ def test_writes_keep_the_file_mode_and_leave_no_temporary_file(project, nlu):
 
 
 def test_an_edit_waits_for_another_process_holding_the_edit_lock(project, nlu):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from bot.training.nlu_data import editing\n"
-        "with editing(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(1.5)\n"), str(project / "data")],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        import time
+    import time
+
+    with lock_held_elsewhere(project / "data"):
         start = time.monotonic()
         nlu.add("greet", "howdy partner and friends")
         assert time.monotonic() - start > 0.8
-    finally:
-        holder.wait(timeout=10)
     assert "howdy partner and friends" in nlu.examples_of("greet")
 
 
