@@ -55,7 +55,7 @@ run: | $(MODEL) ## start everything and print where to talk to it (Ctrl-C stops)
 test: | $(MODEL) ## every tier: unit, integration (with the conversation tests) and browser (real Redis and SQL)
 	$(PY) -m pytest
 
-test-unit: $(STAMP) domain/answers.yml ## the unit tests alone: no model, no server (about a minute)
+test-unit: $(STAMP) domain/answers.yml ## the unit tests alone: no model, no server (about five minutes on 2 cores)
 	$(PY) -m pytest tests/unit -q
 
 bench: | $(MODEL) ## measure NLU accuracy, parse latency and round trips; prints figures
