@@ -2,25 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 
 from benchmarks import analytics, frustration, inbox, nlu, roundtrip
 from benchmarks.stats import heading
 from bot.runner import MODELS_DIR
-
-
-def quiet_libraries() -> None:
-    """Rasa logs every parse at debug level through structlog; a report wants only its figures."""
-    import warnings
-
-    import structlog
-
-    logging.basicConfig(level=logging.WARNING)
-    for noisy in ("rasa", "tensorflow", "absl"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    warnings.filterwarnings("ignore")
+from bot.training.evaluate import quiet_libraries
 
 
 def main() -> None:

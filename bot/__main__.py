@@ -279,6 +279,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from bot.training import evaluate
 
+    evaluate.quiet_libraries()  # the report, not a debug line per parse
     settings = get_settings()
     model = settings.models_dir / "current.tar.gz"
     if not model.exists():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
 import re
 import subprocess
@@ -408,3 +409,17 @@ def describe(report: Dict[str, Any], changes: int = 10) -> Iterable[str]:
     if cv:
         yield f"cross-validation: accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}"
     yield "gate: " + ("may be activated" if not report["gate"] else "refused: " + "; ".join(report["gate"]))
+
+
+def quiet_libraries() -> None:
+    """Rasa logs every parse at debug level through structlog; a report (make evaluate, make bench) wants only its
+    figures."""
+    import warnings
+
+    import structlog
+
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("rasa", "tensorflow", "absl"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    warnings.filterwarnings("ignore")
