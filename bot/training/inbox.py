@@ -92,6 +92,15 @@ class InboxItem:
                 "conversation_id": self.conversation_id}
 
 
+def in_order(groups: List[InboxItem], order: str) -> List[InboxItem]:
+    """Sorted in place, newest first or most frequent first (the newest first among equals)."""
+    if order == "frequent":
+        groups.sort(key=lambda g: (g.count, g.last_at), reverse=True)
+    else:
+        groups.sort(key=lambda g: g.last_at, reverse=True)
+    return groups
+
+
 class Inbox:
     def __init__(self, touchpoints_url: str, sql_url: str, confidence: float = 0.6, days: int = 30) -> None:
         if not 0 < confidence <= 1 or days < 1:
@@ -117,17 +126,12 @@ class Inbox:
         if wanted:
             key = group_key(wanted)
             groups = [g for g in groups if wanted in g.text.lower() or (key and key in g.key)]
-        if order == "frequent":
-            groups.sort(key=lambda g: (g.count, g.last_at), reverse=True)
-        else:
-            groups.sort(key=lambda g: g.last_at, reverse=True)
+        in_order(groups, order)
         return groups[offset:offset + limit], len(groups)
 
     def all_items(self, order: str = "frequent") -> List[InboxItem]:
         """Every unresolved group (the CSV export)."""
-        groups = self._groups()
-        groups.sort(key=(lambda g: (g.count, g.last_at)) if order == "frequent" else (lambda g: g.last_at), reverse=True)
-        return groups
+        return in_order(self._groups(), order)
 
     def resolve(self, key: str, status: str, intent: Optional[str], by: str) -> None:
         """The group `key` decided (taught to `intent`, or ignored): not listed again."""
