@@ -20,7 +20,7 @@ from benchmarks.stats import heading, percentile, summary_ms
 from benchmarks.widget import rest_client, widget_client
 from bot.runner import Stack
 from bot.settings import ROOT, Settings
-from bot.training.jobs import TrainingJobs
+from bot.training.jobs import TrainingJobs, copy_inputs
 from bot.training.nlu_data import NluData
 
 BENCH_REST_TOKEN = "bench-rest-token"  # noqa: S105 (a throwaway stack)
@@ -55,10 +55,7 @@ def sample(stack: Stack, until: object = None, rounds: int = 10) -> Dict[str, Li
 
 
 def workspace(root: Path) -> Settings:
-    for name in ("data", "domain"):
-        shutil.copytree(ROOT / name, root / name)
-    shutil.copytree(ROOT / "tests" / "stories", root / "stories")
-    shutil.copy2(ROOT / "config.yml", root / "config.yml")
+    copy_inputs(Settings(), root)  # the project's data, domain, config.yml and stories, laid out as a job's
     (root / "models").mkdir()
     shutil.copy2(ROOT / "models" / "current.tar.gz", root / "models" / "current.tar.gz")
     return Settings(rasa_port=free_port(), actions_port=free_port(), embedded_redis_port=free_port(),

@@ -16,7 +16,7 @@ import requests
 from bot.runner import Stack
 from bot.settings import ROOT, Settings
 from bot.training import evaluate
-from bot.training.jobs import TrainingBusy, TrainingJobs
+from bot.training.jobs import TrainingBusy, TrainingJobs, copy_inputs
 from bot.training.models import ActivationRefused, ModelStore
 from bot.training.nlu_data import NluData
 from tests.conftest import ADMIN_PASSWORD, free_port
@@ -30,10 +30,7 @@ REST_TOKEN = "rest-token-for-tests"  # noqa: S105 (a test fixture)
 def world(tmp_path_factory, redis_url, database_url):
     """A copy of the training inputs with the phrase taught, a copy of the active model, and a settings for both."""
     root = tmp_path_factory.mktemp("trainer")
-    for name in ("data", "domain"):
-        shutil.copytree(ROOT / name, root / name)
-    shutil.copytree(ROOT / "tests" / "stories", root / "stories")
-    shutil.copy2(ROOT / "config.yml", root / "config.yml")
+    copy_inputs(Settings(), root)  # the project's data, domain, config.yml and stories, laid out as a job's
     (root / "models").mkdir()
     shutil.copy2(ROOT / "models" / "current.tar.gz", root / "models" / "current.tar.gz")
     nlu = NluData(root / "data", root / "domain")
