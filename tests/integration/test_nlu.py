@@ -103,3 +103,29 @@ def test_a_wrong_guess_is_not_confident(predictions):
     for (intent, text), (_, served, confidence) in predictions.items():
         if served not in (intent, "nlu_fallback"):
             assert confidence < 0.9, f"{text!r}: confidently wrong as {served} ({confidence:.2f})"
+
+
+def test_batched_parses_are_the_one_by_one_parses():
+    """bot.training.evaluate.predict runs the NLU graph on many messages at once (evaluations, benchmarks): it must
+    give what the server's one-message parse gives, blind texts, order numbers and fallbacks included."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    from bot.training.evaluate import BLIND_SET, load_blind, predict
+
+    model = ROOT / "models" / "current.tar.gz"
+    texts = [text for text, _ in load_blind(BLIND_SET)[::9]] + ["asdf qwerty", "where is #100912", "", "/greet"]
+    batched = predict(model, texts, batch=16)
+    agent = Agent.load(str(model))
+    one_by_one = asyncio.run(_parse_each(agent, texts))
+    assert len(batched) == len(one_by_one) == len(texts) > 100
+    for mine, theirs in zip(batched, one_by_one, strict=True):
+        assert mine["intent"]["name"] == theirs["intent"]["name"], mine["text"]
+        assert mine["intent"]["confidence"] == pytest.approx(theirs["intent"]["confidence"], abs=1e-4)
+        assert mine["entities"] == theirs["entities"]
+        assert mine.get("frustration") == theirs.get("frustration")
+
+
+async def _parse_each(agent, texts):
+    return [await agent.parse_message(text) for text in texts]
