@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cluster import Cluster
 from bot.settings import Settings
@@ -67,3 +68,57 @@ def test_the_console_is_served_through_nginx_and_rasa_api_is_not(cluster):
     assert requests.get(f"{cluster.url}/status", params=token, timeout=10).status_code == 404  # Rasa's API
     assert requests.get(f"{cluster.url}/webhooks/model/status", params=token, timeout=10).status_code == 404
     assert requests.get(f"{cluster.url}/metrics", timeout=10).status_code == 404
+
+
+def counted(url, name, **labels):
+    """A counter's value in a process's /metrics (0 when it has not counted any yet)."""
+    text = requests.get(f"{url}/metrics", timeout=10)
+    assert text.status_code == 200, text.text
+    for family in text_string_to_metric_families(text.text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def visitor_messages(url):
+    return counted(url, "shopbot_messages_total", channel="widget", sender="visitor")
+
+
+def test_visitors_are_spread_over_both_replicas_and_each_counts_its_messages(cluster):
+    before = [visitor_messages(url) for url in cluster.replica_urls]
+    sent = 0
+    for _ in range(20):  # a fresh websocket goes to either replica (nginx hashes a per-request id)
+        assert converse(cluster, "do you ship to Austria")
+        sent += 1
+        served = [visitor_messages(url) - was for url, was in zip(cluster.replica_urls, before, strict=True)]
+        if all(served):
+            break
+    assert all(served), f"visitor messages per replica: {served}"
+    assert sum(served) == sent  # each message counted once, by the replica that took it
+    bot_lines = [counted(url, "shopbot_messages_total", channel="widget", sender="bot") for url in cluster.replica_urls]
+    assert all(bot_lines)
+    turns = [counted(url, "shopbot_turn_seconds_count", channel="widget") for url in cluster.replica_urls]
+    assert all(turns)
+
+
+def test_the_console_serves_metrics_with_the_queue(cluster):
+    response = requests.get(f"{cluster.settings.console_url}/metrics", timeout=10)
+    assert response.status_code == 200
+    names = {f.name for f in text_string_to_metric_families(response.text)}
+    assert {"shopbot_queue_length", "shopbot_agents_online"} <= names
+
+
+def test_readyz_names_the_action_server_when_it_is_down(cluster):
+    for url in [*cluster.replica_urls, cluster.settings.console_url]:
+        ready = requests.get(f"{url}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+    cluster.kill("actions")
+    try:
+        for url in cluster.replica_urls:
+            ready = requests.get(f"{url}/readyz", timeout=10)
+            assert ready.status_code == 503 and ready.json()["failed"] == ["actions"], ready.text
+    finally:
+        cluster.restart("actions")
+    assert requests.get(f"{cluster.replica_urls[0]}/readyz", timeout=10).status_code == 200
+    assert requests.get(f"{cluster.replica_urls[0]}/livez", timeout=10).json() == {"status": "ok"}
