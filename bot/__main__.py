@@ -116,8 +116,11 @@ def cluster_banner(cluster: Cluster) -> str:
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    from bot.cluster import Cluster
+    from bot.cluster import Cluster, write_compose_nginx_config
 
+    if args.compose_nginx:
+        print(f"wrote {write_compose_nginx_config().relative_to(shop.ROOT)}")
+        return 0
     settings = run_settings()
     cluster = Cluster(settings, replicas=args.replicas, port=settings.cluster_port)
     print(f"Starting {args.replicas} Rasa replicas, the action server, the console and nginx...", flush=True)
@@ -472,6 +475,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("run", help="start Redis (embedded if no REDIS_URL), the action server and Rasa").set_defaults(func=cmd_run)
     cluster = sub.add_parser("cluster", help="the production topology here: Rasa replicas, actions, console, nginx")
     cluster.add_argument("--replicas", type=int, default=2, help="Rasa processes behind nginx (default 2)")
+    cluster.add_argument("--compose-nginx", action="store_true",
+                         help="only write cluster/nginx.compose.conf (docker-compose.yml's nginx) from the template")
     cluster.set_defaults(func=cmd_cluster)
     sub.add_parser("rasa", help="exec the Rasa server alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("actions", help="exec the action server alone (for containers)").set_defaults(func=cmd_serve)

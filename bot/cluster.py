@@ -15,15 +15,17 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from bot.runner import DEFAULT_START_TIMEOUT, Child, Stack, StartError, commands
-from bot.settings import ROOT, Settings
+from bot.settings import DEFAULT_CONSOLE_PORT, DEFAULT_MAX_REQUEST_BYTES, ROOT, Settings
 
 DEFAULT_REPLICAS = 2
 NGINX_TEMPLATE = ROOT / "cluster" / "nginx.conf.template"
 DEBIAN_NGINX = "/usr/sbin/nginx"
-NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+COMPOSE_NGINX = ROOT / "cluster" / "nginx.compose.conf"
+COMPOSE_REPLICA_PORT = 5005  # each replica's port inside its container
+COMPOSE_NGINX_PREFIX = Path("/var/cache/nginx")  # the nginx image's own folder for its temp files
 ACTIONS, CONSOLE, NGINX = "actions", "console", "nginx"
 
 
@@ -45,15 +47,30 @@ def nginx_binary() -> str:
     return found
 
 
-def nginx_config(prefix: Path, listen: str, replicas: List[str], console: str, max_body: int) -> str:
-    """cluster/nginx.conf.template filled in: `replicas` and `console` as host:port."""
+def nginx_config(prefix: Path, listen: str, replicas: List[str], console: str, max_body: int,
+                 logs: Optional[Path] = None) -> str:
+    """cluster/nginx.conf.template filled in: `replicas` and `console` as host:port; logs in `logs` (None: to
+    the standard streams, as containers log)."""
     servers = "\n".join(f"        server {address} max_fails=1 fail_timeout=2s;" for address in replicas)
     values = {"prefix": str(prefix), "listen": listen, "rasa_servers": servers, "console": console,
-              "max_body": str(max_body)}
+              "max_body": str(max_body),
+              "error_log": str(logs / "error.log") if logs else "stderr",
+              "access_log": str(logs / "access.log") if logs else "/dev/stdout"}
     text = NGINX_TEMPLATE.read_text(encoding="utf-8")
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     return text
+
+
+def compose_nginx_config(replicas: int = DEFAULT_REPLICAS) -> str:
+    """The nginx config docker-compose.yml mounts: services rasa-1.., console; nginx listens on 8080 inside."""
+    servers = [f"{replica_name(n)}:{COMPOSE_REPLICA_PORT}" for n in range(1, replicas + 1)]
+    return nginx_config(COMPOSE_NGINX_PREFIX, "8080", servers, f"console:{DEFAULT_CONSOLE_PORT}", DEFAULT_MAX_REQUEST_BYTES)
+
+
+def write_compose_nginx_config() -> Path:
+    COMPOSE_NGINX.write_text(compose_nginx_config(), encoding="utf-8")
+    return COMPOSE_NGINX
 
 
 @dataclass
@@ -114,12 +131,11 @@ class Cluster(Stack):
 
     def prepare(self) -> None:
         super().prepare()
-        for name in NGINX_TEMP_DIRS:
-            (self.nginx_dir / "tmp" / name).mkdir(parents=True, exist_ok=True)
+        self.nginx_dir.mkdir(parents=True, exist_ok=True)  # nginx makes its temp folders in it
         console = f"127.0.0.1:{self.settings.console_port}"
         replicas = [f"127.0.0.1:{port}" for port in self.replica_ports]
         text = nginx_config(self.nginx_dir, f"127.0.0.1:{self.port}", replicas, console,
-                            self.settings.max_request_bytes)
+                            self.settings.max_request_bytes, logs=self.nginx_dir)
         (self.nginx_dir / "nginx.conf").write_text(text, encoding="utf-8")
 
     def child(self, name: str) -> Child:

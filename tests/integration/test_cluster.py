@@ -1,6 +1,7 @@
 """The cluster (bot.cluster): two Rasa replicas, the action server and the console behind Debian's nginx, on the
 test Redis and SQL. Started once for this module; each test talks to it through nginx as a browser would."""
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from bot.cluster import Cluster
 from bot.settings import Settings
 from tests import widget_client
 from tests.conftest import ADMIN_PASSWORD, free_port
+
+pytestmark = pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
+                                reason="no nginx (.ci/run installs Debian's)")
 
 
 @pytest.fixture(scope="module")
