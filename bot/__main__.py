@@ -99,7 +99,8 @@ def cmd_run(_: argparse.Namespace) -> int:
 def cluster_banner(cluster: Cluster) -> str:
     """Where the cluster answers: nginx for the world, each process's own address for operators."""
     settings = cluster.settings
-    replicas = "\n".join(f"    {url}  (/readyz, /metrics; Rasa HTTP API with ?token=)" for url in cluster.replica_urls)
+    replicas = "\n".join(f"    {url}  (/readyz, /metrics; Rasa HTTP API with ?token= in "
+                         f"{cluster.rasa_token_file})" for url in cluster.replica_urls)
     return (
         "\nThe cluster is running.\n"
         f"  Public address (nginx): {cluster.url}/  (the agent console; user {cluster.admin[0]}; "
