@@ -126,3 +126,13 @@ def test_readyz_names_the_action_server_when_it_is_down(cluster):
         cluster.restart("actions")
     assert requests.get(f"{cluster.replica_urls[0]}/readyz", timeout=10).status_code == 200
     assert requests.get(f"{cluster.replica_urls[0]}/livez", timeout=10).json() == {"status": "ok"}
+
+
+def test_with_a_replica_killed_nginx_sends_new_visitors_to_the_other(cluster):
+    cluster.kill("rasa-1")
+    try:
+        for _ in range(4):  # whichever replica nginx's hash picks first, each visitor is answered
+            assert "Torstrasse" in converse(cluster, "what are your opening hours")[0]["text"]
+    finally:
+        cluster.restart("rasa-1")
+    assert requests.get(f"{cluster.replica_urls[0]}/readyz", timeout=10).status_code == 200
