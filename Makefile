@@ -16,7 +16,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install domain train validate run test test-unit bench bench-training evaluate lint typecheck clean
+.PHONY: help install domain train validate run cluster test test-unit bench bench-training evaluate lint typecheck clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,14 @@ validate: $(STAMP) domain/answers.yml ## check the training data: no warnings al
 
 run: | $(MODEL) ## start everything and print where to talk to it (Ctrl-C stops)
 	$(PY) -m bot run
+
+# `make cluster` runs against the machine's Redis and PostgreSQL unless REDIS_URL / DATABASE_URL say otherwise
+CLUSTER_REDIS_URL    ?= redis://127.0.0.1:6379/0
+CLUSTER_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/shopbot
+
+cluster: | $(MODEL) ## the production topology without Docker: 2 Rasa replicas, actions, console, nginx in front
+	REDIS_URL="$${REDIS_URL:-$(CLUSTER_REDIS_URL)}" DATABASE_URL="$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)}" \
+	  $(PY) -m bot cluster
 
 test: | $(MODEL) ## every tier: unit, integration (with the conversation tests) and browser (real Redis and SQL)
 	$(PY) -m pytest

@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import TYPE_CHECKING, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
 
 from bot import shop
 from bot.private_files import PRIVATE_UMASK
@@ -30,6 +30,7 @@ from bot.settings import (
 )
 
 if TYPE_CHECKING:  # bot.runner is imported only by the commands that run servers
+    from bot.cluster import Cluster
     from bot.runner import Stack
     from bot.training.models import Activation, ModelStore
 
@@ -89,17 +90,55 @@ def banner(stack: Stack) -> str:
 
 
 def cmd_run(_: argparse.Namespace) -> int:
-    from bot import db
-    from bot.runner import Stack, StartError
+    from bot.runner import Stack
 
-    stack = Stack(run_settings())
     print("Starting Redis, the action server, Rasa and the agent console (Rasa takes 20-60 s to load)...", flush=True)
+    return supervise(Stack(run_settings()), banner)
+
+
+def cluster_banner(cluster: Cluster) -> str:
+    """Where the cluster answers: nginx for the world, each process's own address for operators."""
+    settings = cluster.settings
+    replicas = "\n".join(f"    {url}  (/readyz, /metrics; Rasa HTTP API with ?token= in "
+                         f"{cluster.rasa_token_file})" for url in cluster.replica_urls)
+    return (
+        "\nThe cluster is running.\n"
+        f"  Public address (nginx): {cluster.url}/  (the agent console; user {cluster.admin[0]}; "
+        f"{admin_hint(cluster.admin[1])})\n"
+        f"  Chat widget:    {cluster.url}/webhooks/widget/widget.js  (socket.io at {cluster.url}/socket.io/)\n"
+        f"  Rasa replicas:\n{replicas}\n"
+        f"  Console itself: {settings.console_url}  (/readyz, /metrics)\n"
+        f"  Action server:  {settings.actions_url} (loopback only)\n"
+        f"  Trackers:       {shown_database(settings.sql_url)}\n"
+        f"  Redis:          {settings.redis.shown()}\n"
+        f"  Logs:           {cluster.log_dir}/ (nginx: {cluster.nginx_dir}/)\n"
+        "Press Ctrl-C to stop."
+    )
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from bot.cluster import Cluster, write_compose_nginx_config
+
+    if args.compose_nginx:
+        print(f"wrote {write_compose_nginx_config().relative_to(shop.ROOT)}")
+        return 0
+    settings = run_settings()
+    cluster = Cluster(settings, replicas=args.replicas, port=settings.cluster_port)
+    print(f"Starting {args.replicas} Rasa replicas, the action server, the console and nginx...", flush=True)
+    return supervise(cluster, cluster_banner)
+
+
+def supervise(stack: Stack, describe: Callable) -> int:
+    """Start the stack, print where it is, restart what dies until Ctrl-C or SIGTERM, then stop it all."""
+    from bot import db
+    from bot.runner import StartError
+
     try:
         stack.start()
     except StartError as err:
         print(f"\nCould not start: {err}", file=sys.stderr)
         return 1
-    print(banner(stack), flush=True)
+    print(describe(stack), flush=True)
     stopping: List[int] = []
 
     def on_signal(signum: int, _frame: Optional[FrameType]) -> None:
@@ -435,6 +474,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start Redis (embedded if no REDIS_URL), the action server and Rasa").set_defaults(func=cmd_run)
+    cluster = sub.add_parser("cluster", help="the production topology here: Rasa replicas, actions, console, nginx")
+    cluster.add_argument("--replicas", type=int, default=2, help="Rasa processes behind nginx (default 2)")
+    cluster.add_argument("--compose-nginx", action="store_true",
+                         help="only write cluster/nginx.compose.conf (docker-compose.yml's nginx) from the template")
+    cluster.set_defaults(func=cmd_cluster)
     sub.add_parser("rasa", help="exec the Rasa server alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("actions", help="exec the action server alone (for containers)").set_defaults(func=cmd_serve)
     sub.add_parser("console", help="exec the agent console alone (for containers)").set_defaults(func=cmd_serve)

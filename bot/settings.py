@@ -47,6 +47,7 @@ ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS = "ORDER_LOOKUP_MAX_FAILURES_PER_ADDRE
 ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER = "ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER"  # per email, per number
 ENV_ORDER_LOOKUP_WINDOW_SECONDS = "ORDER_LOOKUP_WINDOW_SECONDS"
 ENV_CONSOLE_PORT = "CONSOLE_PORT"
+ENV_CLUSTER_PORT = "CLUSTER_PORT"  # nginx's port in `make cluster`; 0: a free one (printed)
 ENV_REST_TOKEN = "REST_TOKEN"  # noqa: S105 (a variable name); unset: the REST channel is off
 ENV_MAX_REQUEST_BYTES = "MAX_REQUEST_BYTES"  # request body limit of Rasa's server and the console
 ENV_ACTIONS_MAX_REQUEST_BYTES = "ACTIONS_MAX_REQUEST_BYTES"  # ... of the action server (Rasa sends whole trackers)
@@ -285,6 +286,7 @@ class Settings:
     max_request_bytes: int = setting(ENV_MAX_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES, kind="int")
     actions_max_request_bytes: int = setting(ENV_ACTIONS_MAX_REQUEST_BYTES, DEFAULT_ACTIONS_MAX_REQUEST_BYTES, kind="int")
     console_port: int = setting(ENV_CONSOLE_PORT, DEFAULT_CONSOLE_PORT, kind="int")
+    cluster_port: int = setting(ENV_CLUSTER_PORT, 0, kind="int", bounds=(0, 65535), zero_is_unset=True)
     rasa_api_url_override: str | None = setting(ENV_RASA_API_URL, None, kind="optional")
     console_admin_password: str = setting(ENV_CONSOLE_ADMIN_PASSWORD, "")  # empty: a random one, kept in var/
     console_secure_cookies: bool = setting(ENV_CONSOLE_SECURE_COOKIES, False, kind="flag")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import socketio
@@ -42,6 +43,7 @@ from bot.channels.sessions import message_metadata, page_identity, session_token
 from bot.channels.turns import Turns
 from bot.handoff.queue import WAITING_STATES, HandoffQueue
 from bot.logsafe import loggable
+from bot.metrics import MESSAGES, TURN_SECONDS
 from bot.proxies import client_address
 from bot.responses import response_text
 from bot.settings import Settings, get_settings
@@ -262,6 +264,7 @@ class WidgetInput(InputChannel):
             return await self.notice(sid, refused.code)
         output = CountingOutput(self.sio, self.bot_message_evt, self.offers)
         message = UserMessage(text, output, session["session_id"], input_channel=self.name(), metadata=meta)
+        MESSAGES.labels(self.name(), "visitor").inc()
         if await self.relay.handoff_state(message.sender_id) in WAITING_STATES:
             return await self.relay.to_agent(message, meta.get("display_text") or text, sid, self.in_turn)
         await self.answer(sid, message, output)
@@ -270,8 +273,11 @@ class WidgetInput(InputChannel):
         """The bot's turn, with "typing" shown meanwhile; a turn that failed or said nothing is told as a notice."""
         session_id = message.sender_id
         await self.sio.emit("typing", {"on": True, "who": "bot"}, room=session_id)
+        started = time.monotonic()
         try:
             await self.in_turn(message)
+            TURN_SECONDS.labels(self.name()).observe(time.monotonic() - started)
+            MESSAGES.labels(self.name(), "bot").inc(output.sent)
             if output.sent == 0 and await self.relay.handoff_state(session_id) not in WAITING_STATES:
                 logger.warning("no answer to a widget message in %s", loggable(session_id))
                 record_touchpoint(error_row(session_id, self.name(), "no_answer"))

@@ -11,14 +11,14 @@ from sanic.request import Request
 from sanic.response import BaseHTTPResponse
 
 from bot.console import errors
-from bot.console.blueprints import analytics, auth, conversations, pages, privacy, queue, tickets, train
+from bot.console.blueprints import analytics, auth, conversations, ops, pages, privacy, queue, tickets, train
 from bot.console.context import close_services, open_services, start_background, stop_background
 from bot.proxies import sanic_config
 from bot.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 APP_NAME = "shopbot_console"
-BLUEPRINTS = (pages.bp, auth.bp, queue.bp, conversations.bp, tickets.bp, analytics.bp, privacy.bp, train.bp)
+BLUEPRINTS = (pages.bp, ops.bp, auth.bp, queue.bp, conversations.bp, tickets.bp, analytics.bp, privacy.bp, train.bp)
 SECURITY_HEADERS = {
     # no inline script, nothing from elsewhere: user text can never run as code here
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",

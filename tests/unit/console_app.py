@@ -126,7 +126,11 @@ async def rasa_trackers(calls: Optional[list] = None,
             calls.append((request.path, await request.json()))
         return web.json_response({})
 
+    async def hello(_: web.Request) -> web.Response:  # Rasa's root, which the console's /readyz asks
+        return web.Response(text="Hello from Rasa: 3.6.21")
+
     app = web.Application()
+    app.router.add_get("/", hello)
     app.router.add_get("/conversations/{cid}/tracker", tracker)
     app.router.add_post("/conversations/{cid}/tracker/events", noted)
     app.router.add_post("/conversations/{cid}/trigger_intent", noted)

@@ -27,8 +27,13 @@ def bot_services() -> dict:
     return {name: service for name, service in services().items() if server_of(service)}
 
 
-def test_every_server_is_in_the_compose_file():
-    assert sorted(server_of(s) for s in bot_services().values()) == sorted(SERVER_SECRETS)
+def rasa_replicas() -> dict:
+    return {name: s for name, s in bot_services().items() if server_of(s) == "rasa"}
+
+
+def test_every_server_is_in_the_compose_file_and_rasa_twice():
+    assert {server_of(s) for s in bot_services().values()} == set(SERVER_SECRETS)
+    assert sorted(rasa_replicas()) == ["rasa-1", "rasa-2"]
 
 
 @pytest.mark.parametrize("name", sorted(bot_services()))
@@ -52,9 +57,59 @@ def test_all_servers_share_one_redis_url_with_the_password_redis_asks_for():
     assert 'requirepass "$$REDISCLI_AUTH"' in command and "redis-server -" in command  # on stdin, not in `ps`
 
 
-def test_demo_mode_is_off_in_containers():
-    rasa = bot_services()["rasa"]
+@pytest.mark.parametrize("name", ["rasa-1", "rasa-2"])
+def test_demo_mode_is_off_in_containers(name):
+    rasa = bot_services()[name]
     assert str(rasa["environment"].get("DEMO_MODE", "0")).replace("${DEMO_MODE:-", "").rstrip("}") == "0"
+
+
+def test_both_replicas_are_one_service_definition_sharing_models_and_secrets():
+    first, second = rasa_replicas().values()
+    assert first == second  # the same command, environment (secrets, stores), volumes and health check
+    assert "models:/app/models" in first["volumes"]
+    assert "models:/app/models" in services()["console"]["volumes"]  # where an activation puts the model
+
+
+def test_the_console_loads_activated_models_into_both_replicas():
+    env = services()["console"]["environment"]
+    replicas = env["RASA_REPLICAS"].removeprefix("${RASA_REPLICAS:-").rstrip("}").split(",")
+    assert sorted(replicas) == [f"http://{name}:5005" for name in sorted(rasa_replicas())]
+
+
+def test_nothing_but_nginx_is_published():
+    published = {name for name, service in services().items() if service.get("ports")}
+    assert published == {"nginx"}
+    assert not any(service.get("network_mode") == "host" for service in services().values())
+
+
+def test_every_service_has_a_health_check_and_a_restart_policy():
+    for name, service in services().items():
+        assert service.get("healthcheck", {}).get("test"), name
+        assert service.get("restart") in ("always", "unless-stopped", "on-failure"), name
+
+
+def test_redis_keeps_an_append_only_file_on_a_volume():
+    redis = services()["redis"]
+    assert "--appendonly yes" in " ".join(redis["command"]) and "redis-data:/data" in redis["volumes"]
+
+
+def test_nginx_mounts_the_config_rendered_from_the_clusters_template():
+    from bot.cluster import COMPOSE_NGINX, compose_nginx_config
+
+    nginx = services()["nginx"]
+    mounted = [v for v in nginx["volumes"] if v.startswith("./cluster/")]
+    assert mounted == [f"./cluster/{COMPOSE_NGINX.name}:/etc/nginx/shopbot.conf:ro"]
+    assert nginx["command"] == ["nginx", "-c", "/etc/nginx/shopbot.conf"]
+    assert COMPOSE_NGINX.read_text() == compose_nginx_config(), \
+        "cluster/nginx.compose.conf is stale: run `python -m bot cluster --compose-nginx`"
+    for name in rasa_replicas():
+        assert f"server {name}:5005" in COMPOSE_NGINX.read_text()
+
+
+def test_every_variable_compose_reads_is_documented_in_env_example():
+    documented = set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    read = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE.read_text()))
+    assert read and read <= documented, sorted(read - documented)
 
 
 @pytest.mark.skipif(not shutil.which("docker-compose"), reason="docker-compose is not installed")
