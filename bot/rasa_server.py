@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import List, Sequence
 
-from bot.settings import get_settings
+from bot.settings import ENV_RASA_LOCK_LIFETIME, LOCK_SAVE_MARGIN_SECONDS, Settings, SettingsError, get_settings
 
 
 def rasa_argv(options: Sequence[str], token: str) -> List[str]:
@@ -17,10 +17,24 @@ def rasa_argv(options: Sequence[str], token: str) -> List[str]:
     return ["rasa", "run", *options, f"--auth-token={token}"]
 
 
+def check_lock_lifetime(lock_lifetime: float, settings: Settings) -> None:
+    """Rasa read its lock lifetime from the environment; it must outlive a turn's budget (Settings.lock_lifetime_seconds)."""
+    if lock_lifetime < settings.turn_budget_seconds + LOCK_SAVE_MARGIN_SECONDS:
+        raise SettingsError(f"Rasa's lock lifetime ({lock_lifetime:g} s, {ENV_RASA_LOCK_LIFETIME}) must outlive the "
+                            f"turn budget ({settings.turn_budget_seconds:g} s) by {LOCK_SAVE_MARGIN_SECONDS} s; "
+                            "leave it unset, it is derived from the budget")
+
+
 def main() -> None:
     from rasa.__main__ import main as rasa_main
+    from rasa.core import lock_store
 
-    sys.argv = rasa_argv(sys.argv[1:], get_settings().rasa_token)
+    from bot import turn_budget
+
+    settings = get_settings()
+    check_lock_lifetime(lock_store.LOCK_LIFETIME, settings)
+    turn_budget.install(settings.turn_budget_seconds)  # every custom action call within the turn's budget
+    sys.argv = rasa_argv(sys.argv[1:], settings.rasa_token)
     rasa_main()
 
 

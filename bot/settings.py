@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -94,6 +95,9 @@ ENV_INBOX_CONFIDENCE = "INBOX_CONFIDENCE"  # a visitor message parsed below this
 ENV_INBOX_DAYS = "INBOX_DAYS"  # how far back the inbox looks
 ENV_ACTIVATE_F1_MARGIN = "ACTIVATE_F1_MARGIN"  # an intent's F1 may fall at most this much for a model to be activated
 ENV_TRAIN_CV_FOLDS = "TRAIN_CV_FOLDS"  # cross-validation folds of a console training's evaluation; 0: none
+# seconds a turn's custom actions may take in all; past it the visitor is told the system is slow (bot.turn_budget)
+ENV_TURN_BUDGET_SECONDS = "TURN_BUDGET_SECONDS"
+ENV_RASA_LOCK_LIFETIME = "TICKET_LOCK_LIFETIME"  # Rasa's own variable (rasa.core.lock_store): ours derives it
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_RASA_PORT = 5005
@@ -107,6 +111,9 @@ DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS = 24 * 3600
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024  # the largest legitimate body is an agent's reply or a REST message
 DEFAULT_ACTIONS_MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a tracker with all its events, and the domain
 LOCK_STORE_REDIS_DB = 1
+DEFAULT_TURN_BUDGET_SECONDS = 10.0
+DEFAULT_LOCK_LIFETIME_SECONDS = 60  # Rasa's (rasa.core.constants.DEFAULT_LOCK_LIFETIME)
+LOCK_SAVE_MARGIN_SECONDS = 10  # a turn's work after its actions (policies, tracker save), within the lock's life
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
 REDIS_PASSWORD_FILE = "redis_password"  # noqa: S105 (a file name) the embedded Redis's
 RASA_TOKEN_FILE = "rasa_token"  # noqa: S105 (a file name) this run's, written by `python -m bot run`
@@ -329,6 +336,8 @@ class Settings:
     inbox_days: int = setting(ENV_INBOX_DAYS, 30, kind="int", bounds=(1, 3660))
     activate_f1_margin: float = setting(ENV_ACTIVATE_F1_MARGIN, 0.05, kind="float")
     train_cv_folds: int = setting(ENV_TRAIN_CV_FOLDS, 3, kind="int", bounds=(0, 10))
+    turn_budget_seconds: float = setting(ENV_TURN_BUDGET_SECONDS, DEFAULT_TURN_BUDGET_SECONDS, kind="float",
+                                         bounds=(1, 120), must="1-120 seconds")
 
     @classmethod
     def declared(cls) -> List[Tuple[dataclasses.Field, Env]]:
@@ -348,6 +357,7 @@ class Settings:
         values["demo_mode"] = _flag(env, ENV_DEMO_MODE, default=demo_default and values["host"] in LOOPBACK_HOSTS
                                     and not values["orders_api_url"])
         _check_smtp(values)
+        _check_budget(values)
         return cls(**values)
 
     @property
@@ -367,6 +377,13 @@ class Settings:
     @property
     def smtp_port_or_default(self) -> int:
         return self.smtp_port or SMTP_TLS_PORTS[self.smtp_tls]
+
+    @property
+    def lock_lifetime_seconds(self) -> int:
+        """How long a conversation's lock lives (Rasa's TICKET_LOCK_LIFETIME), derived from the turn budget so it
+        always outlives a turn: the ticket is issued after the turn's budget starts (bot.turn_budget), and a turn
+        may wait behind one turn of another replica, so twice the budget plus the time to save; at least Rasa's 60 s."""
+        return max(DEFAULT_LOCK_LIFETIME_SECONDS, math.ceil(2 * self.turn_budget_seconds) + LOCK_SAVE_MARGIN_SECONDS)
 
     @property
     def redis(self) -> RedisTarget:
@@ -425,6 +442,7 @@ class Settings:
             "LOCK_STORE_PORT": str(redis.port),
             "LOCK_STORE_PASSWORD": redis.password,
             "LOCK_STORE_DB": str(LOCK_STORE_REDIS_DB),
+            ENV_RASA_LOCK_LIFETIME: str(self.lock_lifetime_seconds),
         }
 
 
@@ -433,6 +451,14 @@ def _check_smtp(values: dict) -> None:
     if values["smtp_host"] and "@" not in parseaddr(values["smtp_from"])[1]:
         raise SettingsError(f"{ENV_SMTP_FROM} must be the sender's address when {ENV_SMTP_HOST} is set, "
                             f"got {values['smtp_from']!r}")
+
+
+def _check_budget(values: dict) -> None:
+    """One order API call must fit in a turn's budget, so a slow shop API is told as the order answer's own
+    "unavailable" message, not cut off as a slow turn (bot.turn_budget)."""
+    if values["orders_timeout"] >= values["turn_budget_seconds"]:
+        raise SettingsError(f"{ENV_ORDERS_TIMEOUT} ({values['orders_timeout']:g} s) must be shorter than "
+                            f"{ENV_TURN_BUDGET_SECONDS} ({values['turn_budget_seconds']:g} s)")
 
 
 @functools.lru_cache(maxsize=1)

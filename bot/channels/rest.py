@@ -20,6 +20,7 @@ from sanic.request import Request
 
 from bot.logsafe import loggable
 from bot.settings import ENV_REST_TOKEN, get_settings
+from bot.turn_budget import budgeted
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,13 @@ class TokenRestInput(RestInput):
             self.token = get_settings().rest_token
         if self.max_message_bytes is None:
             self.max_message_bytes = get_settings().widget_max_message_bytes  # the same limit as the widget's
-        blueprint = super().blueprint(on_new_message)
+        budget = get_settings().turn_budget_seconds
+
+        async def in_budget(message: UserMessage) -> Any:
+            with budgeted(budget):  # bot.turn_budget: the turn's actions end within it
+                return await on_new_message(message)
+
+        blueprint = super().blueprint(in_budget)
         blueprint.middleware("request")(self.refuse)  # runs before Rasa's handler, on this blueprint's routes only
         return blueprint
 

@@ -50,6 +50,7 @@ from bot.settings import Settings, get_settings
 from bot.touchpoints.broker import record as record_touchpoint
 from bot.touchpoints.events import error_row
 from bot.tracker.transcript import history_from_events
+from bot.turn_budget import budgeted
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +204,8 @@ class WidgetInput(InputChannel):
     async def in_turn(self, message: UserMessage) -> Any:
         assert self._on_new_message is not None, "given to blueprint()"
         async with self.turns.of(message.sender_id):
-            return await self._on_new_message(message)
+            with budgeted(self.settings.turn_budget_seconds):  # before Rasa issues the lock's ticket
+                return await self._on_new_message(message)
 
     async def connect(self, sid: str, environ: Dict, auth: Optional[Dict] = None) -> None:
         address = client_address(environ.get("sanic.request"), self.settings)  # behind a proxy: the one it names

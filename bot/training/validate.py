@@ -2,7 +2,7 @@
 
 Rasa calls a response unused when no story or rule names it, but our actions choose many
 responses at run time (`response="utter_..."`), and read the small words of their answers from
-responses (bot/orders/wording.py), and the widget's channel its notices. Those are accepted when a file
+responses (bot/orders/wording.py), and the widget's channel and the turn budget their notices. Those are accepted when a file
 in actions/ or READ_BY_CODE names them; any other warning, and any response nobody uses, still fails the check.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ NO_EXAMPLES = re.compile(r"The intent '(\w+)' is listed in the domain file, but 
 # intents nobody types: the agent console triggers them through Rasa's API (bot/console)
 SYSTEM_INTENTS = {"handoff_finished", "handoff_expired", "handoff_left"}
 WARNING_START = re.compile(r"(?:^|\s)(\w*Warning): ")
-# responses read, not uttered: the small words of the order answers, the widget's notices
-READ_BY_CODE = ("bot/orders/wording.py", "bot/channels/widget.py")
+# responses read, not uttered: the small words of the order answers, the widget's notices, the turn budget's notices
+READ_BY_CODE = ("bot/orders/wording.py", "bot/channels/widget.py", "bot/turn_budget.py")
 
 
 def responses_named_in(paths: Iterable[Path]) -> Set[str]:
