@@ -20,6 +20,9 @@ def rasa_argv(options: Sequence[str], token: str) -> List[str]:
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
+    from bot import rasa_actions
+
+    rasa_actions.install()
     sys.argv = rasa_argv(sys.argv[1:], get_settings().rasa_token)
     rasa_main()
 
