@@ -216,21 +216,19 @@ async def visitor(target: Target, until: float, pace: Sequence[float], kinds: Se
         await conversation(target, kind, pace, results)
 
 
-async def agent_loop(agent: Agent, until: float, handled: List[str]) -> None:
-    """Claim the next waiting visitor, greet them, read a few seconds, hand back; again until the run ends."""
-    while time.monotonic() < until + AGENT_TIMEOUT:
+async def agent_loop(agent: Agent, visitors_done: asyncio.Event, handled: List[str]) -> None:
+    """Claim the next waiting visitor, greet them, read a few seconds, hand back; until every visitor is done."""
+    while not visitors_done.is_set():
         status, body = await agent.call("POST", "/api/queue/next")
         if status != 200:
-            if time.monotonic() > until:
-                return
-            await asyncio.sleep(0.5)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(visitors_done.wait(), 0.5)
             continue
         cid = body["conversation"]["conversation_id"]
         await agent.call("POST", f"/api/conversations/{cid}/messages", {"text": "Hi, agent here. Let me look."})
         await asyncio.sleep(random.uniform(3, 5))  # the visitor's line arrives meanwhile
         await agent.call("POST", f"/api/conversations/{cid}/handback", {})
         handled.append(cid)
-
 
 @dataclass
 class Check:
@@ -291,10 +289,16 @@ async def load(target: Target, run: Run, sampler: Sampler) -> tuple:
     handled: List[str] = []
     ramp = min(10.0, run.seconds / 4)
 
+    done = asyncio.Event()
+
     async def slot(i: int) -> None:
         await asyncio.sleep(ramp * i / run.visitors)
         await visitor(target, until, run.pace, run.kinds, results)
-    await asyncio.gather(*(slot(i) for i in range(run.visitors)), *(agent_loop(a, until, handled) for a in agents))
+
+    async def visitors() -> None:
+        await asyncio.gather(*(slot(i) for i in range(run.visitors)))
+        done.set()
+    await asyncio.gather(visitors(), *(agent_loop(a, done, handled) for a in agents))
     elapsed = time.monotonic() - start
     window = sampler.window(mark)
     for agent in agents:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Set, Tuple
 
 import psutil
 
@@ -18,9 +18,23 @@ class Sample:
     rss_mb: Dict[str, float]
 
 
-def _cpu_and_rss(process: psutil.Process) -> Tuple[float, float]:
-    family = [process] + process.children(recursive=True)
+def _family(process: psutil.Process, named: Set[int]) -> List[psutil.Process]:
+    """The process and its descendants, less any sampled under a name of their own (and theirs): the load
+    generator started the stack, whose servers are counted apart."""
+    family, todo = [], [process]
+    while todo:
+        member = todo.pop()
+        family.append(member)
+        try:
+            todo += [child for child in member.children() if child.pid not in named]
+        except psutil.Error:
+            continue
+    return family
+
+
+def _cpu_and_rss(process: psutil.Process, named: Set[int]) -> Tuple[float, float]:
     cpu = rss = 0.0
+    family = _family(process, named)
     for member in family:
         try:
             times, memory = member.cpu_times(), member.memory_info()
@@ -45,7 +59,7 @@ class Sampler:
 
         def loop() -> None:
             while not self._stop.is_set():
-                taken = {name: _cpu_and_rss(p) for name, p in processes.items()}
+                taken = {name: _cpu_and_rss(p, set(self.pids.values())) for name, p in processes.items()}
                 self.samples.append(Sample(time.monotonic() - start, {n: c for n, (c, _) in taken.items()},
                                            {n: r for n, (_, r) in taken.items()}))
                 self._stop.wait(SAMPLE_SECONDS)
