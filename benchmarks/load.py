@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import tempfile
@@ -22,8 +23,10 @@ from benchmarks import roundtrip
 from benchmarks.handoff import Agent, make_agents
 from benchmarks.processes import Sampler, cpu_seconds, describe
 from benchmarks.stats import heading, percentile
+from bot.cluster import Cluster
 from bot.identity import sign
 from bot.runner import Stack
+from bot.settings import bench_database_url
 
 PACE = (3.0, 8.0)  # seconds between a visitor's messages: people read, then type
 BURST_SHARE = 0.15  # of messages sent right after the previous one, before its answer (a second thought)
@@ -44,7 +47,8 @@ MIX = (("faq", 6), ("order", 3), ("handoff", 1))  # conversation kinds and their
 class Target:
     """Where the load goes: the widget's socket.io URL, the console, and Rasa's API for the trackers."""
     name: str
-    rasa_url: str
+    rasa_url: str  # the widget's socket.io
+    api_url: str  # Rasa's HTTP API (trackers; behind nginx it is not public)
     console_url: str
     rasa_token: str
     origin: str
@@ -58,8 +62,21 @@ class Target:
         pids = {c.name: c.started.pid for c in stack.children}
         if stack.redis and stack.redis.process:
             pids["redis"] = stack.redis.process.pid
-        return cls("single stack", s.rasa_url, s.console_url, s.rasa_token, s.allowed_origins[0], s.identity_secret,
-                   password, pids)
+        return cls("single stack", s.rasa_url, s.rasa_url, s.console_url, s.rasa_token, s.allowed_origins[0],
+                   s.identity_secret, password, pids)
+
+    @classmethod
+    def of_cluster(cls, cluster: Cluster, password: str) -> Target:
+        s = cluster.settings
+        pids = {c.name: c.started.pid for c in cluster.children}
+        if cluster.redis and cluster.redis.process:
+            pids["redis"] = cluster.redis.process.pid
+        return cls(f"nginx + {cluster.replicas} Rasa replica(s)", cluster.url, cluster.replica_urls[0], cluster.url,
+                   s.rasa_token, s.allowed_origins[0], s.identity_secret, password, pids)
+
+    @property
+    def replicas(self) -> List[str]:
+        return [name for name in self.pids if name.lower().startswith("rasa")]
 
 
 @dataclass
@@ -250,7 +267,7 @@ async def check(target: Target, conversations: Sequence[Conversation]) -> Check:
         for chat in conversations:
             if not chat.session_id:
                 continue
-            async with http.get(f"{target.rasa_url}/conversations/{chat.session_id}/tracker",
+            async with http.get(f"{target.api_url}/conversations/{chat.session_id}/tracker",
                                 params={"token": target.rasa_token}) as response:
                 if response.status != 200:
                     result.unread += 1
@@ -313,7 +330,7 @@ async def load(target: Target, run: Run, sampler: Sampler) -> tuple:
 def figures(target: Target, run: Run, results: Results, window, elapsed: float, checked: Check) -> Dict[str, float]:
     ms = [x * 1000 for x in results.latencies]
     turns = len(ms)
-    rasa = cpu_seconds(window, "Rasa server")
+    rasa = sum(cpu_seconds(window, name) for name in target.replicas)
     stack_cpu = sum(cpu_seconds(window, name) for name in target.pids if name != "load generator")
     print(f"  {turns} answers in {elapsed:.0f} s: {turns / elapsed:.1f} answers/s; "
           f"latency p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, p99 {percentile(ms, 99):.0f} ms, "
@@ -324,7 +341,8 @@ def figures(target: Target, run: Run, results: Results, window, elapsed: float, 
     for example in checked.examples:
         print(f"    {example[:300]}")
     if turns:
-        print(f"  CPU per answer: Rasa {1000 * rasa / turns:.1f} ms, whole stack {1000 * stack_cpu / turns:.1f} ms "
+        print(f"  CPU per answer: Rasa ({len(target.replicas)} process(es)) {1000 * rasa / turns:.1f} ms, "
+              f"whole stack {1000 * stack_cpu / turns:.1f} ms "
               f"(limit of 2 cores by Rasa's share: {2 * turns / rasa if rasa else float('nan'):.0f} answers/s)")
     for line in describe(window):
         print(line)
@@ -348,13 +366,36 @@ async def measure(target: Target, runs: Sequence[Run] = RUNS) -> Dict[str, Dict[
     return out
 
 
+CLUSTER_RUNS = RUNS[1:]  # the 200 visitors and the saturation, through nginx
+
+
+def on_cluster(replicas: int, database_url: str) -> Dict[str, Dict[str, float]]:
+    """The same load through nginx to `replicas` Rasa processes, on PostgreSQL (a shared tracker store)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = dataclasses.replace(roundtrip.bench_settings(Path(tmp)), database_url=database_url, demo_data=False)
+        with Cluster(settings, replicas=replicas) as cluster:
+            return asyncio.run(measure(Target.of_cluster(cluster, roundtrip.BENCH_ADMIN_PASSWORD), CLUSTER_RUNS))
+
+
 def report() -> Dict[str, Dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         with Stack(roundtrip.bench_settings(Path(tmp))) as stack:
             out = asyncio.run(measure(Target.of_stack(stack, roundtrip.BENCH_ADMIN_PASSWORD)))
     ten, many = out[RUNS[0].name]["p95_ms"], out[RUNS[1].name]["p95_ms"]
-    heading("Targets")
+    heading("Targets, single stack")
     print(f"  p95 at 200 visitors {many:.0f} ms (target < 300 ms); {many / ten:.1f}x its value at 10 (target <= 5x)")
+    database_url = bench_database_url()
+    if not database_url:
+        heading("Cluster: skipped (set BENCH_DATABASE_URL to a PostgreSQL database the replicas share)")
+        return out
+    one, two = on_cluster(1, database_url), on_cluster(2, database_url)
+    saturated = RUNS[2].name
+    heading("Targets, cluster")
+    rate1, rate2 = one[saturated]["answers_per_s"], two[saturated]["answers_per_s"]
+    print(f"  throughput at saturation: 1 replica {rate1:.1f}/s, 2 replicas {rate2:.1f}/s: {rate2 / rate1:.2f}x "
+          f"(target >= 1.6x; on 2 cores read it with the CPU per process above)")
+    print(f"  p95 at 200 visitors: 1 replica {one[RUNS[1].name]['p95_ms']:.0f} ms, "
+          f"2 replicas {two[RUNS[1].name]['p95_ms']:.0f} ms")
     return out
 
 
