@@ -226,6 +226,8 @@ async def conversation(target: Target, kind: str, pace: Sequence[float], results
         results.errors[type(err).__name__] += 1
     finally:
         await chat.close()
+        for code in (d.get("code") for _, n, d in chat.events if n == "notice" and isinstance(d, dict)):
+            results.errors[f"notice {code}"] += 1  # the channel refused or failed a message: told, but an error
 
 
 async def visitor(target: Target, until: float, pace: Sequence[float], kinds: Sequence[str], results: Results) -> None:
@@ -275,9 +277,9 @@ async def check(target: Target, conversations: Sequence[Conversation]) -> Check:
                 events = (await response.json())["events"]
             said = Counter(e.get("text") for e in events if e.get("event") == "user"
                            and not str(e.get("text")).startswith(EXTERNAL))  # the console's triggers, not the visitor
-            compare(result, chat, Counter(chat.sent), said)
-            compare(result, chat, Counter(chat.bot_texts()),
-                    Counter(e.get("text") or "" for e in events if e.get("event") == "bot"))
+            compare(result, chat, got=said, expected=Counter(chat.sent))  # sent, so the tracker should hold it
+            compare(result, chat, got=Counter(chat.bot_texts()),  # held, so the visitor should have it
+                    expected=Counter(e.get("text") or "" for e in events if e.get("event") == "bot"))
     return result
 
 
