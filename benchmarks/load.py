@@ -238,6 +238,17 @@ async def visitor(target: Target, until: float, pace: Sequence[float], kinds: Se
         await conversation(target, kind, pace, results)
 
 
+async def read_the_visitor(agent: Agent, cid: str) -> None:
+    """Until the visitor's line to the agent is in the transcript (AGENT_TIMEOUT at most): handing back before it
+    would turn that line into an answer to the bot's rating question."""
+    deadline = time.monotonic() + AGENT_TIMEOUT
+    while time.monotonic() < deadline:
+        status, view = await agent.call("GET", f"/api/conversations/{cid}")
+        if status == 200 and any(t.get("sender") == "visitor" and t.get("text") == TO_AGENT for t in view["transcript"]):
+            return
+        await asyncio.sleep(0.5)
+
+
 async def agent_loop(agent: Agent, visitors_done: asyncio.Event, handled: List[str]) -> None:
     """Claim the next waiting visitor, greet them, read a few seconds, hand back; until every visitor is done."""
     while not visitors_done.is_set():
@@ -248,7 +259,8 @@ async def agent_loop(agent: Agent, visitors_done: asyncio.Event, handled: List[s
             continue
         cid = body["conversation"]["conversation_id"]
         await agent.call("POST", f"/api/conversations/{cid}/messages", {"text": "Hi, agent here. Let me look."})
-        await asyncio.sleep(random.uniform(3, 5))  # the visitor's line arrives meanwhile
+        await read_the_visitor(agent, cid)
+        await asyncio.sleep(random.uniform(1, 3))  # typing an answer
         await agent.call("POST", f"/api/conversations/{cid}/handback", {})
         handled.append(cid)
 
