@@ -92,6 +92,7 @@ class Results:
     conversations: List[Conversation] = field(default_factory=list)
     timeouts: int = 0
     errors: Counter = field(default_factory=Counter)
+    timed_out: List[str] = field(default_factory=list)  # the first few: what each waited for
 
 
 class Conversation:
@@ -220,8 +221,10 @@ async def conversation(target: Target, kind: str, pace: Sequence[float], results
         await talk(chat, {"faq": FAQ, "order": ORDER, "handoff": HANDOFF}[kind], pace)
         if kind == "handoff":
             await handoff_ending(chat)
-    except TimeoutError:
+    except TimeoutError as err:
         results.timeouts += 1
+        if len(results.timed_out) < 3:
+            results.timed_out.append(f"{err} (sent {chat.sent[-2:]})")
     except Exception as err:  # a failed connection is a figure, not the end of the run
         results.errors[type(err).__name__] += 1
     finally:
@@ -352,7 +355,7 @@ def figures(target: Target, run: Run, results: Results, window, elapsed: float, 
     print(f"  conversations {len(results.conversations)}; timeouts {results.timeouts}; errors {dict(results.errors) or 0}; "
           f"messages checked against trackers {checked.messages}: lost {checked.lost}, duplicated {checked.duplicated}"
           + (f", trackers unread {checked.unread}" if checked.unread else ""))
-    for example in checked.examples:
+    for example in checked.examples + results.timed_out:
         print(f"    {example[:300]}")
     if turns:
         print(f"  CPU per answer: Rasa ({len(target.replicas)} process(es)) {1000 * rasa / turns:.1f} ms, "
