@@ -224,7 +224,7 @@ async def conversation(target: Target, kind: str, pace: Sequence[float], results
     except TimeoutError as err:
         results.timeouts += 1
         if len(results.timed_out) < 3:
-            results.timed_out.append(f"{err} (sent {chat.sent[-2:]})")
+            results.timed_out.append(f"{err} (sent {chat.sent[-2:]}, last heard {chat.bot_texts()[-1:]})")
     except Exception as err:  # a failed connection is a figure, not the end of the run
         results.errors[type(err).__name__] += 1
     finally:
