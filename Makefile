@@ -16,7 +16,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install domain train validate run cluster test test-unit bench bench-training evaluate lint typecheck clean
+.PHONY: help install domain train validate run cluster test test-unit bench bench-training bench-load evaluate lint typecheck clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ bench: | $(MODEL) ## measure NLU accuracy, parse latency and round trips; prints
 
 bench-training: | $(MODEL) ## the live bot's round trips idle vs while a training runs (several minutes)
 	$(PY) -m benchmarks.training
+
+bench-load: | $(MODEL) ## socket.io visitors at human pace and bursts, agents answering: latency, throughput, CPU (about 5 min)
+	$(PY) -m benchmarks.load
 
 evaluate: | $(MODEL) ## the active model: blind sets per intent, conversation tests, cross-validation of the data
 	$(PY) -m bot evaluate

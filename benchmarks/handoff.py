@@ -24,15 +24,15 @@ SEATS = 20  # per agent: the console's maximum
 
 
 class Agent:
-    def __init__(self, stack: Stack, http: aiohttp.ClientSession, csrf: str) -> None:
-        self.base, self.http, self.csrf = stack.settings.console_url, http, csrf
+    def __init__(self, console_url: str, http: aiohttp.ClientSession, csrf: str) -> None:
+        self.base, self.http, self.csrf = console_url, http, csrf
 
     @classmethod
-    async def sign_in(cls, stack: Stack, username: str, password: str) -> Agent:
+    async def sign_in(cls, console_url: str, username: str, password: str) -> Agent:
         http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        async with http.post(f"{stack.settings.console_url}/api/login", json={"username": username, "password": password}) as r:
+        async with http.post(f"{console_url}/api/login", json={"username": username, "password": password}) as r:
             assert r.status == 200, await r.text()
-            agent = cls(stack, http, (await r.json())["csrf"])
+            agent = cls(console_url, http, (await r.json())["csrf"])
         await agent.call("POST", "/api/presence", {"status": "available"})
         return agent
 
@@ -44,21 +44,21 @@ class Agent:
         await self.http.close()
 
 
-async def make_agents(stack: Stack, password: str, count: int) -> List[Agent]:
-    admin = await Agent.sign_in(stack, "admin", password)
+async def make_agents(console_url: str, password: str, count: int) -> List[Agent]:
+    admin = await Agent.sign_in(console_url, "admin", password)
     names = [f"bench{i}-{uuid.uuid4().hex[:6]}" for i in range(count)]
     for name in names:
         status, body = await admin.call("POST", "/api/users", {"username": name, "password": "bench-password-1",
                                                                "name": name, "max_chats": SEATS})
         assert status == 201, body
     await admin.close()
-    return [await Agent.sign_in(stack, name, "bench-password-1") for name in names]
+    return [await Agent.sign_in(console_url, name, "bench-password-1") for name in names]
 
 
 async def relay(stack: Stack, password: str, n: int, pace: float = PACE_SECONDS, burst: int = 0) -> tuple:
     """Relay latencies each way; with `burst`, the visitor sends that many messages `pace` apart, then waits out
     the widget's rate window (as many as one visitor may send at once)."""
-    agent = (await make_agents(stack, password, 1))[0]
+    agent = (await make_agents(stack.settings.console_url, password, 1))[0]
     visitor, got, cid = await visitor_with_agent(stack, agent)
     to_visitor = await agent_to_visitor(agent, got, cid, n, pace)
     to_agent = await visitor_to_agent(agent, visitor, n, pace, burst)
@@ -140,7 +140,7 @@ async def visitor_to_agent(agent: Agent, visitor: socketio.AsyncClient, n: int, 
 
 
 async def claim_race(stack: Stack, password: str) -> tuple:
-    agents = await make_agents(stack, password, RACERS)
+    agents = await make_agents(stack.settings.console_url, password, RACERS)
     queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
     cids = [f"bench-race-{uuid.uuid4().hex}" for _ in range(RACERS * SEATS)]
     for cid in cids:

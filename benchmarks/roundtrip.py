@@ -47,15 +47,19 @@ BENCH_ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 (a throwaway stack)
 BENCH_REST_TOKEN = "bench-rest-token"  # noqa: S105 (a throwaway stack)
 
 
+def bench_settings(var_dir: Path) -> Settings:
+    """A throwaway stack on free ports with limits far above the load, so the figures measure the channels, not
+    the protections; everything else as `make run` has it (embedded Redis, SQLite)."""
+    return Settings(rasa_port=_free_port(), actions_port=_free_port(), embedded_redis_port=_free_port(),
+                    console_port=_free_port(), var_dir=var_dir, widget_rate=100_000,
+                    widget_max_connections_per_ip=1_000, widget_address_rate=100_000,
+                    widget_session_rate=100_000, console_admin_password=BENCH_ADMIN_PASSWORD,
+                    rest_token=BENCH_REST_TOKEN)
+
+
 def report(n: int = 200) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        # limits far above the load, so the figures measure the channels, not the protections
-        settings = Settings(rasa_port=_free_port(), actions_port=_free_port(), embedded_redis_port=_free_port(),
-                            console_port=_free_port(), var_dir=Path(tmp), widget_rate=100_000,
-                            widget_max_connections_per_ip=1_000, widget_address_rate=100_000,
-                            widget_session_rate=100_000, console_admin_password=BENCH_ADMIN_PASSWORD,
-                            rest_token=BENCH_REST_TOKEN)
-        with Stack(settings) as stack:
+        with Stack(bench_settings(Path(tmp))) as stack:
             heading(f"REST round trip through Rasa, {n} messages each, sequential, {TURNS_PER_CONVERSATION} per conversation")
             action = round_trips(stack, "zzkq vrrp blam", n)  # low confidence -> custom action_check_repeated_miss
             print(f"  message that runs a custom action: {summary_ms(action)}  (target p95 < 150 ms)")

@@ -29,10 +29,11 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
     from rasa.core import lock_store
 
-    from bot import turn_budget
+    from bot import rasa_actions, turn_budget
 
     settings = get_settings()
     check_lock_lifetime(lock_store.LOCK_LIFETIME, settings)
+    rasa_actions.install()  # before the budget's subclass of RemoteAction is made Rasa's: it inherits the quick check
     turn_budget.install(settings.turn_budget_seconds)  # every custom action call within the turn's budget
     sys.argv = rasa_argv(sys.argv[1:], settings.rasa_token)
     rasa_main()

@@ -502,6 +502,10 @@ def child_environment(settings: Settings, **extra: str) -> dict:
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "PYTHONUNBUFFERED": "1",
     })
+    # numpy's OpenBLAS hands each small product of a turn (featurisers, classifiers) to a helper thread that then
+    # spins waiting for more: under load that thread burned most of a core for nothing (psutil per thread; gdb:
+    # blas_thread_server). A process with one event loop gains nothing from it. An explicit value is kept.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     env.update(extra)
     return env
 

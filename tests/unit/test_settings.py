@@ -58,3 +58,12 @@ def test_the_rest_channel_is_off_by_default_and_every_server_has_a_body_limit():
     chosen = Settings.from_env({"REST_TOKEN": "t0ken", "MAX_REQUEST_BYTES": "1000", "ACTIONS_MAX_REQUEST_BYTES": "2000"})
     assert Settings.from_env(chosen.to_env()) == chosen  # children see the same
     assert (chosen.rest_token, chosen.max_request_bytes, chosen.actions_max_request_bytes) == ("t0ken", 1000, 2000)
+
+
+def test_children_run_numpy_single_threaded_unless_told_otherwise(tmp_path, monkeypatch):
+    from bot.settings import child_environment
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert child_environment(Settings(var_dir=tmp_path))["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # a machine's own choice is kept
+    assert child_environment(Settings(var_dir=tmp_path))["OPENBLAS_NUM_THREADS"] == "4"
