@@ -1,8 +1,10 @@
 # One image for both servers (Rasa and the action server); docker-compose.yml picks the command.
 FROM python:3.10-slim
 
+# OPENBLAS_NUM_THREADS=1: as bot.settings.child_environment gives every server `make run` starts (numpy's helper
+# thread spun after each small product of a turn and burned most of a core under load)
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 RASA_TELEMETRY_ENABLED=false \
-    SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
+    SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 OPENBLAS_NUM_THREADS=1
 RUN apt-get update && apt-get install -y --no-install-recommends gcc && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt requirements-models.txt ./

@@ -135,3 +135,13 @@ def test_a_server_run_alone_refuses_to_make_up_its_own_secrets(server, monkeypat
         monkeypatch.delenv(secret, raising=False)
     assert __main__.main([server]) == 2 and not execs
     assert SERVER_SECRETS[server][0] in capsys.readouterr().err
+
+
+def test_the_image_runs_numpy_single_threaded_as_make_run_does():
+    """The containers' servers are not children of the Stack, so the image sets what child_environment sets."""
+    from bot.settings import Settings, child_environment
+
+    wanted = child_environment(Settings()).get("OPENBLAS_NUM_THREADS")
+    instructions = (ROOT / "Dockerfile").read_text().replace("\\\n", " ").splitlines()  # continued lines joined
+    env = " ".join(line for line in instructions if line.startswith("ENV "))
+    assert wanted == "1" and re.search(r"\bOPENBLAS_NUM_THREADS=1\b", env)
