@@ -72,6 +72,13 @@ class Refused(Exception):
         self.code = code
 
 
+def refusal(code: str, notice: str) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connection whose reason the client reads as err.data {code, text} (a second argument: with one,
+    python-socketio sends it as the message string, and the widget could not tell why)."""
+    text = response_text(notice)
+    return socketio.exceptions.ConnectionRefusedError(text, {"code": code, "text": text})
+
+
 class WidgetOutput(SocketIOOutput):
     """Rasa's socket.io output, recording every button it sends (bot.channels.offers): a click on one is a
     command and shows as its title; anything else the visitor sends is text."""
@@ -209,12 +216,10 @@ class WidgetInput(InputChannel):
         try:
             allowed = await self.limits.open_connection(address)
         except LimitsUnavailable:  # the widget tries again by itself (widget.js)
-            raise socketio.exceptions.ConnectionRefusedError({"code": "unavailable",
-                                                              "text": response_text(NOTICES["unavailable"])}) from None
+            raise refusal("unavailable", NOTICES["unavailable"]) from None
         if not allowed:
             logger.info("refused a widget connection from %s: too many", loggable(address))
-            raise socketio.exceptions.ConnectionRefusedError({"code": "too_many_connections",
-                                                              "text": response_text(TOO_MANY_CONNECTIONS)})
+            raise refusal("too_many_connections", TOO_MANY_CONNECTIONS)
         await self.sio.save_session(sid, {"address": address})
 
     async def disconnect(self, sid: str) -> None:
