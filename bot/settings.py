@@ -42,6 +42,8 @@ ENV_WIDGET_RATE = "WIDGET_RATE"  # messages per 10 seconds per session
 ENV_WIDGET_MAX_CONNECTIONS_PER_IP = "WIDGET_MAX_CONNECTIONS_PER_IP"
 ENV_WIDGET_ADDRESS_RATE = "WIDGET_ADDRESS_RATE"  # messages per 10 seconds per client address, all its sessions
 ENV_WIDGET_SESSION_RATE = "WIDGET_SESSION_RATE"  # session requests (new or resumed) per minute per client address
+# how long a message waits for the handoff state (Redis) before the visitor is told it was not delivered
+ENV_WIDGET_HANDOFF_RETRY_SECONDS = "WIDGET_HANDOFF_RETRY_SECONDS"
 # failed order lookups (number and email that do not match) within ORDER_LOOKUP_WINDOW_SECONDS, counted in Redis
 ENV_ORDER_LOOKUP_MAX_FAILURES = "ORDER_LOOKUP_MAX_FAILURES"  # per conversation
 ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS = "ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS"  # per client address
@@ -285,6 +287,7 @@ class Settings:
     widget_max_connections_per_ip: int = setting(ENV_WIDGET_MAX_CONNECTIONS_PER_IP, 20, kind="int")
     widget_address_rate: int = setting(ENV_WIDGET_ADDRESS_RATE, 60, kind="int")
     widget_session_rate: int = setting(ENV_WIDGET_SESSION_RATE, 30, kind="int")
+    widget_handoff_retry_seconds: float = setting(ENV_WIDGET_HANDOFF_RETRY_SECONDS, 15.0, kind="float")
     order_lookup_max_failures: int = setting(ENV_ORDER_LOOKUP_MAX_FAILURES, 5, kind="int")
     order_lookup_max_failures_per_address: int = setting(ENV_ORDER_LOOKUP_MAX_FAILURES_PER_ADDRESS, 10, kind="int")
     order_lookup_max_failures_per_email_or_order: int = setting(ENV_ORDER_LOOKUP_MAX_FAILURES_PER_EMAIL_OR_ORDER, 5, kind="int")

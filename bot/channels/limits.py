@@ -1,8 +1,9 @@
 """The widget's abuse limits, counted in Redis so every replica enforces the same ones.
 
 Per client address as well as per session: a new session (or a new connection) starts no fresh allowance.
-Each check fails open (and logs) if Redis is down: Rasa's lock store needs the same Redis, so nothing is
-answered then anyway, and a limit must not become the outage.
+Each check fails closed if Redis is down (LimitsUnavailable, logged and counted in bot.metrics.ERRORS): a limit
+that cannot count would let a flood through at the moment the stores are weakest, and Rasa's lock store needs the
+same Redis, so nothing could be answered then anyway. The channel tells the visitor to try again in a moment.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 import redis.asyncio as aioredis
 
 from bot import redis_keys as keys
+from bot.metrics import ERRORS
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -19,6 +21,16 @@ RATE_WINDOW_SECONDS = 10  # widget_rate and widget_address_rate count messages i
 SESSION_WINDOW_SECONDS = 60  # widget_session_rate counts session requests in this window
 CONNECTION_COUNT_TTL = 3600  # a crashed process cannot leave an address blocked for longer
 SESSION_ADDRESS_TTL = 24 * 3600  # how long the order lookups can tell which address a session came from
+
+
+class LimitsUnavailable(RuntimeError):
+    """Redis did not answer, so the limit could not be checked: the frame or connection is refused."""
+
+
+def unavailable(what: str, err: aioredis.RedisError) -> LimitsUnavailable:
+    logger.warning("%s refused: its limit cannot be checked, Redis unavailable: %s", what, err)
+    ERRORS.labels("widget", "limits_unavailable").inc()
+    return LimitsUnavailable(f"{what}: the limit could not be checked ({err.__class__.__name__})")
 
 
 class Limits:
@@ -39,8 +51,7 @@ class Limits:
             in_session = await self._count(keys.WIDGET_SESSION_RATE.format(session_id=session_id), RATE_WINDOW_SECONDS)
             from_address = await self._count(keys.WIDGET_ADDRESS_RATE.format(address=address), RATE_WINDOW_SECONDS)
         except aioredis.RedisError as err:
-            logger.warning("rate limit not checked, Redis unavailable: %s", err)
-            return True
+            raise unavailable("a message", err) from err
         return in_session <= self.settings.widget_rate and from_address <= self.settings.widget_address_rate
 
     async def allow_session(self, address: str) -> bool:
@@ -48,8 +59,7 @@ class Limits:
         try:
             count = await self._count(keys.WIDGET_SESSION_REQUESTS.format(address=address), SESSION_WINDOW_SECONDS)
         except aioredis.RedisError as err:
-            logger.warning("session limit not checked, Redis unavailable: %s", err)
-            return True
+            raise unavailable("a session request", err) from err
         return count <= self.settings.widget_session_rate
 
     async def remember_address(self, session_id: str, address: str) -> None:
@@ -71,8 +81,7 @@ class Limits:
                 return False
             return True
         except aioredis.RedisError as err:
-            logger.warning("connection limit not checked, Redis unavailable: %s", err)
-            return True
+            raise unavailable("a connection", err) from err
 
     async def close_connection(self, address: str) -> None:
         try:

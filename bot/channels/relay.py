@@ -2,6 +2,7 @@
 live, "Stop waiting" takes the visitor out of the queue, and a reloaded page learns who has the chat."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, Awaitable, Callable, Optional
@@ -13,6 +14,7 @@ from rasa.core.channels.channel import UserMessage
 from bot.handoff.queue import HandoffQueue, QueueUnavailable
 from bot.handoff.rasa_api import RasaApi, RasaUnavailable
 from bot.logsafe import loggable
+from bot.metrics import ERRORS
 from bot.settings import Settings
 from bot.touchpoints.broker import record as record_touchpoint
 from bot.touchpoints.events import handoff_row
@@ -20,17 +22,22 @@ from bot.touchpoints.events import handoff_row
 logger = logging.getLogger(__name__)
 
 MAX_RELAYED_CHARS = 4000
+RETRY_FIRST_PAUSE = 0.25  # seconds before the handoff state is read again; each pause doubles
 Notice = Callable[[str, str], Awaitable[None]]  # (socket id, notice code): tells the visitor
 Turn = Callable[[UserMessage], Awaitable[Any]]  # hands a message to Rasa, in its conversation's turn
 
 
+UNKNOWN = "unknown"  # the handoff state when Redis cannot say: never read as "no person involved"
+
+
 async def handoff_state(queue: HandoffQueue, session_id: str) -> str:
-    """'waiting'/'active' while a person is involved; '' otherwise, or when Redis cannot say (the bot answers)."""
+    """'waiting'/'active' while a person is involved, '' when not, UNKNOWN when Redis cannot say (counted)."""
     try:
         return await queue.status(session_id)
     except QueueUnavailable as err:
         logger.warning("handoff state of %s unknown, Redis unavailable: %s", loggable(session_id), loggable(err))
-        return ""
+        ERRORS.labels("widget", "handoff_unknown").inc()
+        return UNKNOWN
 
 
 class Relay:
@@ -40,6 +47,19 @@ class Relay:
 
     async def handoff_state(self, session_id: str) -> str:
         return await handoff_state(self.queue, session_id)
+
+    async def known_handoff_state(self, session_id: str, sid: str = "") -> Optional[str]:
+        """The handoff state, retried (doubling pauses) for up to widget_handoff_retry_seconds while Redis cannot
+        say; None if it never could. With `sid`, the visitor is told once that it is being retried."""
+        pause, deadline = RETRY_FIRST_PAUSE, time.monotonic() + self.settings.widget_handoff_retry_seconds
+        state = await self.handoff_state(session_id)
+        if state == UNKNOWN and sid:
+            await self.notice(sid, "handoff_unknown")
+        while state == UNKNOWN and time.monotonic() < deadline:
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause *= 2
+            state = await self.handoff_state(session_id)
+        return None if state == UNKNOWN else state
 
     async def to_agent(self, message: UserMessage, shown: str, sid: str, in_turn: Turn) -> None:
         """While a person has (or is about to have) the conversation the bot is paused: the message goes to
@@ -96,6 +116,8 @@ class Relay:
                 await self.sio.emit("handoff", {"state": "active", "agent": handoff.agent_name, "resumed": True}, to=sid)
         except (QueueUnavailable, aioredis.RedisError) as err:  # the socket.io emit goes through Redis too
             logger.warning("handoff state of %s not told: %s", loggable(session_id), loggable(err))
+            ERRORS.labels("widget", "handoff_unknown").inc()
+            await self.notice(sid, "handoff_unknown")  # its next message waits for the state (known_handoff_state)
 
     def rasa_api(self) -> RasaApi:
         if self._rasa_api is None:  # made on first use, inside the server's event loop

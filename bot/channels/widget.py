@@ -36,7 +36,7 @@ from sanic.request import Request
 from bot.channels import WIDGET_SOCKET_CHANNEL
 from bot.channels.demo_page import add_page_routes
 from bot.channels.frames import UNREADABLE, TolerantPacket, as_text, readable
-from bot.channels.limits import Limits
+from bot.channels.limits import Limits, LimitsUnavailable
 from bot.channels.offers import OfferedPayloads
 from bot.channels.relay import Relay
 from bot.channels.sessions import message_metadata, page_identity, session_token, valid_session
@@ -60,7 +60,8 @@ NOTICES = {  # what the visitor is told when the channel does not pass a frame o
     "too_long": "utter_notice_too_long", "rate_limited": "utter_notice_rate_limited",
     "malformed": "utter_notice_malformed", "no_session": "utter_notice_no_session", "error": "utter_notice_error",
     "no_answer": "utter_notice_no_answer", "identity_changed": "utter_notice_identity_changed",
-    "too_many_sessions": "utter_notice_too_many_sessions",
+    "too_many_sessions": "utter_notice_too_many_sessions", "unavailable": "utter_notice_unavailable",
+    "handoff_unknown": "utter_notice_handoff_unknown", "not_delivered": "utter_notice_not_delivered",
 }
 TOO_MANY_CONNECTIONS = "utter_notice_too_many_connections"
 Handler = Callable[[str, Any], Awaitable[None]]
@@ -72,6 +73,13 @@ class Refused(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+def refusal(code: str, notice: str) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connection whose reason the client reads as err.data {code, text} (a second argument: with one,
+    python-socketio sends it as the message string, and the widget could not tell why)."""
+    text = response_text(notice)
+    return socketio.exceptions.ConnectionRefusedError(text, {"code": code, "text": text})
 
 
 class WidgetOutput(SocketIOOutput):
@@ -209,10 +217,13 @@ class WidgetInput(InputChannel):
 
     async def connect(self, sid: str, environ: Dict, auth: Optional[Dict] = None) -> None:
         address = client_address(environ.get("sanic.request"), self.settings)  # behind a proxy: the one it names
-        if not await self.limits.open_connection(address):
+        try:
+            allowed = await self.limits.open_connection(address)
+        except LimitsUnavailable:  # the widget tries again by itself (widget.js)
+            raise refusal("unavailable", NOTICES["unavailable"]) from None
+        if not allowed:
             logger.info("refused a widget connection from %s: too many", loggable(address))
-            raise socketio.exceptions.ConnectionRefusedError({"code": "too_many_connections",
-                                                              "text": response_text(TOO_MANY_CONNECTIONS)})
+            raise refusal("too_many_connections", TOO_MANY_CONNECTIONS)
         await self.sio.save_session(sid, {"address": address})
 
     async def disconnect(self, sid: str) -> None:
@@ -228,7 +239,11 @@ class WidgetInput(InputChannel):
         data = data if isinstance(data, dict) else {}
         session = await self.sio.get_session(sid)
         address = session.get("address", "unknown")
-        if not await self.limits.allow_session(address):  # else each new session would be a fresh start
+        try:
+            allowed = await self.limits.allow_session(address)
+        except LimitsUnavailable:  # the widget asks again in a moment (widget.js)
+            return await self.notice(sid, "unavailable")
+        if not allowed:  # else each new session would be a fresh start
             logger.info("refused a widget session from %s: too many", address)
             return await self.notice(sid, "too_many_sessions")
         secret = self.settings.identity_secret
@@ -267,7 +282,12 @@ class WidgetInput(InputChannel):
         output = CountingOutput(self.sio, self.bot_message_evt, self.offers)
         message = UserMessage(text, output, session["session_id"], input_channel=self.name(), metadata=meta)
         MESSAGES.labels(self.name(), "visitor").inc()
-        if await self.relay.handoff_state(message.sender_id) in WAITING_STATES:
+        state = await self.relay.known_handoff_state(message.sender_id, sid)
+        if state is None:  # neither the bot nor an agent may take it: it could be either's
+            logger.warning("widget message in %s not delivered: handoff state unknown", loggable(message.sender_id))
+            record_touchpoint(error_row(message.sender_id, self.name(), "not_delivered"))
+            return await self.notice(sid, "not_delivered")
+        if state in WAITING_STATES:
             return await self.relay.to_agent(message, meta.get("display_text") or text, sid, self.in_turn)
         await self.answer(sid, message, output)
 
@@ -280,7 +300,8 @@ class WidgetInput(InputChannel):
             await self.in_turn(message)
             TURN_SECONDS.labels(self.name()).observe(time.monotonic() - started)
             MESSAGES.labels(self.name(), "bot").inc(output.sent)
-            if output.sent == 0 and await self.relay.handoff_state(session_id) not in WAITING_STATES:
+            # said nothing: fine while a person has the chat (the bot is paused), else the visitor hears of it
+            if output.sent == 0 and await self.relay.known_handoff_state(session_id) not in WAITING_STATES:
                 logger.warning("no answer to a widget message in %s", loggable(session_id))
                 record_touchpoint(error_row(session_id, self.name(), "no_answer"))
                 await self.notice(sid, "no_answer")
@@ -296,7 +317,11 @@ class WidgetInput(InputChannel):
         session_id = session.get("session_id")
         if not session_id:
             raise Refused("no_session")
-        if not await self.limits.allow_message(session_id, session.get("address", "unknown")):
+        try:
+            allowed = await self.limits.allow_message(session_id, session.get("address", "unknown"))
+        except LimitsUnavailable:
+            raise Refused("unavailable") from None  # fail closed: the visitor is told to try again in a moment
+        if not allowed:
             raise Refused("rate_limited")  # counted first: malformed frames count too
         text = data.get("message") if isinstance(data, dict) else None
         if not isinstance(text, str):

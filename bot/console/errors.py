@@ -9,7 +9,9 @@ which maps each error type to its HTTP answer, always JSON: {"error": message, *
 - the model store's: no such model (ModelNotFound) 404, the gate's refusal (ActivationRefused, with its reasons) and
   another activation under way (ActivationBusy) 409, anything else it refuses (ModelError: no reason given, nothing
   to roll back to) 400
-- a store that did not answer (the handoff records in SQL, the queue and sessions in Redis): 503
+- a store that did not answer (the handoff records in SQL, the queue and sessions in Redis): 503 with a `code`
+  the pages recognise ("queue_unavailable", "records_unavailable"; common.js shows a banner and retries), counted in
+  bot.metrics.ERRORS; a page whose sign-in could not be checked (PageUnavailable) is served as its empty shell, 503
 - Rasa unreachable or refusing: 502
 - Sanic's own (404 for an unknown URL, 400 for a body it cannot read...): its status
 - anything else: 500, logged, with no detail for the client
@@ -17,6 +19,7 @@ which maps each error type to its HTTP answer, always JSON: {"error": message, *
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Dict, Optional
 
 from sanic import Sanic, response
@@ -28,6 +31,7 @@ from bot.handoff.queue import QueueUnavailable
 from bot.handoff.rasa_api import RasaUnavailable
 from bot.handoff.records import RecordsUnavailable
 from bot.logsafe import loggable
+from bot.metrics import ERRORS
 from bot.training.changes import TrainingError
 from bot.training.jobs import JobNotFound, TrainingBusy
 from bot.training.models import ActivationBusy, ActivationRefused, ModelError, ModelNotFound
@@ -36,6 +40,16 @@ from bot.training.nlu_data import NluDataError
 logger = logging.getLogger(__name__)
 UNEXPECTED = "something went wrong on our side; the log has the details"
 UNAVAILABLE = (RecordsUnavailable, QueueUnavailable)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class PageUnavailable(QueueUnavailable):
+    """A page whose sign-in could not be checked: answered with its `template` (no data in it), whose script shows
+    the "queue unavailable" banner and retries."""
+
+    def __init__(self, message: str, template: str) -> None:
+        super().__init__(message)
+        self.template = template
 
 
 class ConsoleError(Exception):
@@ -118,7 +132,12 @@ async def model_refused(_request: Request, exc: ModelError) -> response.HTTPResp
 
 
 async def store_unavailable(_request: Request, exc: Exception) -> response.HTTPResponse:
-    return error(503, str(exc))
+    code = "queue_unavailable" if isinstance(exc, QueueUnavailable) else "records_unavailable"
+    ERRORS.labels("console", code).inc()
+    logger.warning("console answered 503: %s", loggable(str(exc)))
+    if isinstance(exc, PageUnavailable):
+        return response.html((TEMPLATES / exc.template).read_text(encoding="utf-8"), status=503)
+    return error(503, str(exc), code=code)
 
 
 async def rasa_unavailable(_request: Request, exc: RasaUnavailable) -> response.HTTPResponse:

@@ -20,9 +20,9 @@ from sanic.models.handler_types import RouteHandler
 from sanic.request import Request
 
 from bot import redis_keys as keys
-from bot.console.errors import BadInput, Forbidden, NotSignedIn, TooLarge
+from bot.console.errors import BadInput, Forbidden, NotSignedIn, PageUnavailable, TooLarge
 from bot.console.users import User
-from bot.handoff.queue import raises_queue_unavailable
+from bot.handoff.queue import QueueUnavailable, raises_queue_unavailable
 
 COOKIE = "console_session"
 SESSION_TTL = 12 * 3600
@@ -111,14 +111,20 @@ async def signed_in(request: Request) -> Tuple[Optional[Dict[str, Any]], Optiona
     return (session, user) if user is not None and user.active else (None, None)
 
 
-def requires(*roles: str, page: bool = False) -> Callable[[RouteHandler], RouteHandler]:
+def requires(*roles: str, page: bool = False, template: str = "") -> Callable[[RouteHandler], RouteHandler]:
     """Route guard: a signed-in, active user with one of `roles` (admins pass every guard); for unsafe
     methods, the CSRF token too. Pages redirect to /login; API routes are refused with 401/403 (NotSignedIn,
-    Forbidden)."""
+    Forbidden). A page's `template` (which holds no data) is served with the "queue unavailable"
+    banner when the sign-in cannot be checked (sessions live in Redis): its script retries until Redis is back."""
     def decorate(handler: RouteHandler) -> RouteHandler:
         @functools.wraps(handler)
         async def guarded(request: Request, *args: Any, **kwargs: Any) -> Optional[response.HTTPResponse]:
-            session, user = await signed_in(request)
+            try:
+                session, user = await signed_in(request)
+            except QueueUnavailable as err:
+                if template:
+                    raise PageUnavailable(str(err), template) from err
+                raise
             if user is None and page:
                 return response.redirect("/login")
             if user is None:

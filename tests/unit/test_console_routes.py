@@ -185,10 +185,11 @@ def test_redis_down_is_503_on_every_route(tmp_path, redis_url):
                 for method, path, body in (("GET", "/api/queue", None), ("POST", "/api/presence", {"status": "away"}),
                                            ("POST", f"/api/conversations/{cid}/claim", None), ("GET", "/api/me", None)):
                     status, answer = await agent.call(method, path, body)
-                    assert status == 503 and list(answer) == ["error"], (path, status, answer)
+                    assert status == 503 and answer["code"] == "queue_unavailable", (path, status, answer)
                     assert answer["error"].startswith("the handoff queue is unavailable (ConnectionError: ")
                 status, answer = await console.client().call("POST", "/api/login", {"username": "a", "password": "b"})
                 assert status == 503 and answer["error"].startswith("the handoff queue is unavailable")
+                assert answer["code"] == "queue_unavailable"  # the code the pages show their banner for
             assert (await agent.call("GET", "/api/queue"))[0] == 200  # back as soon as Redis is
     asyncio.run(scenario())
 
@@ -204,7 +205,7 @@ def test_records_down_is_503_with_what_could_not_be_done(tmp_path, redis_url, mo
             monkeypatch.setattr(console.ctx.records, "canned", down)
             for path in ("/api/tickets", "/api/canned"):
                 assert await agent.call("GET", path) == (
-                    503, {"error": "could not read tickets: the database did not answer"})
+                    503, {"error": "could not read tickets: the database did not answer", "code": "records_unavailable"})
     asyncio.run(scenario())
 
 

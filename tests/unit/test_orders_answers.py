@@ -167,5 +167,6 @@ def test_the_widgets_notices_read_as_before():
     from bot.channels.widget import NOTICES, TOO_MANY_CONNECTIONS
     from bot.responses import response_text
 
-    assert {code: response_text(name).format(limit=2000) for code, name in NOTICES.items()} == OLD_NOTICES
+    old = {code: name for code, name in NOTICES.items() if code in OLD_NOTICES}  # later ones (Redis down) are new
+    assert {code: response_text(name).format(limit=2000) for code, name in old.items()} == OLD_NOTICES
     assert response_text(TOO_MANY_CONNECTIONS) == "Too many chat windows are open from your network."

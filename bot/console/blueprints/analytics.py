@@ -106,6 +106,6 @@ async def remove_demo_data(request: Request) -> response.HTTPResponse:
 
 
 @bp.get("/analytics")
-@requires("admin", page=True)
+@requires("admin", page=True, template="analytics.html")
 async def page(_: Request) -> response.HTTPResponse:
     return response.html(PAGE.read_text(encoding="utf-8"))

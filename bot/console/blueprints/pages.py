@@ -27,7 +27,7 @@ async def login_page(_: Request) -> response.HTTPResponse:
 
 
 @bp.get("/")
-@requires(page=True)
+@requires(page=True, template="console.html")
 async def console_page(request: Request) -> response.HTTPResponse:
     if request.ctx.user.role == "trainer":  # the queue and conversations are the agents'; a trainer works on /train
         return response.redirect("/train")

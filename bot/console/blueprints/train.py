@@ -32,7 +32,7 @@ MAX_FAQ_EXAMPLES = 20
 
 
 @bp.get("/train")
-@requires("trainer", page=True)
+@requires("trainer", page=True, template="train.html")
 async def page(_: Request) -> response.HTTPResponse:
     return response.html(PAGE.read_text(encoding="utf-8"))
 

@@ -37,8 +37,37 @@ window.SupportConsole = (() => {
                                     body: body === undefined ? undefined : JSON.stringify(body)});
     if (resp.status === 401) { signedOut(); throw new Error("signed out"); }
     const data = await resp.json().catch(() => ({}));
+    if (resp.status === 503 && data.code === "queue_unavailable") queueDown();
     if (!resp.ok) throw new Error(failure(resp.status, data));
     return data;
+  }
+
+  // Redis (the queue and the sign-ins) is down: a banner says so and /api/me is asked every few seconds; when it
+  // answers, the banner goes and the page reads again what it shows (onRecovered), or loads afresh if it never could
+  const RETRY_MS = 3000;
+  const recovered = [];
+  let retrying = null;
+  function banner() {
+    let box = $("queue-banner");
+    if (!box) {
+      box = el("div", {id: "queue-banner", class: "queue-banner", role: "alert"},
+               "Queue unavailable: the console cannot reach its queue right now. Retrying\u2026");
+      document.body.prepend(box);
+    }
+    return box;
+  }
+  function queueDown() {
+    banner().hidden = false;
+    if (retrying) return;
+    retrying = setInterval(async () => {
+      const resp = await fetch("/api/me", {credentials: "same-origin"}).catch(() => null);
+      if (!resp || resp.status === 503) return;
+      clearInterval(retrying);
+      retrying = null;
+      banner().hidden = true;
+      if (!recovered.length) return window.location.reload();
+      recovered.forEach((fn) => fn());
+    }, RETRY_MS);
   }
 
   function flash(text, isError) {
@@ -50,5 +79,5 @@ window.SupportConsole = (() => {
     flash.timer = setTimeout(() => { box.hidden = true; }, 5000);
   }
 
-  return {$, el, api, flash, signedOut, setCsrf: (token) => { csrf = token; }};
+  return {$, el, api, flash, signedOut, setCsrf: (token) => { csrf = token; }, onRecovered: (fn) => recovered.push(fn)};
 })();

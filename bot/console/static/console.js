@@ -1,7 +1,7 @@
 "use strict";
 // The agent console. Every piece of user text goes in with textContent: never as HTML.
 (() => {
-  const {$, el, api, flash, signedOut, setCsrf} = window.SupportConsole;
+  const {$, el, api, flash, signedOut, setCsrf, onRecovered} = window.SupportConsole;
   const state = {me: null, view: "queue", cid: null, queue: null, conv: null,
                  typingTimer: null, typingCid: null, typingSentAt: 0, drafts: {}, unread: {}, live: {}, flagged: {}};
   const LIVE_KEPT = 50;  // live messages remembered per conversation, until its transcript has them
@@ -465,7 +465,7 @@
   }
 
   function connect() {
-    const source = new EventSource("/api/events");
+    const source = state.source = new EventSource("/api/events");
     source.onmessage = onEvent;
     source.onerror = () => {
       $("me").classList.add("offline");
@@ -497,6 +497,12 @@
     connect();
     route();
     setInterval(() => { if (state.view === "queue") loadQueue(); }, 5000);
+    // the queue is back after an outage: the event stream (refused meanwhile) opens again, the view is read again
+    onRecovered(() => {
+      api("POST", "/api/presence", {status: $("presence").value}).catch(() => {});
+      if (state.source.readyState === EventSource.CLOSED) connect();
+      route();
+    });
   }
   start();
 })();

@@ -25,6 +25,7 @@
     customer: null
   }, window.ShopChatConfig || {});
   var STORE = "shopchat:" + config.server;
+  var RETRY_MS = 3000;  // a connection or session refused while the server's Redis is down is asked for again
   var state = { open: false, unread: 0, seen: {}, socket: null, connected: false };
 
   function el(tag, attrs, children) {
@@ -251,12 +252,13 @@
   function connect() {
     var socket = window.io(config.server, { path: "/socket.io", transports: ["websocket", "polling"] });
     state.socket = socket;
-    socket.on("connect", function () {
+    function requestSession() {
       var s = saved();
       var request = { metadata: metadata() };  // who the page says the visitor is: the session is bound to it
       if (s) { request.session_id = s.session_id; request.session_token = s.session_token; }
       socket.emit("session_request", request);
-    });
+    }
+    socket.on("connect", requestSession);
     socket.on("session_token", function (data) {
       var s = saved();
       var resumed = s && s.session_id === data.session_id;
@@ -287,7 +289,11 @@
       add(data.agent ? "agent" : "bot", data.text || "", { agent: data.agent, buttons: buttons });
     });
     socket.on("typing", function (data) { showTyping(data); });
-    socket.on("notice", function (data) { add("notice", data.text); });
+    socket.on("notice", function (data) {
+      add("notice", data.text);
+      // the server could not check its limits (a short outage): no session yet, so ask again in a moment
+      if (data.code === "unavailable" && !state.connected && socket.connected) setTimeout(requestSession, RETRY_MS);
+    });
     socket.on("handoff", function (data) { handoffState(data || {}); });
     socket.on("disconnect", function () {
       state.connected = false;
@@ -299,6 +305,8 @@
       send.disabled = true;
       var reason = err && err.data && err.data.text;
       setStatus(reason || "Can't reach the chat right now. Retrying\u2026");
+      // refused by the server for a short outage: socket.io does not retry a refusal by itself
+      if (err && err.data && err.data.code === "unavailable") setTimeout(function () { socket.connect(); }, RETRY_MS);
     });
   }
 
