@@ -141,7 +141,7 @@ async def visitor_to_agent(agent: Agent, visitor: socketio.AsyncClient, n: int, 
 
 async def claim_race(stack: Stack, password: str) -> tuple:
     agents = await make_agents(stack.settings.console_url, password, RACERS)
-    queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+    queue = HandoffQueue.from_url(stack.settings.redis.url())
     cids = [f"bench-race-{uuid.uuid4().hex}" for _ in range(RACERS * SEATS)]
     for cid in cids:
         await queue.enqueue(Handoff(cid))

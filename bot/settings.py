@@ -112,7 +112,6 @@ DEFAULT_HANDOFF_MAX_WAIT = 600
 DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS = 24 * 3600
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024  # the largest legitimate body is an agent's reply or a REST message
 DEFAULT_ACTIONS_MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a tracker with all its events, and the domain
-LOCK_STORE_REDIS_DB = 1
 DEFAULT_TURN_BUDGET_SECONDS = 10.0
 DEFAULT_LOCK_LIFETIME_SECONDS = 60  # Rasa's (rasa.core.constants.DEFAULT_LOCK_LIFETIME)
 LOCK_SAVE_MARGIN_SECONDS = 10  # a turn's work after its actions (policies, tracker save), within the lock's life
@@ -444,7 +443,7 @@ class Settings:
             "LOCK_STORE_HOST": redis.host,
             "LOCK_STORE_PORT": str(redis.port),
             "LOCK_STORE_PASSWORD": redis.password,
-            "LOCK_STORE_DB": str(LOCK_STORE_REDIS_DB),
+            "LOCK_STORE_DB": str(redis.db),  # the URL's db, as for everything else (keys are prefixed)
             ENV_RASA_LOCK_LIFETIME: str(self.lock_lifetime_seconds),
         }
 

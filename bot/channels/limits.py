@@ -36,7 +36,7 @@ def unavailable(what: str, err: aioredis.RedisError) -> LimitsUnavailable:
 class Limits:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.redis = aioredis.Redis.from_url(settings.redis.url(db=0), socket_timeout=2)
+        self.redis = aioredis.Redis.from_url(settings.redis.url(), socket_timeout=2)
 
     async def _count(self, key: str, window: int) -> int:
         """One more in the window that started with the key's first count (atomic: the window cannot be lost)."""

@@ -41,7 +41,7 @@ class OpsInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = get_settings()
-        redis = aioredis.Redis.from_url(settings.redis.url(db=0), socket_timeout=health.CHECK_SECONDS)  # lazy
+        redis = aioredis.Redis.from_url(settings.redis.url(), socket_timeout=health.CHECK_SECONDS)  # lazy
         bp = Blueprint("ops_webhook")
 
         async def livez(_: Request) -> response.HTTPResponse:

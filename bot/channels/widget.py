@@ -171,13 +171,13 @@ class WidgetInput(InputChannel):
         self._on_new_message = on_new_message
         for notice in (*NOTICES.values(), TOO_MANY_CONNECTIONS):  # a missing notice fails here, not in an error handler
             response_text(notice)
-        manager = socketio.AsyncRedisManager(settings.redis.url(db=0), channel=WIDGET_SOCKET_CHANNEL)
+        manager = socketio.AsyncRedisManager(settings.redis.url(), channel=WIDGET_SOCKET_CHANNEL)
         self._sio = sio = socketio.AsyncServer(
             async_mode="sanic", cors_allowed_origins=settings.allowed_origins, client_manager=manager,
             max_http_buffer_size=MAX_SOCKET_FRAME_BYTES, serializer=TolerantPacket)
         self._limits = Limits(settings)
         self._offers = OfferedPayloads(self.limits.redis)
-        self._relay = Relay(sio, HandoffQueue.from_url(settings.redis.url(db=0)), settings, self.notice)
+        self._relay = Relay(sio, HandoffQueue.from_url(settings.redis.url()), settings, self.notice)
         blueprint = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
 
         async def health(_: Request) -> response.HTTPResponse:

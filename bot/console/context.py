@@ -35,7 +35,7 @@ from bot.training.nlu_data import NluData
 
 def open_services(app: Sanic, settings: Settings) -> None:
     """The stores and clients, in app.ctx."""
-    redis_url = settings.redis.url(db=0)
+    redis_url = settings.redis.url()
     app.ctx.queue = HandoffQueue.from_url(redis_url)
     app.ctx.presence = AgentPresence(app.ctx.queue)
     app.ctx.sessions = Sessions(app.ctx.queue.redis, settings.console_login_tries, settings.console_login_tries_per_address)

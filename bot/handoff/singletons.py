@@ -11,7 +11,7 @@ from bot.settings import get_settings
 
 @functools.lru_cache(maxsize=1)
 def queue() -> HandoffQueue:
-    return HandoffQueue.from_url(get_settings().redis.url(db=0))
+    return HandoffQueue.from_url(get_settings().redis.url())
 
 
 @functools.lru_cache(maxsize=1)

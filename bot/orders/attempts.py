@@ -87,4 +87,4 @@ def _client(url: str) -> redis.Redis:
 def attempts() -> LookupAttempts:
     """The counts in the configured Redis (one connection pool per Redis, made on first use)."""
     settings = get_settings()
-    return LookupAttempts(_client(settings.redis.url(db=0)), settings)
+    return LookupAttempts(_client(settings.redis.url()), settings)

@@ -40,7 +40,7 @@ document.hasFocus = () => false;  // the agent is looking at another tab
 
 def forget_handling_times(stack):
     async def clear():
-        queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+        queue = HandoffQueue.from_url(stack.settings.redis.url())
         try:
             await queue.redis.delete(HANDOFF_HANDLED)
         finally:

@@ -93,7 +93,7 @@ def test_a_message_relayed_live_before_rasa_records_it_is_in_the_transcript_the_
 
     async def scenario():
         agent = await browser.isolated_page()
-        queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+        queue = HandoffQueue.from_url(stack.settings.redis.url())
         try:
             await agent.send("Network.enable")
             await sign_in(agent, stack, "rita", "rita-password-123")
@@ -121,20 +121,19 @@ def test_an_agent_who_missed_the_live_message_sees_it_once_rasa_has_recorded_it(
 
     from bot.rasa_stores import PromptRedisLockStore
     from bot.redis_keys import HANDOFF_EVENTS as EVENTS
-    from bot.settings import LOCK_STORE_REDIS_DB
     from tests.widget_client import Visitor
 
     set_everyone_offline(stack)
     agent_api = make_agent(stack, "rosa", name="Rosa")  # on shift: the visitor is queued
     redis = stack.settings.redis
     rasa_lock = PromptRedisLockStore(EndpointConfig(url=redis.host, port=redis.port, password=redis.password or None,
-                                                    db=LOCK_STORE_REDIS_DB, key_prefix="shopbot"))
+                                                    db=redis.db, key_prefix="shopbot"))
     late = "recorded after you looked"
     transcript = "document.getElementById('transcript').textContent"
 
     async def scenario():
         visitor = await Visitor(stack.settings).connect()
-        queue = HandoffQueue.from_url(redis.url(db=0))
+        queue = HandoffQueue.from_url(redis.url())
         events = queue.redis.pubsub()
         agent = await browser.isolated_page()
         try:

@@ -119,7 +119,7 @@ def test_an_agent_message_shows_the_agents_name_as_text(stack, browser):
         try:
             await open_chat(page, stack)
             store = await page.js(STORED_SESSION)
-            console = socketio.AsyncRedisManager(stack.settings.redis.url(db=0), channel="shopbot-widget", write_only=True)
+            console = socketio.AsyncRedisManager(stack.settings.redis.url(), channel="shopbot-widget", write_only=True)
             text = "Hi, I'm Sam <script>document.body.dataset.pwned=1</script> see https://shop.northwind.example/returns."
             await console.emit("bot_uttered", {"text": text, "agent": "Sam"}, room=store["session_id"])
             await page.wait_for("document.querySelector('.sc-agent')")

@@ -137,7 +137,7 @@ def set_everyone_offline(stack: Stack) -> None:
     from bot.handoff.queue import HandoffQueue, presence_key
 
     async def clear():
-        queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+        queue = HandoffQueue.from_url(stack.settings.redis.url())
         try:
             for agent in await queue.agents():
                 await queue.redis.delete(presence_key(agent.id), wanted_key(agent.id))

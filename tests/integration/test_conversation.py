@@ -8,7 +8,7 @@ import redis
 import sqlalchemy as sa
 
 from bot import shop
-from bot.settings import LOCK_STORE_REDIS_DB, ROOT, child_environment
+from bot.settings import ROOT, RedisTarget, child_environment
 from tests.integration.conftest import parse
 
 FACTS = shop.facts()
@@ -49,11 +49,12 @@ def test_the_conversation_is_stored_in_the_sql_tracker_store(chat, database_url)
 
 def test_the_lock_store_is_the_configured_redis(chat, redis_url):
     # Rasa checks its Redis lock store at start-up; a lock key exists only while a message is handled,
-    # so ask the server which connections it has: Rasa holds one to the lock-store db.
+    # so ask the server which connections it has: Rasa holds one to the URL's db (one db for all: a managed Redis
+    # or a Redis Cluster has only db 0).
     chat.say("hi")
     client = redis.Redis.from_url(redis_url)
     clients = client.client_list()
-    assert any(int(c.get("db", -1)) == LOCK_STORE_REDIS_DB for c in clients), clients
+    assert any(int(c.get("db", -1)) == RedisTarget.from_url(redis_url).db for c in clients), clients
 
 
 @pytest.mark.parametrize(

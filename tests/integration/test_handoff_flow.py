@@ -216,7 +216,7 @@ def test_a_long_wait_ends_with_an_apology_and_an_offer_to_leave_a_message(stack,
     chat = Chat(stack)
     assert QUEUED in chat.text("human please")
     mark = len(chat.tracker()["events"])
-    url = stack.settings.redis.url(db=0)
+    url = stack.settings.redis.url()
 
     async def tick():
         queue = HandoffQueue.from_url(url)
@@ -236,7 +236,7 @@ def test_a_long_wait_ends_with_an_apology_and_an_offer_to_leave_a_message(stack,
 
 def test_auto_assign_gives_the_next_visitor_to_the_least_loaded_agent(stack, anna):
     ben = make_agent(stack, "ben")
-    url = stack.settings.redis.url(db=0)
+    url = stack.settings.redis.url()
     busy = Chat(stack)
     busy.say("human please")
     anna.call("POST", f"/api/conversations/{busy.sender}/claim")  # anna has one, ben none

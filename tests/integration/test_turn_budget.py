@@ -113,7 +113,7 @@ def test_a_slow_action_is_told_within_the_budget_and_the_next_message_is_answere
         while not relay.late and time.monotonic() - started < BUDGET + 12:
             await asyncio.sleep(0.2)  # the held call's answer is back at the relay (Rasa had stopped listening)
         assert relay.late, "the held call never came back"
-        settled = await visitor.settled(stack.settings.redis.url(db=0))
+        settled = await visitor.settled(stack.settings.redis.url())
         late = [data for name, data in visitor.events[mark:settled] if name == "bot_uttered"]
         await visitor.close()
         return visitor.session_id, slow, told, again, answered_again, offered, late

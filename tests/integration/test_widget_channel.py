@@ -62,7 +62,7 @@ def test_a_message_cannot_be_sent_into_someone_elses_session(stack):
         await intruder.start()
         mark = len(owner.events)
         await intruder.say("hello", session_id=owner_id)  # names the owner's session
-        probe = await owner.settled(stack.settings.redis.url(db=0))  # what the intruder's turn sent is in by now
+        probe = await owner.settled(stack.settings.redis.url())  # what the intruder's turn sent is in by now
         assert [n for n, _ in owner.events[mark:probe]] == []  # the owner saw nothing of it
         await owner.close(), await intruder.close()
     run(scenario())
@@ -108,7 +108,7 @@ def test_connections_per_address_are_limited(stack):
     from bot import redis_keys
 
     limit = stack.settings.widget_max_connections_per_ip
-    counter = redis.Redis.from_url(stack.settings.redis.url(db=0))
+    counter = redis.Redis.from_url(stack.settings.redis.url())
 
     async def scenario():
         visitors, refused_at = [], None
@@ -253,7 +253,7 @@ def test_another_process_reaches_the_visitor_through_redis(stack):
         visitor = await Visitor(stack).connect()
         try:
             session_id, _ = await visitor.start()
-            outsider = socketio.AsyncRedisManager(stack.settings.redis.url(db=0), channel="shopbot-widget", write_only=True)
+            outsider = socketio.AsyncRedisManager(stack.settings.redis.url(), channel="shopbot-widget", write_only=True)
             mark = len(visitor.events)
             await outsider.emit("bot_uttered", {"text": "Hi, I'm Sam from the team.", "agent": "Sam"}, room=session_id)
             assert await visitor.wait_for("bot_uttered", after=mark) == {"text": "Hi, I'm Sam from the team.", "agent": "Sam"}
@@ -261,7 +261,7 @@ def test_another_process_reaches_the_visitor_through_redis(stack):
             await other.start()
             mark = len(other.events)
             await outsider.emit("bot_uttered", {"text": "only for the first visitor"}, room=session_id)
-            probe = await other.settled(stack.settings.redis.url(db=0))  # published after it, arrives after it
+            probe = await other.settled(stack.settings.redis.url())  # published after it, arrives after it
             assert [n for n, _ in other.events[mark:probe]] == []
             await other.close()
         finally:
@@ -366,7 +366,7 @@ def test_a_waiting_visitor_can_stop_waiting_and_the_bot_takes_over_again(stack, 
     from bot.handoff.queue import HandoffQueue
 
     async def status():
-        queue = HandoffQueue.from_url(stack.settings.redis.url(db=0))
+        queue = HandoffQueue.from_url(stack.settings.redis.url())
         try:
             return await queue.status(session_id)
         finally:

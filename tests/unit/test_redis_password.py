@@ -22,7 +22,7 @@ def test_a_client_without_the_password_is_refused(embedded):
     settings, _ = embedded
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(host="127.0.0.1", port=settings.embedded_redis_port, socket_timeout=2).set("console:session:x", "{}")
-    assert redis.Redis.from_url(settings.redis.url(db=0), socket_timeout=2).ping()
+    assert redis.Redis.from_url(settings.redis.url(), socket_timeout=2).ping()
 
 
 def test_the_password_is_made_once_kept_private_and_off_the_command_line(embedded, tmp_path):
@@ -41,7 +41,7 @@ def test_every_client_is_given_the_password(embedded):
     password = settings.redis.password
     assert settings.rasa_environment()["LOCK_STORE_PASSWORD"] == password  # Rasa's lock store (endpoints.yml)
     # the socket.io manager, the handoff queue and console sessions all connect with this URL
-    assert RedisTarget.from_url(settings.redis.url(db=0)).password == password
+    assert RedisTarget.from_url(settings.redis.url()).password == password
     assert Settings.from_env(settings.to_env()).redis.password == password  # what the child processes compute
 
 

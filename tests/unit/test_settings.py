@@ -1,6 +1,6 @@
 import pytest
 
-from bot.settings import LOCK_STORE_REDIS_DB, RedisTarget, Settings, SettingsError, normalise_database_url
+from bot.settings import RedisTarget, Settings, SettingsError, normalise_database_url
 
 
 def test_defaults_are_embedded_and_local():
@@ -19,7 +19,7 @@ def test_redis_url_is_parsed_for_the_lock_store():
     assert env["LOCK_STORE_HOST"] == "cache.internal"
     assert env["LOCK_STORE_PORT"] == "6380"
     assert env["LOCK_STORE_PASSWORD"] == "s3cret"
-    assert env["LOCK_STORE_DB"] == str(LOCK_STORE_REDIS_DB)
+    assert env["LOCK_STORE_DB"] == "2"  # the URL's own db, not a fixed one
 
 
 def test_database_url_reaches_the_tracker_store():
