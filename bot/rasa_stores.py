@@ -14,7 +14,8 @@ ticket is issued, taken and released by one Lua script each, so Redis does each 
 tickets are served in the order issued; a waiter never writes while it waits: the turn that ends publishes the
 ticket now first in line (a replica hears it through one pattern subscription per process) and wakes the turns
 of its own process at once; a slow poll (Rasa's wait_time_in_seconds, 1 s) is only a safety net. A ticket expires
-the lock lifetime (Rasa's TICKET_LOCK_LIFETIME, bot.settings) after it was issued, or after it was served, so a
+the lock lifetime (Rasa's TICKET_LOCK_LIFETIME) after it was issued or after the one ahead of it expires, whichever
+is later, and again a lifetime after it was served, so a
 replica that died holding a conversation holds it one lifetime at most; a turn that waited so long that its own
 ticket expired gets Rasa's LockError. Expiry uses Redis's clock, the same for every replica."""
 from __future__ import annotations
@@ -120,8 +121,11 @@ _ISSUE = _TICKET_QUEUE + """
 local before = first()
 prune()
 local ticket = redis.call('INCR', KEYS[3])
+-- its lifetime counts from when the one ahead of it expires at the latest, so a dead holder ahead is skipped
+-- and this ticket still has its own lifetime to be served in
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')[2]
 redis.call('ZADD', KEYS[1], ticket, ticket)
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ticket)
+redis.call('ZADD', KEYS[2], math.max(now, tonumber(last or now)) + tonumber(ARGV[2]), ticket)
 local head = announce(before, tostring(ticket))
 keep()
 return {ticket, tonumber(head)}
