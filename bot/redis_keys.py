@@ -1,5 +1,5 @@
 """Every Redis key, each a template named once: the widget's limits, the order lookups' failure counts, the handoff
-queue and the console's sessions and presence.
+queue, the console's sessions and presence, and the conversations' locks.
 
 Fill them with str.format; every value is bounded before it gets here (addresses, session ids as issued, usernames
 cut to 64 characters, emails, order numbers and session tokens hashed), so no visitor can make a key long or make
@@ -34,3 +34,9 @@ CONSOLE_SESSION = "console:session:{token_hash}"  # a login session, by the sha2
 CONSOLE_LOGIN_TRIES = "console:login_tries:{kind}:{value}"  # sign-in attempts in the window; kind: user | address
 CONSOLE_WANTED_STATUS = "console:wanted_status:{agent_id}"  # the status the agent chose (available | away)
 CONSOLE_STREAMS = "console:streams:{agent_id}"  # how many of the agent's console tabs stream events now
+
+# the conversations' lock store (bot.rasa_stores.PromptRedisLockStore); prefix: endpoints.yml's key_prefix + ":"
+LOCK_TICKETS = "{prefix}lock:tickets"  # counter: the last ticket number issued (any conversation; never reused)
+LOCK_QUEUE = "{prefix}lock:queue:{conversation_id}"  # sorted set: the conversation's tickets, in the order served
+LOCK_DEADLINES = "{prefix}lock:deadlines:{conversation_id}"  # sorted set: each ticket -> when it expires (ms)
+LOCK_RELEASED = "{prefix}lock:released:{conversation_id}"  # pub/sub channel: the ticket now first in line

