@@ -43,6 +43,14 @@ EXTERNAL = "EXTERNAL: "  # Rasa's text for an intent triggered through its API (
 MIX = (("faq", 6), ("order", 3), ("handoff", 1))  # conversation kinds and their weights
 
 
+def process_ids(stack: Stack) -> Dict[str, int]:
+    """Each server's pid by name (a Cluster is a Stack), the embedded Redis's too when there is one."""
+    pids = {c.name: c.started.pid for c in stack.children}
+    if stack.redis and stack.redis.process:
+        pids["redis"] = stack.redis.process.pid
+    return pids
+
+
 @dataclass
 class Target:
     """Where the load goes: the widget's socket.io URL, the console, and Rasa's API for the trackers."""
@@ -59,20 +67,14 @@ class Target:
     @classmethod
     def of_stack(cls, stack: Stack, password: str) -> Target:
         s = stack.settings
-        pids = {c.name: c.started.pid for c in stack.children}
-        if stack.redis and stack.redis.process:
-            pids["redis"] = stack.redis.process.pid
         return cls("single stack", s.rasa_url, s.rasa_url, s.console_url, s.rasa_token, s.allowed_origins[0],
-                   s.identity_secret, password, pids)
+                   s.identity_secret, password, process_ids(stack))
 
     @classmethod
     def of_cluster(cls, cluster: Cluster, password: str) -> Target:
         s = cluster.settings
-        pids = {c.name: c.started.pid for c in cluster.children}
-        if cluster.redis and cluster.redis.process:
-            pids["redis"] = cluster.redis.process.pid
         return cls(f"nginx + {cluster.replicas} Rasa replica(s)", cluster.url, cluster.replica_urls[0], cluster.url,
-                   s.rasa_token, s.allowed_origins[0], s.identity_secret, password, pids)
+                   s.rasa_token, s.allowed_origins[0], s.identity_secret, password, process_ids(cluster))
 
     @property
     def replicas(self) -> List[str]:
