@@ -117,12 +117,15 @@ def cluster_banner(cluster: Cluster) -> str:
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
+    from bot import db
     from bot.cluster import Cluster, write_compose_nginx_config
 
     if args.compose_nginx:
         print(f"wrote {write_compose_nginx_config().relative_to(shop.ROOT)}")
         return 0
     settings = run_settings()
+    if settings.database_url and db.ensure_database(settings.database_url):
+        print(f"created the database {shown_database(settings.database_url)}", flush=True)
     cluster = Cluster(settings, replicas=args.replicas, port=settings.cluster_port)
     print(f"Starting {args.replicas} Rasa replicas, the action server, the console and nginx...", flush=True)
     return supervise(cluster, cluster_banner)

@@ -116,3 +116,21 @@ def _run(context: Any, connection: sa.engine.Connection, metadata: sa.MetaData, 
     context.configure(connection=connection, target_metadata=metadata, version_table=version_table)
     with context.begin_transaction():
         context.run_migrations()
+
+
+def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database `url` names if the server does not have it yet (what `make cluster` on a new
+    machine needs; the schemas are then brought up as usual). True if it was created; SQLite needs nothing."""
+    parsed = sa.engine.make_url(url)
+    if not parsed.drivername.startswith("postgresql") or not parsed.database:
+        return False
+    server = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True)
+    try:
+        with server.connect() as conn:
+            if conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                            {"name": parsed.database}).first():
+                return False
+            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database.replace(chr(34), chr(34) * 2)}"'))
+            return True
+    finally:
+        server.dispose()

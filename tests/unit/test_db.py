@@ -1,5 +1,7 @@
 """One engine per database URL: every store on a URL shares it, and one store's close() does not close the
 connections of another that still holds it (the last one does)."""
+import pytest
+
 from bot import db
 from bot.console.users import Users
 from bot.handoff.records import HandoffRecords
@@ -37,3 +39,30 @@ def test_dispose_all_forgets_every_engine(tmp_path):
     assert db.engine(url) is not held
     db.release(held)  # a holder closing after dispose_all: nothing left to do
     db.dispose_all()
+
+
+def test_ensure_database_creates_a_missing_postgresql_database_once(tmp_path):
+    import uuid
+
+    import sqlalchemy as sa
+
+    from bot.settings import targets_for_tests
+
+    assert db.ensure_database(f"sqlite:///{tmp_path / 'x.db'}") is False  # SQLite makes its own file
+    configured, _ = targets_for_tests()
+    if not configured or not configured.startswith("postgresql"):
+        pytest.skip("no PostgreSQL configured (TEST_DATABASE_URL)")
+    name = f"shopbot_new_{uuid.uuid4().hex[:8]}"
+    url = sa.engine.make_url(configured).set(database=name)
+    try:
+        assert db.ensure_database(str(url)) is True
+        assert db.ensure_database(str(url)) is False  # there now: left alone
+        probe = sa.create_engine(url, future=True)
+        with probe.connect() as conn:
+            assert conn.execute(sa.text("SELECT current_database()")).scalar() == name
+        probe.dispose()
+    finally:
+        server = sa.create_engine(sa.engine.make_url(configured).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        server.dispose()
