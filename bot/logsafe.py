@@ -17,3 +17,8 @@ def loggable(value: Any, limit: int = DEFAULT_LIMIT) -> str:
     text = value if isinstance(value, str) else str(value)
     shown = repr(text[:limit])
     return shown + "..." if len(text) > limit else shown
+
+
+def first_line(err: BaseException) -> str:
+    """An error's first line (a database driver's message goes on with the statement and its values), loggable."""
+    return loggable((str(err).splitlines() or [err.__class__.__name__])[0])

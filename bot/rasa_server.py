@@ -19,9 +19,10 @@ def rasa_argv(options: Sequence[str], token: str) -> List[str]:
 
 def check_lock_lifetime(lock_lifetime: float, settings: Settings) -> None:
     """Rasa read its lock lifetime from the environment; it must outlive a turn's budget (Settings.lock_lifetime_seconds)."""
-    if lock_lifetime < settings.turn_budget_seconds + LOCK_SAVE_MARGIN_SECONDS:
+    turn = settings.turn_budget_seconds + 2 * settings.database_retry_seconds
+    if lock_lifetime < turn + LOCK_SAVE_MARGIN_SECONDS:
         raise SettingsError(f"Rasa's lock lifetime ({lock_lifetime:g} s, {ENV_RASA_LOCK_LIFETIME}) must outlive the "
-                            f"turn budget ({settings.turn_budget_seconds:g} s) by {LOCK_SAVE_MARGIN_SECONDS} s; "
+                            f"turn budget and two waits for the database ({turn:g} s) by {LOCK_SAVE_MARGIN_SECONDS} s; "
                             "leave it unset, it is derived from the budget")
 
 
@@ -29,10 +30,11 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
     from rasa.core import lock_store
 
-    from bot import rasa_actions, turn_budget
+    from bot import rasa_actions, rasa_stores, turn_budget
 
     settings = get_settings()
     check_lock_lifetime(lock_store.LOCK_LIFETIME, settings)
+    rasa_stores.install()  # a tracker store error fails the turn loudly, never a fallback to memory
     rasa_actions.install()  # before the budget's subclass of RemoteAction is made Rasa's: it inherits the quick check
     turn_budget.install(settings.turn_budget_seconds)  # every custom action call within the turn's budget
     sys.argv = rasa_argv(sys.argv[1:], settings.rasa_token)

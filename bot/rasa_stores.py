@@ -31,19 +31,25 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional, Tuple
 
 import redis
+import sqlalchemy as sa
+from rasa.core.agent import Agent
 from rasa.core.lock import Ticket
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore, TicketLock
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.metrics import LOCK_WAIT_SECONDS
+from bot.logsafe import first_line
+from bot.metrics import ERRORS, LOCK_WAIT_SECONDS
 from bot.redis_keys import LOCK_DEADLINES, LOCK_QUEUE, LOCK_RELEASED, LOCK_TICKETS
 
 logger = logging.getLogger(__name__)
 
 LISTENER_RETRY_SECONDS = 1.0  # after the release announcements' subscription broke (Redis restarted)
 UNSUBSCRIBED_POLL_SECONDS = 0.05  # how often a waiter looks while this process cannot hear announcements
+DATABASE_RETRY_FIRST_DELAY = 0.25  # then doubled up to the longest, while the database is unreachable
+DATABASE_RETRY_MAX_DELAY = 2.0
 
 
 def _finish(coroutine: Any) -> Any:
@@ -56,18 +62,83 @@ def _finish(coroutine: Any) -> Any:
     raise RuntimeError("the SQL tracker store suspended; it cannot run in a worker thread")
 
 
+class TrackerStoreUnavailable(RuntimeError):
+    """The database stayed unreachable for the whole retry time: the turn fails, loudly (the visitor is told)."""
+
+
+def unreachable(err: Exception) -> bool:
+    """The database is down or the connection broke (worth waiting for), as opposed to a bad statement."""
+    return isinstance(err, (sa.exc.OperationalError, sa.exc.InterfaceError)) or (
+        isinstance(err, sa.exc.DBAPIError) and err.connection_invalidated)
+
+
+def _no_fallback(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:
+    """Agent._create_tracker_store without Rasa's FailSafeTrackerStore, which on any error loads a conversation as
+    new and saves it in memory: the visitor is answered with no history and the turn is forgotten."""
+    if store is None:
+        raise RuntimeError("no tracker store configured (endpoints.yml tracker_store)")
+    store.domain = domain
+    return store
+
+
+def install() -> None:
+    """In the Rasa process, before the agent is made: a tracker store error fails the turn (the channel tells the
+    visitor) instead of falling back to memory."""
+    Agent._create_tracker_store = staticmethod(_no_fallback)
+
+
 class ThreadedSQLTrackerStore(SQLTrackerStore):
+    """With the database unreachable (a restart, a failover), a load or save waits and tries again for up to
+    DATABASE_RETRY_SECONDS, then raises TrackerStoreUnavailable; never a fallback to memory, which would answer
+    the visitor and forget the conversation. A save is safe to repeat: it adds only the events not stored yet."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from bot.settings import get_settings
+
+        super().__init__(*args, **kwargs)
+        self.retry_seconds = get_settings().database_retry_seconds
+
+    def _retrying(self, what: str, call: Callable[..., Any], *args: Any) -> Any:
+        """call(*args) in this (worker) thread, again while the database is unreachable, up to retry_seconds."""
+        deadline = time.monotonic() + self.retry_seconds
+        delay, failed = DATABASE_RETRY_FIRST_DELAY, 0
+        while True:
+            try:
+                result = call(*args)
+            except Exception as err:
+                if not unreachable(err):
+                    raise
+                failed += 1
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    ERRORS.labels("tracker_store", "unavailable").inc()
+                    logger.error("tracker %s failed: database unreachable for %.1f s (%d tries): %s",
+                                 what, self.retry_seconds, failed, first_line(err))
+                    raise TrackerStoreUnavailable(f"the conversation store is unreachable ({what})") from err
+                if failed == 1:
+                    logger.warning("tracker %s: database unreachable, retrying for up to %.0f s: %s",
+                                   what, self.retry_seconds, first_line(err))
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, DATABASE_RETRY_MAX_DELAY)
+            else:
+                if failed:
+                    logger.warning("tracker %s done after the database came back (%d failed tries)", what, failed)
+                return result
+
+    def _run(self, what: str, method: Callable[..., Any], *args: Any) -> Any:
+        return self._retrying(what, lambda: _finish(method(self, *args)))
+
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        return await asyncio.to_thread(_finish, SQLTrackerStore.retrieve(self, sender_id))
+        return await asyncio.to_thread(self._run, "load", SQLTrackerStore.retrieve, sender_id)
 
     async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
-        return await asyncio.to_thread(_finish, SQLTrackerStore.retrieve_full_tracker(self, conversation_id))
+        return await asyncio.to_thread(self._run, "load", SQLTrackerStore.retrieve_full_tracker, conversation_id)
 
     async def keys(self) -> Iterable[str]:
-        return await asyncio.to_thread(_finish, SQLTrackerStore.keys(self))
+        return await asyncio.to_thread(self._run, "keys", SQLTrackerStore.keys)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        stored = await asyncio.to_thread(self._store, tracker)
+        stored = await asyncio.to_thread(self._retrying, "save", self._store, tracker)
         if self.event_broker is not None:  # after the commit, so the broker never reports an event that was lost
             for event in stored:
                 self.event_broker.publish({"sender_id": tracker.sender_id, **event})

@@ -99,6 +99,7 @@ ENV_ACTIVATE_F1_MARGIN = "ACTIVATE_F1_MARGIN"  # an intent's F1 may fall at most
 ENV_TRAIN_CV_FOLDS = "TRAIN_CV_FOLDS"  # cross-validation folds of a console training's evaluation; 0: none
 # seconds a turn's custom actions may take in all; past it the visitor is told the system is slow (bot.turn_budget)
 ENV_TURN_BUDGET_SECONDS = "TURN_BUDGET_SECONDS"
+ENV_DATABASE_RETRY_SECONDS = "DATABASE_RETRY_SECONDS"
 ENV_RASA_LOCK_LIFETIME = "TICKET_LOCK_LIFETIME"  # Rasa's own variable (rasa.core.lock_store): ours derives it
 
 DEFAULT_HOST = "127.0.0.1"
@@ -113,6 +114,7 @@ DEFAULT_ORDER_LOOKUP_WINDOW_SECONDS = 24 * 3600
 DEFAULT_MAX_REQUEST_BYTES = 64 * 1024  # the largest legitimate body is an agent's reply or a REST message
 DEFAULT_ACTIONS_MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a tracker with all its events, and the domain
 DEFAULT_TURN_BUDGET_SECONDS = 10.0
+DEFAULT_DATABASE_RETRY_SECONDS = 15.0
 DEFAULT_LOCK_LIFETIME_SECONDS = 60  # Rasa's (rasa.core.constants.DEFAULT_LOCK_LIFETIME)
 LOCK_SAVE_MARGIN_SECONDS = 10  # a turn's work after its actions (policies, tracker save), within the lock's life
 IDENTITY_SECRET_FILE = "identity_secret"  # noqa: S105 (a file name)
@@ -340,6 +342,9 @@ class Settings:
     train_cv_folds: int = setting(ENV_TRAIN_CV_FOLDS, 3, kind="int", bounds=(0, 10))
     turn_budget_seconds: float = setting(ENV_TURN_BUDGET_SECONDS, DEFAULT_TURN_BUDGET_SECONDS, kind="float",
                                          bounds=(1, 120), must="1-120 seconds")
+    # how long a conversation's load or save waits for an unreachable database before the visitor is told
+    database_retry_seconds: float = setting(ENV_DATABASE_RETRY_SECONDS, DEFAULT_DATABASE_RETRY_SECONDS, kind="float",
+                                            bounds=(0, 120), must="0-120 seconds")
 
     @classmethod
     def declared(cls) -> List[Tuple[dataclasses.Field, Env]]:
@@ -384,8 +389,10 @@ class Settings:
     def lock_lifetime_seconds(self) -> int:
         """How long a conversation's lock lives (Rasa's TICKET_LOCK_LIFETIME), derived from the turn budget so it
         always outlives a turn: the ticket is issued after the turn's budget starts (bot.turn_budget), and a turn
-        may wait behind one turn of another replica, so twice the budget plus the time to save; at least Rasa's 60 s."""
-        return max(DEFAULT_LOCK_LIFETIME_SECONDS, math.ceil(2 * self.turn_budget_seconds) + LOCK_SAVE_MARGIN_SECONDS)
+        may wait behind one turn of another replica, so twice the budget plus the time to save, plus its waits for
+        an unreachable database (its load and its save, bot.rasa_stores); at least Rasa's 60 s."""
+        turn = 2 * self.turn_budget_seconds + 2 * self.database_retry_seconds
+        return max(DEFAULT_LOCK_LIFETIME_SECONDS, math.ceil(turn) + LOCK_SAVE_MARGIN_SECONDS)
 
     @property
     def redis(self) -> RedisTarget:
@@ -445,6 +452,7 @@ class Settings:
             "LOCK_STORE_PASSWORD": redis.password,
             "LOCK_STORE_DB": str(redis.db),  # the URL's db, as for everything else (keys are prefixed)
             ENV_RASA_LOCK_LIFETIME: str(self.lock_lifetime_seconds),
+            ENV_DATABASE_RETRY_SECONDS: str(self.database_retry_seconds),
         }
 
 

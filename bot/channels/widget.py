@@ -45,6 +45,7 @@ from bot.handoff.queue import WAITING_STATES, HandoffQueue
 from bot.logsafe import loggable
 from bot.metrics import MESSAGES, TURN_SECONDS
 from bot.proxies import client_address
+from bot.rasa_stores import TrackerStoreUnavailable
 from bot.responses import response_text
 from bot.settings import Settings, get_settings
 from bot.touchpoints.broker import record as record_touchpoint
@@ -62,6 +63,7 @@ NOTICES = {  # what the visitor is told when the channel does not pass a frame o
     "no_answer": "utter_notice_no_answer", "identity_changed": "utter_notice_identity_changed",
     "too_many_sessions": "utter_notice_too_many_sessions", "unavailable": "utter_notice_unavailable",
     "handoff_unknown": "utter_notice_handoff_unknown", "not_delivered": "utter_notice_not_delivered",
+    "not_saved": "utter_notice_not_saved",
 }
 TOO_MANY_CONNECTIONS = "utter_notice_too_many_connections"
 Handler = Callable[[str, Any], Awaitable[None]]
@@ -305,6 +307,9 @@ class WidgetInput(InputChannel):
                 logger.warning("no answer to a widget message in %s", loggable(session_id))
                 record_touchpoint(error_row(session_id, self.name(), "no_answer"))
                 await self.notice(sid, "no_answer")
+        except TrackerStoreUnavailable:  # logged where it waited; the visitor must send it again
+            record_touchpoint(error_row(session_id, self.name(), "not_saved"))
+            await self.notice(sid, "not_saved")
         except Exception:  # the visitor hears about it; the log has the details
             logger.exception("widget message for %s failed", loggable(session_id))
             record_touchpoint(error_row(session_id, self.name(), "exception"))

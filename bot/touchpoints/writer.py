@@ -20,7 +20,7 @@ from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
 import sqlalchemy as sa
 
 from bot import db
-from bot.logsafe import loggable
+from bot.logsafe import first_line, loggable
 from bot.touchpoints import rollup
 from bot.touchpoints.models import clean, upgrade
 
@@ -40,10 +40,6 @@ def refused_row(err: Exception) -> bool:
     if isinstance(err, sa.exc.StatementError) and not isinstance(err, sa.exc.DBAPIError):
         return True
     return isinstance(err, ROW_ERRORS)
-
-
-def first_line(err: Exception) -> str:
-    return loggable((str(err).splitlines() or [err.__class__.__name__])[0])
 
 
 class TouchpointWriter:

@@ -1,17 +1,22 @@
 """Our Rasa stores against real SQL and Redis: the threaded tracker store keeps every event once, in order,
 and tells the event broker each new event once; the lock store hands a busy conversation on promptly."""
 import asyncio
+import threading
 import time
 import uuid
 
+import pytest
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.rasa_stores import PromptRedisLockStore, ThreadedSQLTrackerStore
+from bot import rasa_stores
+from bot.rasa_stores import PromptRedisLockStore, ThreadedSQLTrackerStore, TrackerStoreUnavailable
 from bot.settings import RedisTarget
+from tests.tcp_proxy import TcpProxy, through
 
 
 class Recorder(EventBroker):
@@ -45,6 +50,55 @@ def test_the_tracker_store_keeps_each_event_once_and_tells_the_broker_once(datab
     assert [e["event"] for e in broker.published] == ["action", "user", "bot", "action"]
     assert {e["sender_id"] for e in broker.published} == {cid}
     assert asyncio.run(store.retrieve(f"nobody-{uuid.uuid4().hex}")) is None
+
+
+def test_with_the_database_down_a_save_waits_for_it_and_then_fails_loudly(database_url):
+    """A restart or failover: the load and the save wait up to DATABASE_RETRY_SECONDS and go on when the
+    database is back, nothing stored twice; past that, TrackerStoreUnavailable, never a silent loss."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server to take down: PostgreSQL (TEST_DATABASE_URL, as .ci/run sets)")
+    url = sa.engine.make_url(database_url)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    domain = Domain.load("domain")
+    store = ThreadedSQLTrackerStore(domain=domain, host=through(proxy, database_url))
+    store.retry_seconds = 3  # DATABASE_RETRY_SECONDS (get_settings, read once per process)
+    cid = f"store-{uuid.uuid4().hex}"
+    tracker = DialogueStateTracker(cid, domain.slots)
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("hi", {"name": "greet", "confidence": 0.9}))
+    try:
+        asyncio.run(store.save(tracker))
+        proxy.down()  # the pooled connection is cut too
+        threading.Timer(1.5, proxy.up).start()
+        tracker.update(BotUttered("Hello!"))
+        started = time.monotonic()
+        asyncio.run(store.save(tracker))
+        waited = time.monotonic() - started
+        assert 1.0 < waited < 3.5
+        assert [e.type_name for e in asyncio.run(store.retrieve(cid)).events] == ["action", "user", "bot"]
+        proxy.down()
+        started = time.monotonic()
+        with pytest.raises(TrackerStoreUnavailable):
+            asyncio.run(store.retrieve(cid))
+        assert 2.5 < time.monotonic() - started < 6
+    finally:
+        proxy.close()
+        store.engine.dispose()
+
+
+def test_a_tracker_store_error_reaches_the_channel_instead_of_a_fallback_to_memory(database_url, monkeypatch):
+    """Rasa wraps the store in FailSafeTrackerStore, which on an error loads the conversation as new and saves it
+    in memory; bot.rasa_server installs an agent that uses the store itself."""
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    domain = Domain.load("domain")
+    store = ThreadedSQLTrackerStore(domain=domain, host=database_url)
+    assert isinstance(Agent._create_tracker_store(store, domain), FailSafeTrackerStore)  # Rasa's own
+    monkeypatch.setattr(Agent, "_create_tracker_store", Agent.__dict__["_create_tracker_store"])  # undone after
+    rasa_stores.install()
+    assert Agent._create_tracker_store(store, domain) is store
+    store.engine.dispose()
 
 
 def lock_store(redis_url, prefix):

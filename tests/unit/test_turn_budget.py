@@ -196,6 +196,11 @@ def test_the_lock_outlives_the_budget_and_rasa_is_given_it():
     check_lock_lifetime(long.lock_lifetime_seconds, long)
     with pytest.raises(SettingsError, match="lock lifetime"):
         check_lock_lifetime(50, long)  # e.g. TICKET_LOCK_LIFETIME set by hand
+    waits = Settings(database_retry_seconds=40)  # a turn may wait that long for the database twice
+    assert waits.lock_lifetime_seconds >= 10 + 2 * 40 + 10
+    check_lock_lifetime(waits.lock_lifetime_seconds, waits)
+    with pytest.raises(SettingsError, match="database"):
+        check_lock_lifetime(60, waits)
 
 
 def test_budget_settings_are_checked():
