@@ -42,6 +42,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.logsafe import first_line
 from bot.metrics import ERRORS, LOCK_WAIT_SECONDS
+from bot.redis_clients import reconnecting
 from bot.redis_keys import LOCK_DEADLINES, LOCK_QUEUE, LOCK_RELEASED, LOCK_TICKETS
 
 logger = logging.getLogger(__name__)
@@ -290,6 +291,7 @@ class PromptRedisLockStore(RedisLockStore):
         kwargs = dict(endpoint_config.kwargs)
         self.lifetime = float(kwargs.pop("lock_lifetime", None) or LOCK_LIFETIME)
         super().__init__(host=endpoint_config.url, **kwargs)
+        self.red.connection_pool.connection_kwargs.update(reconnecting())  # Rasa made the client: rides out a restart
         prefix = kwargs.get("key_prefix")
         self._prefix = f"{prefix}:" if isinstance(prefix, str) and prefix.isalnum() else ""
         self._issue = self.red.register_script(_ISSUE)

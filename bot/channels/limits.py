@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 
 from bot import redis_keys as keys
 from bot.metrics import ERRORS
+from bot.redis_clients import async_client
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def unavailable(what: str, err: aioredis.RedisError) -> LimitsUnavailable:
 class Limits:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.redis = aioredis.Redis.from_url(settings.redis.url(), socket_timeout=2)
+        self.redis = async_client(settings.redis.url(), socket_timeout=2)
 
     async def _count(self, key: str, window: int) -> int:
         """One more in the window that started with the key's first count (atomic: the window cannot be lost)."""

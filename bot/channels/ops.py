@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Dict, Optional
 
-import redis.asyncio as aioredis
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import health, metrics
+from bot.redis_clients import async_client
 from bot.settings import Settings, get_settings
 
 
@@ -41,7 +41,7 @@ class OpsInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = get_settings()
-        redis = aioredis.Redis.from_url(settings.redis.url(), socket_timeout=health.CHECK_SECONDS)  # lazy
+        redis = async_client(settings.redis.url(), socket_timeout=health.CHECK_SECONDS)  # lazy
         bp = Blueprint("ops_webhook")
 
         async def livez(_: Request) -> response.HTTPResponse:

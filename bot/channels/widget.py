@@ -46,6 +46,7 @@ from bot.logsafe import loggable
 from bot.metrics import MESSAGES, TURN_SECONDS
 from bot.proxies import client_address
 from bot.rasa_stores import TrackerStoreUnavailable
+from bot.redis_clients import RedisManager
 from bot.responses import response_text
 from bot.settings import Settings, get_settings
 from bot.touchpoints.broker import record as record_touchpoint
@@ -173,7 +174,8 @@ class WidgetInput(InputChannel):
         self._on_new_message = on_new_message
         for notice in (*NOTICES.values(), TOO_MANY_CONNECTIONS):  # a missing notice fails here, not in an error handler
             response_text(notice)
-        manager = socketio.AsyncRedisManager(settings.redis.url(), channel=WIDGET_SOCKET_CHANNEL)
+        manager = RedisManager(settings.redis.url(), channel=WIDGET_SOCKET_CHANNEL)
+        manager.on_resubscribed = self.resync
         self._sio = sio = socketio.AsyncServer(
             async_mode="sanic", cors_allowed_origins=settings.allowed_origins, client_manager=manager,
             max_http_buffer_size=MAX_SOCKET_FRAME_BYTES, serializer=TolerantPacket)
@@ -268,6 +270,19 @@ class WidgetInput(InputChannel):
         if resumed:
             await self.sio.emit("history", {"messages": await self.history(session_id)}, to=sid)
             await self.relay.tell_handoff_state(session_id, sid)
+
+    async def resync(self) -> None:
+        """After this process missed Redis's live events (bot.redis_clients): each of its visitors gets the
+        conversation and its handoff state again, which the widget shows in place of what it has."""
+        rooms = self.sio.manager.rooms.get("/", {})
+        for room, members in list(rooms.items()):
+            sids = [sid for sid in list(members) if sid != room]  # each socket is also in a room of its own
+            if room is None or not sids:
+                continue
+            messages = await self.history(room)
+            for sid in sids:
+                await self.sio.emit("history", {"messages": messages}, to=sid)
+                await self.relay.tell_handoff_state(room, sid)
 
     async def leave_queue(self, sid: str, _data: Any) -> None:
         session_id = (await self.sio.get_session(sid)).get("session_id")

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-import socketio
-
 from bot.channels import WIDGET_SOCKET_CHANNEL
+from bot.redis_clients import RedisManager
 
 
 class VisitorLink:
     """Emit to the visitor's socket.io room from outside the Rasa process."""
 
     def __init__(self, redis_url: str) -> None:
-        self.manager = socketio.AsyncRedisManager(redis_url, channel=WIDGET_SOCKET_CHANNEL, write_only=True)
+        self.manager = RedisManager(redis_url, channel=WIDGET_SOCKET_CHANNEL, write_only=True)
 
     async def emit(self, cid: str, event: str, data: Dict[str, Any]) -> None:
         await self.manager.emit(event, data, namespace="/", room=cid)

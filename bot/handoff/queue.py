@@ -29,6 +29,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
 import redis.asyncio as aioredis
 
 from bot import redis_keys as keys
+from bot.redis_clients import async_client
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ class HandoffQueue:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> HandoffQueue:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=5), **kwargs)
+        return cls(async_client(url, decode_responses=True, socket_timeout=5), **kwargs)
 
     async def close(self) -> None:
         await self.redis.close()

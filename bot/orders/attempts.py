@@ -19,6 +19,7 @@ from typing import Dict, Optional
 import redis
 
 from bot import redis_keys as keys
+from bot.redis_clients import reconnecting
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class LookupAttempts:
 
 @functools.lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2)
+    return redis.Redis.from_url(url, **reconnecting(socket_timeout=2))
 
 
 def attempts() -> LookupAttempts:
