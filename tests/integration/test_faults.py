@@ -186,14 +186,20 @@ async def shown(visitor, text, after):
     raise AssertionError(f"{text!r} never shown; got {visitor.events[after:]}")
 
 
+async def waiting_visitor(faulty):
+    """A visitor who asked for a person and is in line (an agent is on shift)."""
+    visitor = await faulty.visitor()
+    session_id, _ = await visitor.start()
+    assert any("in line" in t for t in texts(await visitor.say(PERSON)))
+    return visitor, session_id
+
+
 def test_redis_restarted_the_queue_sessions_and_locks_recover(faulty):
     cluster = faulty.cluster
     agent = make_agent(cluster, f"rita{uuid.uuid4().hex[:6]}", max_chats=5)
 
     async def scenario():
-        visitor = await faulty.visitor()
-        session_id, _ = await visitor.start()
-        assert any("in line" in t for t in texts(await visitor.say(PERSON)))
+        visitor, session_id = await waiting_visitor(faulty)
         await asyncio.to_thread(faulty.restart_redis)
 
         def queued():  # the agent's login and the queue entry survived (AOF); the console reconnected
@@ -273,9 +279,7 @@ def test_the_console_killed_while_an_agent_chats_loses_no_message(faulty):
     agent = make_agent(cluster, f"kora{uuid.uuid4().hex[:6]}", max_chats=5)
 
     async def scenario():
-        visitor = await faulty.visitor()
-        session_id, _ = await visitor.start()
-        assert any("in line" in t for t in texts(await visitor.say(PERSON)))
+        visitor, session_id = await waiting_visitor(faulty)
         await asyncio.to_thread(agent.call, "POST", f"/api/conversations/{session_id}/claim")
         await asyncio.to_thread(cluster.kill, "console")
         mark = len(visitor.events)
