@@ -10,8 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cluster import Cluster
 from bot.settings import Settings
+from bot.training.models import CURRENT
 from tests import widget_client
 from tests.conftest import ADMIN_PASSWORD, free_port
+from tests.integration.conftest import Console
 
 pytestmark = pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
                                 reason="no nginx (.ci/run installs Debian's)")
@@ -19,9 +21,13 @@ pytestmark = pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/ng
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, redis_url, database_url):
+    var = Path(tmp_path_factory.mktemp("cluster"))
+    models = var / "models"  # its own: a test activates a model into the replicas and rolls it back
+    (models / "candidates").mkdir(parents=True)
+    shutil.copy(Settings().models_dir / CURRENT, models / CURRENT)
     settings = Settings(
         actions_port=free_port(), console_port=free_port(), redis_url=redis_url, database_url=database_url,
-        console_admin_password=ADMIN_PASSWORD, demo_data=False, var_dir=Path(tmp_path_factory.mktemp("cluster")),
+        console_admin_password=ADMIN_PASSWORD, demo_data=False, var_dir=var, models_dir=models,
         # every test visitor comes from loopback: the per-address limits are the unit tests' (tests/unit)
         widget_address_rate=100_000, widget_session_rate=100_000, widget_max_connections_per_ip=1000,
     )
@@ -136,3 +142,20 @@ def test_with_a_replica_killed_nginx_sends_new_visitors_to_the_other(cluster):
     finally:
         cluster.restart("rasa-1")
     assert requests.get(f"{cluster.replica_urls[0]}/readyz", timeout=10).status_code == 200
+
+
+def test_an_activated_model_is_loaded_into_every_replica_and_the_rollback_too(cluster):
+    """The console loads an activated model into each of RASA_REPLICAS (bot.training.models), and the rollback."""
+    admin = Console(cluster)
+    candidate = "copy-for-every-replica"  # the same model under another name: what is checked is who loads it
+    shutil.copy(cluster.settings.models_dir / CURRENT, cluster.settings.models_dir / "candidates" / f"{candidate}.tar.gz")
+    done = admin.call("POST", f"/api/train/models/{candidate}/activate",
+                      {"reason": "every replica gets it", "force": True})["activation"]  # no report: past the gate
+    assert done["ok"] and done["model"] == candidate
+    assert sorted(r["url"] for r in done["replicas"]) == sorted(cluster.replica_urls)
+    assert all(r["ok"] for r in done["replicas"]), done["replicas"]
+    back = admin.call("POST", "/api/train/models/rollback", {"reason": "and back again"})["activation"]
+    assert back["ok"] and back["previous"] == candidate
+    assert sorted(r["url"] for r in back["replicas"] if r["ok"]) == sorted(cluster.replica_urls)
+    for _ in range(4):  # both replicas answer with the model they loaded
+        assert "Torstrasse" in converse(cluster, "what are your opening hours")[0]["text"]
