@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from rasa.core.agent import Agent
 from rasa.core.lock import Ticket
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore, TicketLock
-from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
@@ -76,8 +76,8 @@ def unreachable(err: Exception) -> bool:
 def _no_fallback(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:
     """Agent._create_tracker_store without Rasa's FailSafeTrackerStore, which on any error loads a conversation as
     new and saves it in memory: the visitor is answered with no history and the turn is forgotten."""
-    if store is None:
-        raise RuntimeError("no tracker store configured (endpoints.yml tracker_store)")
+    if store is None:  # none configured (endpoints.yml): Rasa's default, kept in this process by choice
+        return InMemoryTrackerStore(domain)
     store.domain = domain
     return store
 

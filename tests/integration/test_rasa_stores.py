@@ -90,7 +90,7 @@ def test_a_tracker_store_error_reaches_the_channel_instead_of_a_fallback_to_memo
     """Rasa wraps the store in FailSafeTrackerStore, which on an error loads the conversation as new and saves it
     in memory; bot.rasa_server installs an agent that uses the store itself."""
     from rasa.core.agent import Agent
-    from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 
     domain = Domain.load("domain")
     store = ThreadedSQLTrackerStore(domain=domain, host=database_url)
@@ -98,6 +98,7 @@ def test_a_tracker_store_error_reaches_the_channel_instead_of_a_fallback_to_memo
     monkeypatch.setattr(Agent, "_create_tracker_store", Agent.__dict__["_create_tracker_store"])  # undone after
     rasa_stores.install()
     assert Agent._create_tracker_store(store, domain) is store
+    assert isinstance(Agent._create_tracker_store(None, domain), InMemoryTrackerStore)  # configured so, not a fallback
     store.engine.dispose()
 
 
