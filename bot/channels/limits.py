@@ -8,12 +8,13 @@ same Redis, so nothing could be answered then anyway. The channel tells the visi
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from bot import redis_keys as keys
 from bot.metrics import ERRORS
-from bot.redis_clients import async_client
+from bot.redis_clients import async_client, pipelined
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,11 +42,11 @@ class Limits:
 
     async def _count(self, key: str, window: int) -> int:
         """One more in the window that started with the key's first count (atomic: the window cannot be lost)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
+        def fill(pipe: Any) -> None:
             pipe.set(key, 0, ex=window, nx=True)
             pipe.incr(key)
-            _, count = await pipe.execute()
-        return count
+        _, count = await pipelined(self.redis, fill, transaction=True)
+        return int(count)
 
     async def allow_message(self, session_id: str, address: str) -> bool:
         try:

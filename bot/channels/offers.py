@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Union, cast
 import redis.asyncio as aioredis
 
 from bot import redis_keys as keys
+from bot.redis_clients import pipelined
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +31,11 @@ class OfferedPayloads:
             return
         key = keys.WIDGET_OFFERED.format(session_id=session_id)
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            def fill(pipe: Any) -> None:
                 # redis' stubs take Mapping[str | bytes, ...], whose key type is invariant: a str-keyed dict is one
                 pipe.hset(key, mapping=cast(Mapping[Union[str, bytes], str], offered))
                 pipe.expire(key, OFFER_TTL_SECONDS)
-                await pipe.execute()
+            await pipelined(self.redis, fill, transaction=True)
         except aioredis.RedisError as err:  # the click will then be read as text: degraded, not broken
             logger.warning("buttons offered in %r not recorded, Redis unavailable: %s", session_id, err)
 

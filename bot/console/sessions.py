@@ -23,6 +23,7 @@ from bot import redis_keys as keys
 from bot.console.errors import BadInput, Forbidden, NotSignedIn, PageUnavailable, TooLarge
 from bot.console.users import User
 from bot.handoff.queue import QueueUnavailable, raises_queue_unavailable
+from bot.redis_clients import pipelined
 
 COOKIE = "console_session"
 SESSION_TTL = 12 * 3600
@@ -83,12 +84,12 @@ class Sessions:
     async def login_attempt(self, username: str, address: str) -> Attempt:
         """Count the attempt first, then decide: checking first let 30 parallel guesses all through. Each counter
         starts its window at its first attempt (SET NX EX) and counts in the same transaction (MULTI)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
+        def fill(pipe: Any) -> None:
             for key in login_keys(username, address):
                 pipe.set(key, 0, ex=LOGIN_WINDOW_SECONDS, nx=True)
                 pipe.incr(key)
                 pipe.ttl(key)
-            counted = await pipe.execute()
+        counted = await pipelined(self.redis, fill, transaction=True)
         counts, ttls = counted[1::3], counted[2::3]
         over = [i for i, limit in enumerate(self.limits) if counts[i] > limit]
         if not over:

@@ -29,7 +29,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
 import redis.asyncio as aioredis
 
 from bot import redis_keys as keys
-from bot.redis_clients import async_client
+from bot.redis_clients import async_client, pipelined
 
 logger = logging.getLogger(__name__)
 
@@ -313,10 +313,10 @@ class HandoffQueue:
     async def _many(self, cids: List[str]) -> List[Handoff]:
         if not cids:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
+        def fill(pipe: Any) -> None:
             for cid in cids:
                 pipe.hgetall(conv_key(cid))
-            raws = await pipe.execute()
+        raws = await pipelined(self.redis, fill)
         return [Handoff.from_redis(raw) for raw in raws if raw]
 
     async def leave(self, cid: str, status: str = "left") -> bool:
@@ -343,12 +343,12 @@ class HandoffQueue:
         ids = sorted(await self.redis.smembers(keys.HANDOFF_AGENTS))
         if not ids:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
+        def fill(pipe: Any) -> None:
             for agent_id in ids:
                 pipe.hgetall(agent_key(agent_id))
                 pipe.get(presence_key(agent_id))
                 pipe.scard(chats_key(agent_id))
-            rows = await pipe.execute()
+        rows = await pipelined(self.redis, fill)
         out = []
         for i, agent_id in enumerate(ids):
             info, presence, chats = rows[3 * i: 3 * i + 3]
@@ -421,10 +421,10 @@ class HandoffQueue:
                                            args=[cid, agent_id, now, summary[:2000], CLOSED_TTL])
         if claimed_at is None:
             return False
-        async with self.redis.pipeline(transaction=False) as pipe:
+        def fill(pipe: Any) -> None:
             pipe.lpush(keys.HANDOFF_HANDLED, round(now - float(claimed_at or now), 1))
             pipe.ltrim(keys.HANDOFF_HANDLED, 0, HANDLED_SAMPLES - 1)
-            await pipe.execute()
+        await pipelined(self.redis, fill)
         await self.publish("handed_back", cid, agent_id=agent_id)
         return True
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import redis
 
 from bot import redis_keys as keys
-from bot.redis_clients import reconnecting
+from bot.redis_clients import pipelined_sync, reconnecting
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -69,11 +69,11 @@ class LookupAttempts:
         """Count one failure on every counter that applies; the conversation's count so far (None without Redis)."""
         try:
             counters = list(self._counters(conversation, email, number))
-            with self.redis.pipeline(transaction=True) as pipe:
+            def fill(pipe: Any) -> None:
                 for key in counters:  # the window starts with a counter's first failure
                     pipe.set(key, 0, ex=self.settings.order_lookup_window_seconds, nx=True)
                     pipe.incr(key)
-                results = pipe.execute()
+            results = pipelined_sync(self.redis, fill, transaction=True)
         except redis.RedisError as err:
             logger.warning("failed lookup not counted, Redis unavailable: %s", err)
             return None

@@ -183,3 +183,35 @@ def test_console_answers_503_with_its_code_renders_pages_and_recovers(own_redis,
             assert (status, data["user"]["username"]) == (200, "admin")
             assert (await admin.call("GET", "/api/queue"))[0] == 200
     asyncio.run(scenario())
+
+
+def test_after_a_restart_commands_and_pipelines_go_through_on_the_first_try(own_redis):
+    """Every pooled connection is dead after a restart: a command or pipeline that draws one reconnects and is sent
+    again (bot.redis_clients), where redis-py alone reports the first use of each as an error."""
+    import redis.asyncio as aioredis
+
+    from bot.redis_clients import async_client, pipelined
+
+    def fill(pipe):
+        pipe.incr("restarts")
+        pipe.get("restarts")
+
+    async def scenario():
+        ours, plain = async_client(own_redis.url), aioredis.Redis.from_url(own_redis.url)
+        for client in (ours, plain):
+            await client.ping()  # a pooled connection each
+        await asyncio.to_thread(own_redis.stop)
+        await asyncio.to_thread(own_redis.start)
+        assert await ours.ping()
+        with pytest.raises(aioredis.ConnectionError):
+            await plain.ping()  # without the retry
+        await asyncio.to_thread(own_redis.stop)
+        await asyncio.to_thread(own_redis.start)
+        assert (await pipelined(ours, fill, transaction=True))[0] >= 1  # a pipeline on a dead connection too
+        await asyncio.to_thread(own_redis.stop)
+        with pytest.raises(aioredis.ConnectionError):  # really down: it fails, after one more try
+            await pipelined(ours, fill)
+        await asyncio.to_thread(own_redis.start)
+        await ours.close()
+        await plain.close()
+    asyncio.run(scenario())
