@@ -19,10 +19,10 @@ def rasa_argv(options: Sequence[str], token: str) -> List[str]:
 
 def check_lock_lifetime(lock_lifetime: float, settings: Settings) -> None:
     """Rasa read its lock lifetime from the environment; it must outlive a turn's budget (Settings.lock_lifetime_seconds)."""
-    turn = settings.turn_budget_seconds + 2 * settings.database_retry_seconds
+    turn = settings.turn_budget_seconds + 3 * settings.database_retry_seconds
     if lock_lifetime < turn + LOCK_SAVE_MARGIN_SECONDS:
         raise SettingsError(f"Rasa's lock lifetime ({lock_lifetime:g} s, {ENV_RASA_LOCK_LIFETIME}) must outlive the "
-                            f"turn budget and two waits for the database ({turn:g} s) by {LOCK_SAVE_MARGIN_SECONDS} s; "
+                            f"turn budget and three waits for the database ({turn:g} s) by {LOCK_SAVE_MARGIN_SECONDS} s; "
                             "leave it unset, it is derived from the budget")
 
 

@@ -67,10 +67,18 @@ class TrackerStoreUnavailable(RuntimeError):
     """The database stayed unreachable for the whole retry time: the turn fails, loudly (the visitor is told)."""
 
 
+CONNECTION_SQLSTATES = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect now; and class 08
+
+
 def unreachable(err: Exception) -> bool:
-    """The database is down or the connection broke (worth waiting for), as opposed to a bad statement."""
-    return isinstance(err, (sa.exc.OperationalError, sa.exc.InterfaceError)) or (
-        isinstance(err, sa.exc.DBAPIError) and err.connection_invalidated)
+    """The database is down or the connection broke (worth waiting for), as opposed to a bad statement, a timeout
+    or a refused login, which PostgreSQL's driver reports as OperationalError too (told by their SQLSTATE)."""
+    if isinstance(err, sa.exc.DBAPIError) and err.connection_invalidated:
+        return True
+    if not isinstance(err, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return False
+    code = getattr(err.orig, "pgcode", None)  # None: no answer from a server at all (or not PostgreSQL)
+    return code is None or code.startswith("08") or code in CONNECTION_SQLSTATES
 
 
 def _no_fallback(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:

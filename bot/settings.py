@@ -390,8 +390,9 @@ class Settings:
         """How long a conversation's lock lives (Rasa's TICKET_LOCK_LIFETIME), derived from the turn budget so it
         always outlives a turn: the ticket is issued after the turn's budget starts (bot.turn_budget), and a turn
         may wait behind one turn of another replica, so twice the budget plus the time to save, plus its waits for
-        an unreachable database (its load and its save, bot.rasa_stores); at least Rasa's 60 s."""
-        turn = 2 * self.turn_budget_seconds + 2 * self.database_retry_seconds
+        an unreachable database (its load, a new conversation's first save and its last, bot.rasa_stores); at least
+        Rasa's 60 s."""
+        turn = 2 * self.turn_budget_seconds + 3 * self.database_retry_seconds
         return max(DEFAULT_LOCK_LIFETIME_SECONDS, math.ceil(turn) + LOCK_SAVE_MARGIN_SECONDS)
 
     @property

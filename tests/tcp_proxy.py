@@ -1,74 +1,81 @@
 """A TCP relay in front of a real server (PostgreSQL, in the fault tests) that a test can take down and bring
-back: down() drops every open connection and refuses new ones (nothing listens), up() listens again on the same
-port. What the clients see is what they see when the server restarts or fails over."""
+back: down() drops every open connection and resets new ones at once, up() relays again. What the clients see is
+what they see when the server restarts or fails over. The port stays bound throughout, so nothing else can take it
+while the server is "down"."""
 from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import sqlalchemy as sa
 
 CHUNK = 65536
 
 
+def reset(sock: socket.socket) -> None:
+    """Close with a RST (SO_LINGER 0), as a connection to a server that is going away."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
 class TcpProxy:
-    def __init__(self, upstream: Tuple[str, int], port: int = 0) -> None:
+    def __init__(self, upstream: Tuple[str, int]) -> None:
         self.upstream = upstream
-        self.port = port
-        self._listener: Optional[socket.socket] = None
         self._open: List[socket.socket] = []
         self._lock = threading.Lock()
-        self.up()
+        self._up = True
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
 
     @property
     def address(self) -> Tuple[str, int]:
         return "127.0.0.1", self.port
 
     def up(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._up = True
 
     def down(self) -> None:
-        """Every connection cut, nothing listening: new connections are refused."""
-        listener, self._listener = self._listener, None
-        if listener:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
+        """Every connection cut; new ones are reset as soon as they are accepted."""
         with self._lock:
+            self._up = False
             cut, self._open = self._open, []
         for sock in cut:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+            reset(sock)
 
     def close(self) -> None:
         self.down()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self) -> None:
         while True:
             try:
-                client, _ = listener.accept()
-            except OSError:  # closed by down()
+                client, _ = self._listener.accept()
+            except OSError:  # closed by close()
                 return
+            if not self._up:
+                reset(client)
+                continue
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
             except OSError:
-                client.close()
+                reset(client)
                 continue
             server.settimeout(None)
             with self._lock:
-                if self._listener is not listener:  # went down meanwhile
-                    client.close()
-                    server.close()
-                    return
+                if not self._up:  # went down meanwhile
+                    reset(client)
+                    reset(server)
+                    continue
                 self._open += [client, server]
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()

@@ -64,7 +64,7 @@ NOTICES = {  # what the visitor is told when the channel does not pass a frame o
     "no_answer": "utter_notice_no_answer", "identity_changed": "utter_notice_identity_changed",
     "too_many_sessions": "utter_notice_too_many_sessions", "unavailable": "utter_notice_unavailable",
     "handoff_unknown": "utter_notice_handoff_unknown", "not_delivered": "utter_notice_not_delivered",
-    "not_saved": "utter_notice_not_saved",
+    "not_saved": "utter_notice_not_saved", "not_saved_answered": "utter_notice_not_saved_answered",
 }
 TOO_MANY_CONNECTIONS = "utter_notice_too_many_connections"
 Handler = Callable[[str, Any], Awaitable[None]]
@@ -279,9 +279,14 @@ class WidgetInput(InputChannel):
             sids = [sid for sid in list(members) if sid != room]  # each socket is also in a room of its own
             if room is None or not sids:
                 continue
-            messages = await self.history(room)
-            for sid in sids:
-                await self.sio.emit("history", {"messages": messages}, to=sid)
+            try:
+                tracker = await Sanic.get_app("rasa_server").ctx.agent.tracker_store.retrieve(room)
+            except Exception as err:  # keep what the widget shows rather than replace it with nothing
+                logger.warning("no resync for %s: %s", loggable(room), loggable(err))
+                continue
+            messages = history_from_events([e.as_dict() for e in tracker.events]) if tracker else []
+            for sid in sids:  # these sockets are this process's: no need to go through Redis
+                await self.sio.emit("history", {"messages": messages}, to=sid, ignore_queue=True)
                 await self.relay.tell_handoff_state(room, sid)
 
     async def leave_queue(self, sid: str, _data: Any) -> None:
@@ -322,9 +327,10 @@ class WidgetInput(InputChannel):
                 logger.warning("no answer to a widget message in %s", loggable(session_id))
                 record_touchpoint(error_row(session_id, self.name(), "no_answer"))
                 await self.notice(sid, "no_answer")
-        except TrackerStoreUnavailable:  # logged where it waited; the visitor must send it again
+        except TrackerStoreUnavailable:  # logged where it waited
             record_touchpoint(error_row(session_id, self.name(), "not_saved"))
-            await self.notice(sid, "not_saved")
+            # answered, then the save failed: sending it again would run its actions again
+            await self.notice(sid, "not_saved_answered" if output.sent else "not_saved")
         except Exception:  # the visitor hears about it; the log has the details
             logger.exception("widget message for %s failed", loggable(session_id))
             record_touchpoint(error_row(session_id, self.name(), "exception"))

@@ -66,10 +66,12 @@ def test_with_the_database_down_a_save_waits_for_it_and_then_fails_loudly(databa
     tracker = DialogueStateTracker(cid, domain.slots)
     tracker.update(ActionExecuted("action_listen"))
     tracker.update(UserUttered("hi", {"name": "greet", "confidence": 0.9}))
+    back = threading.Timer(0, lambda: None)
     try:
         asyncio.run(store.save(tracker))
         proxy.down()  # the pooled connection is cut too
-        threading.Timer(1.5, proxy.up).start()
+        back = threading.Timer(1.5, proxy.up)
+        back.start()
         tracker.update(BotUttered("Hello!"))
         started = time.monotonic()
         asyncio.run(store.save(tracker))
@@ -82,6 +84,7 @@ def test_with_the_database_down_a_save_waits_for_it_and_then_fails_loudly(databa
             asyncio.run(store.retrieve(cid))
         assert 2.5 < time.monotonic() - started < 6
     finally:
+        back.cancel()
         proxy.close()
         store.engine.dispose()
 
@@ -147,3 +150,23 @@ def test_a_turn_on_another_replica_is_noticed_soon_after_it_ends(redis_url):
     order, waited = hand_over(lock_store(redis_url, prefix), lock_store(redis_url, prefix), wait_time_in_seconds=1)
     assert order == ["first in", "first out", "second in"]
     assert waited < 0.5  # Rasa's own store re-checks only every second
+
+
+class DriverError(Exception):
+    def __init__(self, pgcode=None):
+        super().__init__("driver says no")
+        self.pgcode = pgcode
+
+
+@pytest.mark.parametrize(("error", "waited_for"), [
+    (sa.exc.OperationalError("SELECT 1", {}, DriverError()), True),  # no server answered at all
+    (sa.exc.OperationalError("SELECT 1", {}, DriverError("08006")), True),  # the connection failed
+    (sa.exc.OperationalError("SELECT 1", {}, DriverError("57P01")), True),  # the server is shutting down
+    (sa.exc.DBAPIError("SELECT 1", {}, DriverError("XX000"), connection_invalidated=True), True),
+    (sa.exc.OperationalError("SELECT 1", {}, DriverError("57014")), False),  # a statement timeout
+    (sa.exc.OperationalError("SELECT 1", {}, DriverError("28P01")), False),  # a wrong password
+    (sa.exc.ProgrammingError("SELECT 1", {}, DriverError("42P01")), False),  # a bad statement
+    (ValueError("not the database"), False),
+])
+def test_only_an_unreachable_database_is_waited_for(error, waited_for):
+    assert rasa_stores.unreachable(error) is waited_for

@@ -189,15 +189,16 @@ def test_install_makes_rasa_build_budgeted_actions(monkeypatch):
 
 
 def test_the_lock_outlives_the_budget_and_rasa_is_given_it():
-    assert Settings().lock_lifetime_seconds == 60  # Rasa's default, for the default 10 s budget
+    assert Settings().lock_lifetime_seconds == 2 * 10 + 3 * 15 + 10  # the default budget and database wait
+    assert Settings(database_retry_seconds=0).lock_lifetime_seconds == 60  # at least Rasa's default
     long = Settings(turn_budget_seconds=45, orders_timeout=5)
-    assert long.lock_lifetime_seconds >= 2 * 45 + 10
+    assert long.lock_lifetime_seconds >= 2 * 45 + 3 * 15 + 10
     assert long.rasa_environment()["TICKET_LOCK_LIFETIME"] == str(long.lock_lifetime_seconds)
     check_lock_lifetime(long.lock_lifetime_seconds, long)
     with pytest.raises(SettingsError, match="lock lifetime"):
         check_lock_lifetime(50, long)  # e.g. TICKET_LOCK_LIFETIME set by hand
-    waits = Settings(database_retry_seconds=40)  # a turn may wait that long for the database twice
-    assert waits.lock_lifetime_seconds >= 10 + 2 * 40 + 10
+    waits = Settings(database_retry_seconds=40)  # a turn may wait that long for the database three times
+    assert waits.lock_lifetime_seconds >= 10 + 3 * 40 + 10
     check_lock_lifetime(waits.lock_lifetime_seconds, waits)
     with pytest.raises(SettingsError, match="database"):
         check_lock_lifetime(60, waits)
