@@ -17,20 +17,26 @@ async def fetch(client, path: str):
         return resp.status, resp.headers, await resp.text()
 
 
+def point(pool, port):
+    """Every connection of the pool to `port`: new ones, and those made already (each keeps the port it was made
+    with), in use too, so one a background task (the watcher) holds cannot come back to the pool on the old port."""
+    pool.connection_kwargs["port"] = port
+    for connection in [*pool._available_connections, *pool._in_use_connections]:
+        connection.port = port
+
+
 @contextlib.asynccontextmanager
 async def redis_down(console):
     """The console's Redis client (queue, presence, sessions) sent to a port nobody listens on, until the block ends."""
     pool = console.ctx.queue.redis.connection_pool
     port = pool.connection_kwargs["port"]
-    await pool.disconnect()
-    pool.reset()  # the pooled connections keep the port they were made with
-    pool.connection_kwargs["port"] = free_port()
+    point(pool, free_port())
+    await pool.disconnect()  # each reconnects to the port it now has
     try:
         yield
     finally:
+        point(pool, port)
         await pool.disconnect()
-        pool.reset()
-        pool.connection_kwargs["port"] = port
 
 
 def test_the_pages_health_and_static_files(tmp_path, redis_url):
