@@ -289,10 +289,13 @@
   });
 
   // --- tickets -------------------------------------------------------------------------
+  let ticketsAsked = 0;  // a slower answer to an earlier load (another filter) must not replace a newer one
   async function loadTickets() {
+    const asked = ++ticketsAsked;
     let data;
     try { data = await api("GET", `/api/tickets?status=${encodeURIComponent($("ticket-filter").value)}`); }
-    catch (err) { return flash(`Tickets not loaded: ${err.message}`, true); }
+    catch (err) { return asked === ticketsAsked ? flash(`Tickets not loaded: ${err.message}`, true) : undefined; }
+    if (asked !== ticketsAsked) return;
     const sending = Boolean(data.mail && data.mail.sending);
     // without a mail server, say so above the list, not only after a reply (removed, not hidden: .signal sets display)
     if ($("tickets-mail-note")) $("tickets-mail-note").remove();
