@@ -44,6 +44,7 @@ from bot.logsafe import first_line
 from bot.metrics import ERRORS, LOCK_WAIT_SECONDS
 from bot.redis_clients import reconnecting
 from bot.redis_keys import LOCK_DEADLINES, LOCK_QUEUE, LOCK_RELEASED, LOCK_TICKETS
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +103,6 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
     the visitor and forget the conversation. A save is safe to repeat: it adds only the events not stored yet."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from bot.settings import get_settings
-
         super().__init__(*args, **kwargs)
         self.retry_seconds = get_settings().database_retry_seconds
 

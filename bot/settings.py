@@ -453,7 +453,6 @@ class Settings:
             "LOCK_STORE_PASSWORD": redis.password,
             "LOCK_STORE_DB": str(redis.db),  # the URL's db, as for everything else (keys are prefixed)
             ENV_RASA_LOCK_LIFETIME: str(self.lock_lifetime_seconds),
-            ENV_DATABASE_RETRY_SECONDS: str(self.database_retry_seconds),
         }
 
 

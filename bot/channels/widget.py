@@ -280,11 +280,10 @@ class WidgetInput(InputChannel):
             if room is None or not sids:
                 continue
             try:
-                tracker = await Sanic.get_app("rasa_server").ctx.agent.tracker_store.retrieve(room)
+                messages = await self.stored_history(room)
             except Exception as err:  # keep what the widget shows rather than replace it with nothing
                 logger.warning("no resync for %s: %s", loggable(room), loggable(err))
                 continue
-            messages = history_from_events([e.as_dict() for e in tracker.events]) if tracker else []
             for sid in sids:  # these sockets are this process's: no need to go through Redis
                 await self.sio.emit("history", {"messages": messages}, to=sid, ignore_queue=True)
                 await self.relay.tell_handoff_state(room, sid)
@@ -367,8 +366,12 @@ class WidgetInput(InputChannel):
 
     async def history(self, session_id: str) -> List[Dict[str, Any]]:
         try:
-            tracker = await Sanic.get_app("rasa_server").ctx.agent.tracker_store.retrieve(session_id)
+            return await self.stored_history(session_id)
         except Exception as err:  # no history is better than no session
             logger.warning("no history for %s: %s", loggable(session_id), loggable(err))
             return []
+
+    async def stored_history(self, session_id: str) -> List[Dict[str, Any]]:
+        """The conversation's messages as the widget shows them; raises when its tracker cannot be loaded."""
+        tracker = await Sanic.get_app("rasa_server").ctx.agent.tracker_store.retrieve(session_id)
         return history_from_events([e.as_dict() for e in tracker.events]) if tracker else []

@@ -22,6 +22,7 @@ from bot.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, free_port
 from tests.integration.conftest import make_agent
 from tests.integration.test_cluster import Visitor
+from tests.integration.test_touchpoints import rows_of
 from tests.tcp_proxy import TcpProxy, through
 
 pytestmark = pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
@@ -229,17 +230,6 @@ def test_redis_restarted_the_queue_sessions_and_locks_recover(faulty):
     assert faulty.said(session_id) == [PERSON]
 
 
-def touchpoints(database_url, sender):
-    engine = sa.create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(sa.text("SELECT type, text, meta FROM touchpoints WHERE conversation_id = :c "
-                                              "ORDER BY id"), {"c": sender}).all()
-    finally:
-        engine.dispose()
-    return rows
-
-
 def test_postgresql_down_for_30_seconds_a_turn_waits_or_the_visitor_is_told_and_nothing_is_kept_twice(faulty):
     async def scenario():
         visitor = await faulty.visitor()
@@ -271,11 +261,11 @@ def test_postgresql_down_for_30_seconds_a_turn_waits_or_the_visitor_is_told_and_
     assert "database unreachable" in logs and "done after the database came back" in logs
 
     def written():  # the touchpoints of the outage are written once the database is back, each once
-        rows = touchpoints(faulty.database_url, session_id)
-        said = [r.text for r in rows if r.type == "message" and r.text in (GIFT, AUSTRIA, HOURS)]
+        rows = rows_of(faulty.database_url, session_id)
+        said = [r["text"] for r in rows if r["type"] == "message" and r["text"] in (GIFT, AUSTRIA, HOURS)]
         return rows if said == [GIFT, AUSTRIA, HOURS] else None
     rows = eventually(written, 30, "the touchpoints after the outage")
-    assert any(r.type == "error" and "not_saved" in str(r.meta) for r in rows)
+    assert any(r["type"] == "error" and "not_saved" in str(r["meta"]) for r in rows)
 
 
 def test_the_console_killed_while_an_agent_chats_loses_no_message(faulty):
